@@ -1,0 +1,283 @@
+//! The audit event model and its Arrow schema.
+//!
+//! Every engine action becomes an [`AuditEvent`]; the engine writes them, append-only, as
+//! Parquet objects with [`arrow_schema`]. No event ever holds a cleanup token's plaintext.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt32Builder};
+use arrow_array::{Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array};
+use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The version of the event layout, stored in every event.
+pub const AUDIT_SCHEMA_VERSION: u32 = 1;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// A request arrived.
+    RequestReceived,
+    /// The planner produced a plan.
+    PlanResolved,
+    /// Every validator passed.
+    ValidatorsPassed,
+    /// A validator (or the planner) refused the request.
+    PlanRejected,
+    /// The seed transaction began.
+    SeedStarted,
+    /// The seed transaction committed.
+    SeedCompleted,
+    /// The seed transaction rolled back.
+    SeedFailed,
+    /// Fixture files were written.
+    FixturesEmitted,
+    /// A reset was refused (wrong token, unknown run, no confirmation).
+    ResetRejected,
+    /// A reset began.
+    ResetStarted,
+    /// A reset committed.
+    ResetCompleted,
+    /// A reset failed and rolled back.
+    ResetFailed,
+    /// A baseline snapshot began.
+    SnapshotStarted,
+    /// A baseline snapshot was written.
+    SnapshotCompleted,
+    /// A baseline snapshot failed.
+    SnapshotFailed,
+    /// A baseline restore began.
+    RestoreStarted,
+    /// A baseline restore committed.
+    RestoreCompleted,
+    /// A baseline restore failed.
+    RestoreFailed,
+}
+
+impl AuditAction {
+    /// The action as text (`seed_completed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::RequestReceived => "request_received",
+            AuditAction::PlanResolved => "plan_resolved",
+            AuditAction::ValidatorsPassed => "validators_passed",
+            AuditAction::PlanRejected => "plan_rejected",
+            AuditAction::SeedStarted => "seed_started",
+            AuditAction::SeedCompleted => "seed_completed",
+            AuditAction::SeedFailed => "seed_failed",
+            AuditAction::FixturesEmitted => "fixtures_emitted",
+            AuditAction::ResetRejected => "reset_rejected",
+            AuditAction::ResetStarted => "reset_started",
+            AuditAction::ResetCompleted => "reset_completed",
+            AuditAction::ResetFailed => "reset_failed",
+            AuditAction::SnapshotStarted => "snapshot_started",
+            AuditAction::SnapshotCompleted => "snapshot_completed",
+            AuditAction::SnapshotFailed => "snapshot_failed",
+            AuditAction::RestoreStarted => "restore_started",
+            AuditAction::RestoreCompleted => "restore_completed",
+            AuditAction::RestoreFailed => "restore_failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.into())).ok()
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditStatus {
+    /// It worked.
+    Ok,
+    /// A validator or a check refused it.
+    Rejected,
+    /// The database refused it and the transaction rolled back.
+    RolledBack,
+    /// The caller was not allowed (wrong token, missing confirmation).
+    Forbidden,
+    /// Rows were removed.
+    Cleaned,
+    /// Something else failed.
+    Failed,
+}
+
+impl AuditStatus {
+    /// The status as text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditStatus::Ok => "ok",
+            AuditStatus::Rejected => "rejected",
+            AuditStatus::RolledBack => "rolled_back",
+            AuditStatus::Forbidden => "forbidden",
+            AuditStatus::Cleaned => "cleaned",
+            AuditStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.into())).ok()
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// A unique id (a ULID in the engine).
+    pub event_id: String,
+    /// When it happened, UTC, microsecond precision.
+    pub timestamp: DateTime<Utc>,
+    /// The run (or `strategy-<name>-<ULID>` for reset_all, snapshot and restore).
+    pub test_run_id: String,
+    /// Who asked (a user, a test binary, an MCP client).
+    pub invoker: String,
+    /// What happened.
+    pub action: AuditAction,
+    /// The inputs, as JSON.
+    pub inputs: serde_json::Value,
+    /// The tools called, as JSON (MCP tool names and arguments; empty otherwise).
+    pub tools_called: serde_json::Value,
+    /// The outputs, as JSON.
+    pub outputs: serde_json::Value,
+    /// How it ended.
+    pub status: AuditStatus,
+    /// A reviewer's decision, when someone reviewed it.
+    pub reviewer_decision: Option<String>,
+    /// [`AUDIT_SCHEMA_VERSION`] when written.
+    pub schema_version: u32,
+}
+
+/// The Arrow schema of audit events: JSON fields as UTF-8 text, the timestamp in
+/// microseconds, UTC.
+pub fn arrow_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("event_id", DataType::Utf8, false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("test_run_id", DataType::Utf8, false),
+        Field::new("invoker", DataType::Utf8, false),
+        Field::new("action", DataType::Utf8, false),
+        Field::new("inputs", DataType::Utf8, false),
+        Field::new("tools_called", DataType::Utf8, false),
+        Field::new("outputs", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("reviewer_decision", DataType::Utf8, true),
+        Field::new("schema_version", DataType::UInt32, false),
+    ]))
+}
+
+/// Events as one record batch of [`arrow_schema`].
+pub fn to_record_batch(events: &[AuditEvent]) -> Result<RecordBatch, ArrowError> {
+    let n = events.len();
+    let mut s: Vec<StringBuilder> = (0..9)
+        .map(|_| StringBuilder::with_capacity(n, n * 32))
+        .collect();
+    let mut ts = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut version = UInt32Builder::with_capacity(n);
+    for e in events {
+        s[0].append_value(&e.event_id);
+        ts.append_value(e.timestamp.timestamp_micros());
+        s[1].append_value(&e.test_run_id);
+        s[2].append_value(&e.invoker);
+        s[3].append_value(e.action.as_str());
+        s[4].append_value(e.inputs.to_string());
+        s[5].append_value(e.tools_called.to_string());
+        s[6].append_value(e.outputs.to_string());
+        s[7].append_value(e.status.as_str());
+        s[8].append_option(e.reviewer_decision.as_deref());
+        version.append_value(e.schema_version);
+    }
+    let mut cols: Vec<Arc<dyn Array>> = Vec::new();
+    let mut it = s.into_iter();
+    let mut next = || Arc::new(it.next().expect("nine text columns").finish()) as Arc<dyn Array>;
+    cols.push(next());
+    cols.push(Arc::new(ts.finish()));
+    for _ in 0..8 {
+        cols.push(next());
+    }
+    cols.push(Arc::new(version.finish()));
+    RecordBatch::try_new(arrow_schema(), cols)
+}
+
+/// Events back from a record batch of [`arrow_schema`].
+pub fn from_record_batch(batch: &RecordBatch) -> Result<Vec<AuditEvent>, String> {
+    let text = |name: &str| -> Result<&StringArray, String> {
+        batch
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| format!("audit batch has no text column {name:?}"))
+    };
+    let ts = batch
+        .column_by_name("timestamp")
+        .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+        .ok_or("audit batch has no timestamp column")?;
+    let ver = batch
+        .column_by_name("schema_version")
+        .and_then(|c| c.as_any().downcast_ref::<UInt32Array>())
+        .ok_or("audit batch has no schema_version column")?;
+    let (id, run, inv, act, inp, tools, outp, st, rev) = (
+        text("event_id")?,
+        text("test_run_id")?,
+        text("invoker")?,
+        text("action")?,
+        text("inputs")?,
+        text("tools_called")?,
+        text("outputs")?,
+        text("status")?,
+        text("reviewer_decision")?,
+    );
+    let json = |a: &StringArray, i: usize| {
+        serde_json::from_str(a.value(i)).map_err(|e| format!("bad JSON in audit event: {e}"))
+    };
+    (0..batch.num_rows())
+        .map(|i| {
+            Ok(AuditEvent {
+                event_id: id.value(i).into(),
+                timestamp: DateTime::<Utc>::from_timestamp_micros(ts.value(i))
+                    .ok_or("timestamp out of range")?,
+                test_run_id: run.value(i).into(),
+                invoker: inv.value(i).into(),
+                action: AuditAction::parse(act.value(i))
+                    .ok_or_else(|| format!("unknown action {:?}", act.value(i)))?,
+                inputs: json(inp, i)?,
+                tools_called: json(tools, i)?,
+                outputs: json(outp, i)?,
+                status: AuditStatus::parse(st.value(i))
+                    .ok_or_else(|| format!("unknown status {:?}", st.value(i)))?,
+                reviewer_decision: (!rev.is_null(i)).then(|| rev.value(i).to_owned()),
+                schema_version: ver.value(i),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_arrow() {
+        let e = AuditEvent {
+            event_id: "01J".into(),
+            timestamp: DateTime::<Utc>::from_timestamp_micros(1_780_000_000_123_456).unwrap(),
+            test_run_id: "R".into(),
+            invoker: "test".into(),
+            action: AuditAction::SeedCompleted,
+            inputs: serde_json::json!({"scenario": "x"}),
+            tools_called: serde_json::json!([]),
+            outputs: serde_json::json!({"rows": 5}),
+            status: AuditStatus::Ok,
+            reviewer_decision: None,
+            schema_version: AUDIT_SCHEMA_VERSION,
+        };
+        let batch = to_record_batch(std::slice::from_ref(&e)).unwrap();
+        assert_eq!(from_record_batch(&batch).unwrap(), vec![e]);
+    }
+}

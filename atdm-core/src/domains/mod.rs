@@ -1,0 +1,3 @@
+//! Domain packs built with the public [`crate::Pack`] API.
+
+pub mod healthcare;

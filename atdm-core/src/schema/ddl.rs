@@ -1,0 +1,345 @@
+//! DDL rendering for SQLite, PostgreSQL and MySQL/MariaDB.
+
+use serde::{Deserialize, Serialize};
+
+use super::check::sql_literal;
+use super::{Column, ColumnType, Generated, Schema, Table};
+
+/// A SQL dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// SQLite 3.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL 8 and MariaDB.
+    MySql,
+}
+
+impl Dialect {
+    /// Quotes an identifier (`"name"`, or `` `name` `` on MySQL), doubling embedded quotes.
+    pub fn quote(self, ident: &str) -> String {
+        match self {
+            Dialect::MySql => format!("`{}`", ident.replace('`', "``")),
+            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+        }
+    }
+
+    /// The largest number of bind parameters one statement may carry.
+    pub fn bind_limit(self) -> usize {
+        match self {
+            Dialect::Sqlite => 32_766,
+            Dialect::Postgres | Dialect::MySql => 65_535,
+        }
+    }
+
+    /// The name used in URLs and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::MySql => "mysql",
+        }
+    }
+}
+
+/// Whether a column takes part in a key or index (MySQL cannot index unbounded TEXT).
+fn is_keyed(t: &Table, c: &str) -> bool {
+    t.primary_key.iter().any(|k| k == c)
+        || t.unique.iter().flatten().any(|k| k == c)
+        || t.indexes.iter().flatten().any(|k| k == c)
+        || t.foreign_keys
+            .iter()
+            .any(|fk| fk.columns.iter().any(|k| k == c))
+}
+
+fn is_referenced(s: &Schema, t: &Table, c: &str) -> bool {
+    s.tables.iter().any(|other| {
+        other
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.references == t.name && t.fk_target_columns(fk, s).iter().any(|k| k == c))
+    })
+}
+
+/// The PostgreSQL enum type name of a column.
+pub(crate) fn pg_enum_name(t: &Table, c: &Column) -> Option<String> {
+    match &c.ty {
+        ColumnType::Enum { name, .. } => Some(
+            name.clone()
+                .unwrap_or_else(|| format!("{}_{}_enum", t.name, c.name)),
+        ),
+        _ => None,
+    }
+}
+
+fn type_sql(d: Dialect, s: &Schema, t: &Table, c: &Column) -> String {
+    let keyed = is_keyed(t, &c.name) || is_referenced(s, t, &c.name);
+    match (d, &c.ty) {
+        (Dialect::Sqlite, ColumnType::Text | ColumnType::Enum { .. }) => "TEXT".into(),
+        (Dialect::Sqlite, ColumnType::Integer | ColumnType::BigInt) => "INTEGER".into(),
+        (Dialect::Sqlite, ColumnType::TimestampTz) => "TIMESTAMPTZ".into(),
+        (Dialect::Sqlite, ColumnType::Uuid) => "UUID".into(),
+        (Dialect::Sqlite, ColumnType::Json) => "JSON".into(),
+        (Dialect::Sqlite, ColumnType::Bytes) => "BLOB".into(),
+        (Dialect::Postgres, ColumnType::Json) => "JSONB".into(),
+        (Dialect::Postgres, ColumnType::Bytes) => "BYTEA".into(),
+        (Dialect::Postgres, ColumnType::Enum { .. }) => {
+            d.quote(&pg_enum_name(t, c).expect("an enum"))
+        }
+        (Dialect::MySql, ColumnType::Text) if keyed => "VARCHAR(255)".into(),
+        (Dialect::MySql, ColumnType::Enum { .. }) => "VARCHAR(255)".into(),
+        (Dialect::MySql, ColumnType::Integer) => "INT".into(),
+        (Dialect::MySql, ColumnType::Numeric { precision, scale }) => {
+            format!("DECIMAL({precision},{scale})")
+        }
+        (Dialect::MySql, ColumnType::Timestamp | ColumnType::TimestampTz) => "DATETIME(6)".into(),
+        (Dialect::MySql, ColumnType::Uuid) => "CHAR(36)".into(),
+        (Dialect::MySql, ColumnType::Bytes) if keyed => "VARBINARY(255)".into(),
+        (Dialect::MySql, ColumnType::Bytes) => "LONGBLOB".into(),
+        (_, ty) => match ty {
+            ColumnType::Text => "TEXT".into(),
+            ColumnType::Varchar(n) => format!("VARCHAR({n})"),
+            ColumnType::Integer => "INTEGER".into(),
+            ColumnType::BigInt => "BIGINT".into(),
+            ColumnType::Numeric { precision, scale } => format!("NUMERIC({precision},{scale})"),
+            ColumnType::Boolean => "BOOLEAN".into(),
+            ColumnType::Date => "DATE".into(),
+            ColumnType::Timestamp => "TIMESTAMP".into(),
+            ColumnType::TimestampTz => "TIMESTAMPTZ".into(),
+            ColumnType::Uuid => "UUID".into(),
+            ColumnType::Json => "JSON".into(),
+            ColumnType::Bytes => "BYTEA".into(),
+            ColumnType::Enum { .. } => "TEXT".into(),
+        },
+    }
+}
+
+fn ident_list(d: Dialect, cols: &[String]) -> String {
+    cols.iter()
+        .map(|c| d.quote(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A constraint or index name, kept within MySQL's and PostgreSQL's 64/63-character limits.
+fn object_name(prefix: &str, table: &str, cols: &[String]) -> String {
+    let full = format!("{prefix}_{table}_{}", cols.join("_"));
+    if full.len() <= 60 {
+        return full;
+    }
+    // Stable short form: keep the start and add a hash of the whole name.
+    let hash = full.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}_{:08x}", &full[..50], hash as u32)
+}
+
+pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
+    let mut out = Vec::new();
+    let order = s.fk_order().expect("a checked schema has an insert order");
+    if d == Dialect::Postgres {
+        for &ti in &order {
+            let t = &s.tables[ti];
+            for c in &t.columns {
+                if let (Some(name), ColumnType::Enum { values, .. }) = (pg_enum_name(t, c), &c.ty) {
+                    let list: Vec<String> = values
+                        .iter()
+                        .map(|v| sql_literal(&v.as_str().into()))
+                        .collect();
+                    out.push(format!(
+                        "DO $$ BEGIN CREATE TYPE {} AS ENUM ({}); EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                        d.quote(&name),
+                        list.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    for &ti in &order {
+        let t = &s.tables[ti];
+        let mut parts = Vec::new();
+        let inline_pk = t.primary_key.len() == 1
+            && t.get_column(&t.primary_key[0])
+                .is_some_and(|c| c.generated == Some(Generated::Identity));
+        for c in &t.columns {
+            let mut col = format!("{} {}", d.quote(&c.name), type_sql(d, s, t, c));
+            match &c.generated {
+                Some(Generated::Identity) => match d {
+                    Dialect::Sqlite if inline_pk => {
+                        col = format!("{} INTEGER PRIMARY KEY AUTOINCREMENT", d.quote(&c.name))
+                    }
+                    Dialect::Sqlite => {}
+                    Dialect::Postgres => col.push_str(" GENERATED BY DEFAULT AS IDENTITY"),
+                    Dialect::MySql => {
+                        col.push_str(" AUTO_INCREMENT");
+                        if inline_pk {
+                            col.push_str(" PRIMARY KEY");
+                        }
+                    }
+                },
+                Some(Generated::Computed(expr)) => {
+                    col.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+                }
+                None => {}
+            }
+            if !c.nullable && !(inline_pk && d == Dialect::Sqlite && t.primary_key[0] == c.name) {
+                col.push_str(" NOT NULL");
+            }
+            if let Some(v) = &c.default {
+                col.push_str(&format!(" DEFAULT {}", default_literal(d, v)));
+            } else if let Some(expr) = &c.default_sql {
+                col.push_str(&format!(" DEFAULT {expr}"));
+            }
+            parts.push(col);
+        }
+        if !t.primary_key.is_empty() && !inline_pk {
+            parts.push(format!("PRIMARY KEY ({})", ident_list(d, &t.primary_key)));
+        }
+        for u in &t.unique {
+            parts.push(format!(
+                "CONSTRAINT {} UNIQUE ({})",
+                d.quote(&object_name("uq", &t.name, u)),
+                ident_list(d, u)
+            ));
+        }
+        for fk in &t.foreign_keys {
+            parts.push(format!(
+                "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+                d.quote(&object_name("fk", &t.name, &fk.columns)),
+                ident_list(d, &fk.columns),
+                d.quote(&fk.references),
+                ident_list(d, t.fk_target_columns(fk, s))
+            ));
+        }
+        for (i, ch) in t.checks.iter().enumerate() {
+            let name = object_name("ck", &t.name, &[i.to_string()]);
+            parts.push(format!(
+                "CONSTRAINT {} CHECK ({})",
+                d.quote(&name),
+                ch.to_sql(&|c| d.quote(c))
+            ));
+        }
+        for c in &t.columns {
+            if let (Dialect::Sqlite | Dialect::MySql, ColumnType::Enum { values, .. }) = (d, &c.ty)
+            {
+                let list: Vec<String> = values
+                    .iter()
+                    .map(|v| sql_literal(&v.as_str().into()))
+                    .collect();
+                let name = object_name("ck", &t.name, std::slice::from_ref(&c.name));
+                parts.push(format!(
+                    "CONSTRAINT {} CHECK ({} IN ({}))",
+                    d.quote(&name),
+                    d.quote(&c.name),
+                    list.join(", ")
+                ));
+            }
+        }
+        if d == Dialect::MySql {
+            for ix in &t.indexes {
+                parts.push(format!(
+                    "INDEX {} ({})",
+                    d.quote(&object_name("ix", &t.name, ix)),
+                    ident_list(d, ix)
+                ));
+            }
+        }
+        out.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)",
+            d.quote(&t.name),
+            parts.join(",\n  ")
+        ));
+        if d != Dialect::MySql {
+            for ix in &t.indexes {
+                out.push(format!(
+                    "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
+                    d.quote(&object_name("ix", &t.name, ix)),
+                    d.quote(&t.name),
+                    ident_list(d, ix)
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn default_literal(d: Dialect, v: &crate::value::Value) -> String {
+    match (d, v) {
+        (Dialect::Sqlite, crate::value::Value::Bool(b)) => if *b { "1" } else { "0" }.into(),
+        _ => sql_literal(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Column, Table};
+
+    fn schema() -> Schema {
+        let parent = Table::new("plan")
+            .column(Column::new("plan_id", ColumnType::Text))
+            .column(Column::new("kind", "enum(hmo, ppo)".parse().unwrap()))
+            .column(Column::new("active", ColumnType::Boolean).default_value(true))
+            .primary_key(["plan_id"]);
+        let child = Table::new("member")
+            .column(Column::new("member_id", ColumnType::BigInt).identity())
+            .column(Column::new("plan_id", ColumnType::Text))
+            .column(Column::new("first_name", ColumnType::Text))
+            .primary_key(["member_id"])
+            .foreign_key(["plan_id"], "plan", Vec::<String>::new())
+            .check("first_name starts with 'FAKE_'")
+            .index(["plan_id"]);
+        Schema::new("t", vec![child, parent]).unwrap()
+    }
+
+    #[test]
+    fn postgres_ddl_creates_enum_types_and_identity_keys() {
+        let ddl = schema().ddl(Dialect::Postgres).join(";\n");
+        assert!(
+            ddl.contains("CREATE TYPE \"plan_kind_enum\" AS ENUM ('hmo', 'ppo')"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains("\"member_id\" BIGINT GENERATED BY DEFAULT AS IDENTITY NOT NULL"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.find("CREATE TABLE IF NOT EXISTS \"plan\"")
+                < ddl.find("CREATE TABLE IF NOT EXISTS \"member\"")
+        );
+        assert!(
+            ddl.contains("CHECK (substr(\"first_name\", 1, 5) = 'FAKE_')"),
+            "{ddl}"
+        );
+    }
+
+    #[test]
+    fn mysql_ddl_bounds_keyed_text_and_inlines_indexes() {
+        let ddl = schema().ddl(Dialect::MySql).join(";\n");
+        assert!(ddl.contains("`plan_id` VARCHAR(255) NOT NULL"), "{ddl}");
+        assert!(
+            ddl.contains("`member_id` BIGINT AUTO_INCREMENT PRIMARY KEY NOT NULL"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains("INDEX `ix_member_plan_id` (`plan_id`)"),
+            "{ddl}"
+        );
+        assert!(!ddl.contains("CREATE INDEX"), "{ddl}");
+    }
+
+    #[test]
+    fn sqlite_ddl_uses_rowid_keys() {
+        let ddl = schema().ddl(Dialect::Sqlite).join(";\n");
+        assert!(
+            ddl.contains("\"member_id\" INTEGER PRIMARY KEY AUTOINCREMENT,"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains("\"active\" BOOLEAN NOT NULL DEFAULT 1"),
+            "{ddl}"
+        );
+    }
+}

@@ -1,0 +1,666 @@
+//! The schema model: tables, columns and types, keys, unique and check constraints.
+//!
+//! A schema is declared in Rust (with the builder methods below), read from a TOML file
+//! ([`Schema::from_toml`]), or read from a live database by `atdm-sqlx`'s introspection. All
+//! three produce the same [`Schema`], and [`Schema::new`] checks it: every key, check and
+//! foreign key must name columns that exist, literals must fit their column types, and
+//! foreign keys must not form a cycle.
+//!
+//! A schema file looks like this:
+//!
+//! ```toml
+//! name = "shop"
+//! version = "1"
+//!
+//! [[tables]]
+//! name = "customer"
+//! primary_key = ["customer_id"]
+//! unique = [["email"]]
+//! checks = ["status in ('active', 'blocked')"]
+//! columns = [
+//!   { name = "customer_id", type = "text" },
+//!   { name = "email", type = "varchar(120)" },
+//!   { name = "status", type = "text", default = "active" },
+//!   { name = "created_at", type = "timestamptz", default_sql = "CURRENT_TIMESTAMP" },
+//! ]
+//!
+//! [[tables]]
+//! name = "orders"
+//! primary_key = ["order_id"]
+//! columns = [
+//!   { name = "order_id", type = "bigint", generated = "identity" },
+//!   { name = "customer_id", type = "text" },
+//!   { name = "note", type = "text", nullable = true },
+//! ]
+//! foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+//! ```
+//!
+//! Columns are `NOT NULL` unless they say `nullable = true`. A foreign key without
+//! `ref_columns` points at the referenced table's primary key.
+
+mod check;
+mod ddl;
+mod types;
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use check::{Check, CheckParseError, CmpOp, Operand, parse_checks};
+pub use ddl::Dialect;
+pub use types::{ColumnType, TypeParseError};
+
+use crate::error::SchemaError;
+use crate::value::Value;
+
+/// The name of the column that, where a table has it, is filled with the run id.
+pub const DEFAULT_RUN_ID_COLUMN: &str = "test_run_id";
+
+/// A database schema: its tables and their constraints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schema {
+    /// A name for messages and manifests (`healthcare`, `shop`).
+    pub name: String,
+    /// A version, recorded in plans and baselines.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// The column that marks which run owns a row, where a table has it. Filled by the
+    /// planner; reset never depends on it (the run ledger does).
+    #[serde(default = "default_run_id_column")]
+    pub run_id_column: String,
+    /// The tables, in any order; [`Schema::fk_order`] gives the insert order.
+    pub tables: Vec<Table>,
+}
+
+fn default_version() -> String {
+    "1".into()
+}
+
+fn default_run_id_column() -> String {
+    DEFAULT_RUN_ID_COLUMN.into()
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// The table name.
+    pub name: String,
+    /// The columns, in table order.
+    pub columns: Vec<Column>,
+    /// The primary key columns (composite keys have several).
+    #[serde(default)]
+    pub primary_key: Vec<String>,
+    /// Foreign keys (composite and self-referencing ones too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Unique constraints, each a list of columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique: Vec<Vec<String>>,
+    /// Check constraints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// Plain indexes, each a list of columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Vec<String>>,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// The column name.
+    pub name: String,
+    /// The column type.
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+    /// Whether NULL is allowed (default: no).
+    #[serde(default)]
+    pub nullable: bool,
+    /// A literal default, used by the planner when a scenario leaves the column open.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_toml_value"
+    )]
+    pub default: Option<Value>,
+    /// A database-side default expression (`CURRENT_TIMESTAMP`); the database fills the
+    /// column when a scenario leaves it open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_sql: Option<String>,
+    /// Whether the database generates the value (identity/serial keys, computed columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
+    /// A registered generator that fills the column when a scenario leaves it open
+    /// (see [`crate::generate::GeneratorRegistry`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+}
+
+/// How the database generates a column's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Generated {
+    /// An identity or serial key: the database assigns it on insert.
+    Identity,
+    /// A computed column with its SQL expression, never written.
+    Computed(String),
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignKey {
+    /// The referencing columns.
+    pub columns: Vec<String>,
+    /// The referenced table (may be the same table).
+    pub references: String,
+    /// The referenced columns; empty means the referenced table's primary key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ref_columns: Vec<String>,
+}
+
+mod opt_toml_value {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::value::Value;
+
+    pub(super) fn serialize<S: Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(Value::Bool(b)) => s.serialize_bool(*b),
+            Some(Value::Int(i)) => s.serialize_i64(*i),
+            Some(other) => match other.to_json() {
+                serde_json::Value::String(t) => s.serialize_str(&t),
+                j => s.collect_str(&j),
+            },
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Lit {
+            B(bool),
+            I(i64),
+            F(f64),
+            S(String),
+        }
+        Ok(Some(match Lit::deserialize(d)? {
+            Lit::B(b) => Value::Bool(b),
+            Lit::I(i) => Value::Int(i),
+            Lit::F(f) => Value::Text(f.to_string()),
+            Lit::S(s) => Value::Text(s),
+        }))
+    }
+}
+
+impl Column {
+    /// A NOT NULL column of the given type.
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
+        Column {
+            name: name.into(),
+            ty,
+            nullable: false,
+            default: None,
+            default_sql: None,
+            generated: None,
+            generator: None,
+        }
+    }
+
+    /// Allows NULL.
+    pub fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
+
+    /// Sets a literal default.
+    pub fn default_value(mut self, v: impl Into<Value>) -> Self {
+        self.default = Some(v.into());
+        self
+    }
+
+    /// Marks the column as an identity key the database assigns.
+    pub fn identity(mut self) -> Self {
+        self.generated = Some(Generated::Identity);
+        self
+    }
+
+    /// Fills the column with a registered generator.
+    pub fn generator(mut self, name: impl Into<String>) -> Self {
+        self.generator = Some(name.into());
+        self
+    }
+
+    /// Whether the database, not the planner, provides the value.
+    pub fn is_db_assigned(&self) -> bool {
+        self.generated.is_some()
+    }
+}
+
+impl Table {
+    /// An empty table.
+    pub fn new(name: impl Into<String>) -> Self {
+        Table {
+            name: name.into(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            foreign_keys: Vec::new(),
+            unique: Vec::new(),
+            checks: Vec::new(),
+            indexes: Vec::new(),
+        }
+    }
+
+    /// Adds a column.
+    pub fn column(mut self, c: Column) -> Self {
+        self.columns.push(c);
+        self
+    }
+
+    /// Sets the primary key.
+    pub fn primary_key<S: Into<String>>(mut self, cols: impl IntoIterator<Item = S>) -> Self {
+        self.primary_key = cols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a foreign key to `references`' primary key (or to `ref_columns`).
+    pub fn foreign_key<S: Into<String>, R: Into<String>>(
+        mut self,
+        cols: impl IntoIterator<Item = S>,
+        references: impl Into<String>,
+        ref_columns: impl IntoIterator<Item = R>,
+    ) -> Self {
+        self.foreign_keys.push(ForeignKey {
+            columns: cols.into_iter().map(Into::into).collect(),
+            references: references.into(),
+            ref_columns: ref_columns.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Adds a unique constraint.
+    pub fn unique<S: Into<String>>(mut self, cols: impl IntoIterator<Item = S>) -> Self {
+        self.unique.push(cols.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds a check, in the text form of [`Check`]. Panics on a malformed check text,
+    /// which is a programming error in a Rust declaration; files get a typed error instead.
+    pub fn check(mut self, text: &str) -> Self {
+        self.checks
+            .extend(parse_checks(text).unwrap_or_else(|e| panic!("{e}")));
+        self
+    }
+
+    /// Adds a plain index.
+    pub fn index<S: Into<String>>(mut self, cols: impl IntoIterator<Item = S>) -> Self {
+        self.indexes
+            .push(cols.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The position of a column.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// A column by name.
+    pub fn get_column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The checks that read `column`.
+    pub fn checks_on<'a>(&'a self, column: &'a str) -> impl Iterator<Item = &'a Check> + 'a {
+        self.checks
+            .iter()
+            .filter(move |c| c.columns().contains(&column))
+    }
+
+    /// Whether `column` is, alone, a primary key or unique constraint.
+    pub fn is_unique_column(&self, column: &str) -> bool {
+        (self.primary_key.len() == 1 && self.primary_key[0] == column)
+            || self.unique.iter().any(|u| u.len() == 1 && u[0] == column)
+    }
+
+    /// The referenced columns of a foreign key (its `ref_columns`, or the referenced
+    /// table's primary key).
+    pub fn fk_target_columns<'a>(&self, fk: &'a ForeignKey, schema: &'a Schema) -> &'a [String] {
+        if fk.ref_columns.is_empty() {
+            schema
+                .table(&fk.references)
+                .map(|t| t.primary_key.as_slice())
+                .unwrap_or(&[])
+        } else {
+            &fk.ref_columns
+        }
+    }
+}
+
+impl Schema {
+    /// Builds and checks a schema (see [`Schema::check`]).
+    pub fn new(name: impl Into<String>, tables: Vec<Table>) -> Result<Schema, SchemaError> {
+        let mut s = Schema {
+            name: name.into(),
+            version: default_version(),
+            run_id_column: default_run_id_column(),
+            tables,
+        };
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Reads a schema from TOML text; `origin` (a file name) is used in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Schema, SchemaError> {
+        let mut s: Schema = toml::from_str(text).map_err(|e| SchemaError::Parse {
+            origin: origin.into(),
+            message: e.to_string(),
+        })?;
+        s.check().map_err(|e| e.with_origin(origin))?;
+        Ok(s)
+    }
+
+    /// The schema as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a schema always serializes")
+    }
+
+    /// A table by name.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The position of a table in [`Schema::tables`].
+    pub fn table_index(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|t| t.name == name)
+    }
+
+    /// Checks the schema and normalizes check literals to their column types.
+    pub fn check(&mut self) -> Result<(), SchemaError> {
+        let invalid = |table: &str, field: &str, message: String| SchemaError::Invalid {
+            origin: String::new(),
+            table: table.into(),
+            field: field.into(),
+            message,
+        };
+        if self.tables.is_empty() {
+            return Err(invalid("", "tables", "the schema declares no table".into()));
+        }
+        let mut names = HashSet::new();
+        for t in &self.tables {
+            if !names.insert(t.name.as_str()) {
+                return Err(invalid(
+                    &t.name,
+                    "name",
+                    "the table is declared twice".into(),
+                ));
+            }
+        }
+        let snapshot = self.clone();
+        for t in &mut self.tables {
+            if t.columns.is_empty() {
+                return Err(invalid(
+                    &t.name,
+                    "columns",
+                    "the table has no column".into(),
+                ));
+            }
+            let mut cols = HashSet::new();
+            for c in &mut t.columns {
+                if !cols.insert(c.name.clone()) {
+                    return Err(invalid(
+                        &t.name,
+                        &format!("columns.{}", c.name),
+                        "the column is declared twice".into(),
+                    ));
+                }
+                if let Some(d) = c.default.take() {
+                    c.default = Some(d.coerce(&c.ty).map_err(|e| {
+                        invalid(&t.name, &format!("columns.{}.default", c.name), e)
+                    })?);
+                }
+            }
+            let has = |c: &str| t.columns.iter().any(|x| x.name == c);
+            let missing = |list: &[String]| list.iter().find(|c| !has(c)).cloned();
+            if let Some(c) = missing(&t.primary_key) {
+                return Err(invalid(
+                    &t.name,
+                    "primary_key",
+                    format!("unknown column {c:?}"),
+                ));
+            }
+            for (i, u) in t.unique.iter().enumerate() {
+                if let Some(c) = missing(u) {
+                    return Err(invalid(
+                        &t.name,
+                        &format!("unique[{i}]"),
+                        format!("unknown column {c:?}"),
+                    ));
+                }
+            }
+            for (i, u) in t.indexes.iter().enumerate() {
+                if let Some(c) = missing(u) {
+                    return Err(invalid(
+                        &t.name,
+                        &format!("indexes[{i}]"),
+                        format!("unknown column {c:?}"),
+                    ));
+                }
+            }
+            for (i, fk) in t.foreign_keys.iter().enumerate() {
+                let field = format!("foreign_keys[{i}]");
+                if let Some(c) = missing(&fk.columns) {
+                    return Err(invalid(&t.name, &field, format!("unknown column {c:?}")));
+                }
+                let target = if fk.references == t.name {
+                    None
+                } else {
+                    Some(snapshot.table(&fk.references).ok_or_else(|| {
+                        invalid(
+                            &t.name,
+                            &field,
+                            format!("references unknown table {:?}", fk.references),
+                        )
+                    })?)
+                };
+                let target_cols: Vec<String> = if fk.ref_columns.is_empty() {
+                    match target {
+                        Some(tt) => tt.primary_key.clone(),
+                        None => t.primary_key.clone(),
+                    }
+                } else {
+                    fk.ref_columns.clone()
+                };
+                if target_cols.len() != fk.columns.len() {
+                    return Err(invalid(
+                        &t.name,
+                        &field,
+                        format!(
+                            "{} referencing column(s) but {} referenced column(s) in {:?}",
+                            fk.columns.len(),
+                            target_cols.len(),
+                            fk.references
+                        ),
+                    ));
+                }
+                let target_has = |c: &str| match target {
+                    Some(tt) => tt.get_column(c).is_some(),
+                    None => has(c),
+                };
+                if let Some(c) = target_cols.iter().find(|c| !target_has(c)) {
+                    return Err(invalid(
+                        &t.name,
+                        &field,
+                        format!("{:?} has no column {c:?}", fk.references),
+                    ));
+                }
+            }
+            let types: Vec<(String, ColumnType)> = t
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.clone()))
+                .collect();
+            let ty_of = |c: &str| types.iter().find(|(n, _)| n == c).map(|(_, t)| t.clone());
+            for (i, ch) in t.checks.iter_mut().enumerate() {
+                let field = format!("checks[{i}]");
+                if let Some(c) = ch.columns().into_iter().find(|c| !has(c)) {
+                    return Err(invalid(
+                        &t.name,
+                        &field,
+                        format!("`{ch}` names unknown column {c:?}"),
+                    ));
+                }
+                ch.coerce_literals(&ty_of)
+                    .map_err(|e| invalid(&t.name, &field, e))?;
+            }
+        }
+        self.fk_order()?;
+        Ok(())
+    }
+
+    /// Table positions in insert order: every table after the tables it references
+    /// (self-references aside), ties in declared order. Deletes go in the reverse order.
+    pub fn fk_order(&self) -> Result<Vec<usize>, SchemaError> {
+        let n = self.tables.len();
+        let deps: Vec<BTreeSet<usize>> = self
+            .tables
+            .iter()
+            .map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .filter(|fk| fk.references != t.name)
+                    .filter_map(|fk| self.table_index(&fk.references))
+                    .collect()
+            })
+            .collect();
+        let mut done = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        while order.len() < n {
+            let next = (0..n).find(|&i| !done[i] && deps[i].iter().all(|&d| done[d]));
+            match next {
+                Some(i) => {
+                    done[i] = true;
+                    order.push(i);
+                }
+                None => {
+                    let cycle: Vec<String> = (0..n)
+                        .filter(|&i| !done[i])
+                        .map(|i| self.tables[i].name.clone())
+                        .collect();
+                    return Err(SchemaError::Cycle { tables: cycle });
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    /// The DDL that creates the schema on `dialect`, as separate statements. Every
+    /// statement is idempotent (`IF NOT EXISTS`), so applying it twice is harmless.
+    pub fn ddl(&self, dialect: Dialect) -> Vec<String> {
+        ddl::render(self, dialect)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOP: &str = r#"
+name = "shop"
+
+[[tables]]
+name = "category"
+primary_key = ["category_id"]
+columns = [
+  { name = "category_id", type = "integer", generated = "identity" },
+  { name = "parent_id", type = "integer", nullable = true },
+  { name = "name", type = "varchar(40)" },
+]
+foreign_keys = [{ columns = ["parent_id"], references = "category" }]
+
+[[tables]]
+name = "order_line"
+primary_key = ["tenant", "order_no", "line_no"]
+columns = [
+  { name = "tenant", type = "text" },
+  { name = "order_no", type = "integer" },
+  { name = "line_no", type = "integer" },
+  { name = "qty", type = "integer" },
+]
+checks = ["qty between 1 and 100"]
+foreign_keys = [{ columns = ["tenant", "order_no"], references = "orders" }]
+
+[[tables]]
+name = "orders"
+primary_key = ["tenant", "order_no"]
+columns = [
+  { name = "tenant", type = "text" },
+  { name = "order_no", type = "integer" },
+  { name = "placed_on", type = "date" },
+  { name = "shipped_on", type = "date", nullable = true },
+  { name = "status", type = "enum(open, shipped)", default = "open" },
+]
+checks = ["shipped_on >= placed_on", "status = 'shipped' implies shipped_on is not null"]
+"#;
+
+    #[test]
+    fn file_schema_loads_and_orders_by_foreign_keys() {
+        let s = Schema::from_toml(SHOP, "shop.toml").unwrap();
+        let order: Vec<&str> = s
+            .fk_order()
+            .unwrap()
+            .into_iter()
+            .map(|i| s.tables[i].name.as_str())
+            .collect();
+        assert_eq!(order, ["category", "orders", "order_line"]);
+        let again = Schema::from_toml(&s.to_toml(), "again.toml").unwrap();
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn unknown_keys_and_columns_are_typed_errors_naming_the_place() {
+        let bad = SHOP.replace(
+            "primary_key = [\"category_id\"]",
+            "primary_key = [\"category_id\"]\ncolour = 1",
+        );
+        let e = Schema::from_toml(&bad, "shop.toml").unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("shop.toml") && m.contains("colour"), "{m}");
+
+        let bad = SHOP.replace(
+            "\"qty between 1 and 100\"",
+            "\"quantity between 1 and 100\"",
+        );
+        let m = Schema::from_toml(&bad, "shop.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("order_line") && m.contains("checks[0]") && m.contains("quantity"),
+            "{m}"
+        );
+
+        let bad = SHOP.replace("references = \"orders\"", "references = \"order\"");
+        let m = Schema::from_toml(&bad, "shop.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("unknown table \"order\""), "{m}");
+    }
+
+    #[test]
+    fn cycles_are_reported() {
+        let a = Table::new("a")
+            .column(Column::new("id", ColumnType::Text))
+            .column(Column::new("b", ColumnType::Text))
+            .primary_key(["id"])
+            .foreign_key(["b"], "b", Vec::<String>::new());
+        let b = Table::new("b")
+            .column(Column::new("id", ColumnType::Text))
+            .column(Column::new("a", ColumnType::Text))
+            .primary_key(["id"])
+            .foreign_key(["a"], "a", Vec::<String>::new());
+        let e = Schema::new("cyclic", vec![a, b]).unwrap_err();
+        assert!(matches!(e, SchemaError::Cycle { .. }), "{e}");
+    }
+}

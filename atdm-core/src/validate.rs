@@ -1,0 +1,513 @@
+//! The validator gate: the only way to get a [`ValidatedPlan`], which is the only thing the
+//! engine writes.
+//!
+//! Schema validators always run first, in this order: `schema.not_null`, `schema.types`,
+//! `schema.checks`, `schema.unique`, `schema.foreign_keys`, `schema.synthetic_markers`. Then
+//! the scenario's validators run in the order it declares them. All run, and all failures
+//! come back together, in that order; each names its validator, says what is wrong, and lists
+//! the values involved. A name nobody registered is itself a failure.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::{MarkerPolicy, Semantic};
+use crate::plan::{Cell, ExistingRows, Plan, RowView};
+use crate::schema::{ColumnType, Schema};
+use crate::value::Value;
+
+/// One failed expectation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The validator's dotted name.
+    pub validator: String,
+    /// What is wrong.
+    pub message: String,
+    /// The values involved, by name.
+    pub values: BTreeMap<String, serde_json::Value>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.validator, self.message)?;
+        if !self.values.is_empty() {
+            let parts: Vec<String> = self
+                .values
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            write!(f, " ({})", parts.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The gate refused a plan; nothing may be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("scenario {scenario:?} was rejected by {} validator failure(s): {}", failures.len(), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct Rejection {
+    /// The scenario.
+    pub scenario: String,
+    /// The run id.
+    pub run_id: String,
+    /// Every failure, in validator order.
+    pub failures: Vec<Failure>,
+}
+
+/// Where a validator reports failures.
+#[derive(Debug, Default)]
+pub struct Report {
+    current: String,
+    failures: Vec<Failure>,
+}
+
+impl Report {
+    /// Records a failure of the running validator.
+    pub fn fail<K: Into<String>>(
+        &mut self,
+        message: impl Into<String>,
+        values: impl IntoIterator<Item = (K, serde_json::Value)>,
+    ) {
+        self.failures.push(Failure {
+            validator: self.current.clone(),
+            message: message.into(),
+            values: values.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        });
+    }
+}
+
+/// What a validator sees.
+pub struct CheckContext<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// The schema.
+    pub schema: &'a Schema,
+    /// The pack's reference rows (shared, owned by no run).
+    pub reference: &'a ExistingRows,
+    /// Rows that existed before the run and that the plan may point at.
+    pub existing: &'a ExistingRows,
+    /// The synthetic-marker policy.
+    pub markers: &'a dyn MarkerPolicy,
+}
+
+impl<'a> CheckContext<'a> {
+    /// The planned rows of a table.
+    pub fn rows(&self, table: &str) -> impl Iterator<Item = RowView<'a>> + 'a {
+        self.plan.rows(table)
+    }
+}
+
+/// A validator: reads a plan, reports failures. It must be a pure function of its input.
+pub trait Validator: Send + Sync {
+    /// Checks the plan.
+    fn check(&self, ctx: &CheckContext<'_>, report: &mut Report);
+}
+
+impl<F> Validator for F
+where
+    F: Fn(&CheckContext<'_>, &mut Report) + Send + Sync,
+{
+    fn check(&self, ctx: &CheckContext<'_>, report: &mut Report) {
+        self(ctx, report)
+    }
+}
+
+/// The schema validators, in the order they run.
+pub const SCHEMA_VALIDATORS: [&str; 6] = [
+    "schema.not_null",
+    "schema.types",
+    "schema.checks",
+    "schema.unique",
+    "schema.foreign_keys",
+    "schema.synthetic_markers",
+];
+
+/// Validators by dotted name.
+#[derive(Clone)]
+pub struct ValidatorRegistry {
+    map: BTreeMap<String, Arc<dyn Validator>>,
+}
+
+impl fmt::Debug for ValidatorRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.map.keys()).finish()
+    }
+}
+
+impl Default for ValidatorRegistry {
+    fn default() -> Self {
+        let mut r = ValidatorRegistry {
+            map: BTreeMap::new(),
+        };
+        r.register("schema.not_null", not_null);
+        r.register("schema.types", types);
+        r.register("schema.checks", checks);
+        r.register("schema.unique", unique);
+        r.register("schema.foreign_keys", foreign_keys);
+        r.register("schema.synthetic_markers", markers);
+        r
+    }
+}
+
+impl ValidatorRegistry {
+    /// Registers (or replaces) a validator.
+    pub fn register(&mut self, name: impl Into<String>, v: impl Validator + 'static) {
+        self.map.insert(name.into(), Arc::new(v));
+    }
+
+    /// The registered names.
+    pub fn names(&self) -> Vec<&str> {
+        self.map.keys().map(String::as_str).collect()
+    }
+
+    /// Runs the schema validators and then `declared`, in order, and returns the plan as a
+    /// [`ValidatedPlan`] if nothing failed.
+    pub fn validate(
+        &self,
+        plan: Plan,
+        declared: &[String],
+        ctx_parts: GateInputs<'_>,
+    ) -> Result<ValidatedPlan, Rejection> {
+        let ctx = CheckContext {
+            plan: &plan,
+            schema: ctx_parts.schema,
+            reference: ctx_parts.reference,
+            existing: ctx_parts.existing,
+            markers: ctx_parts.markers,
+        };
+        let mut report = Report::default();
+        let mut ran = Vec::with_capacity(SCHEMA_VALIDATORS.len() + declared.len());
+        for name in SCHEMA_VALIDATORS
+            .iter()
+            .copied()
+            .chain(declared.iter().map(String::as_str))
+        {
+            report.current = name.to_owned();
+            match self.map.get(name) {
+                Some(v) => v.check(&ctx, &mut report),
+                None => report.fail(
+                    format!("unknown validator; registered: {}", self.names().join(", ")),
+                    [("name", serde_json::Value::from(name))],
+                ),
+            }
+            ran.push(name.to_owned());
+        }
+        if report.failures.is_empty() {
+            Ok(ValidatedPlan {
+                plan,
+                validators: ran,
+            })
+        } else {
+            Err(Rejection {
+                scenario: plan.scenario.clone(),
+                run_id: plan.run_id.clone(),
+                failures: report.failures,
+            })
+        }
+    }
+}
+
+/// What the gate needs besides the plan.
+#[derive(Clone, Copy)]
+pub struct GateInputs<'a> {
+    /// The schema.
+    pub schema: &'a Schema,
+    /// The pack's reference rows.
+    pub reference: &'a ExistingRows,
+    /// Rows that existed before the run.
+    pub existing: &'a ExistingRows,
+    /// The marker policy.
+    pub markers: &'a dyn MarkerPolicy,
+}
+
+/// A plan that passed every validator. Only the gate constructs it, so only validated plans
+/// reach a database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatedPlan {
+    plan: Plan,
+    validators: Vec<String>,
+}
+
+impl ValidatedPlan {
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The validators that passed, in the order they ran.
+    pub fn validators(&self) -> &[String] {
+        &self.validators
+    }
+}
+
+fn j(v: &Value) -> serde_json::Value {
+    v.to_json()
+}
+
+fn for_each_value(
+    ctx: &CheckContext<'_>,
+    mut f: impl FnMut(&crate::schema::Table, &crate::schema::Column, usize, &Value),
+) {
+    for tp in &ctx.plan.tables {
+        let Some(t) = ctx.schema.table(&tp.table) else {
+            continue;
+        };
+        let cols: Vec<Option<&crate::schema::Column>> =
+            tp.columns.iter().map(|c| t.get_column(c)).collect();
+        for (ri, row) in tp.rows.iter().enumerate() {
+            for (ci, cell) in row.iter().enumerate() {
+                if let (Cell::Value(v), Some(c)) = (cell, cols[ci]) {
+                    f(t, c, ri, v);
+                }
+            }
+        }
+    }
+}
+
+fn not_null(ctx: &CheckContext<'_>, report: &mut Report) {
+    for_each_value(ctx, |t, c, row, v| {
+        if v.is_null() && !c.nullable {
+            report.fail(
+                format!(
+                    "{}.{} is NOT NULL but the plan leaves it NULL",
+                    t.name, c.name
+                ),
+                [
+                    ("table", t.name.as_str().into()),
+                    ("column", c.name.as_str().into()),
+                    ("row", row.into()),
+                ],
+            );
+        }
+    });
+}
+
+fn types(ctx: &CheckContext<'_>, report: &mut Report) {
+    for_each_value(ctx, |t, c, row, v| {
+        if v.is_null() {
+            return;
+        }
+        let problem = match (&c.ty, v) {
+            (ColumnType::Varchar(n), Value::Text(s)) if s.chars().count() > *n as usize => {
+                Some(format!("is longer than varchar({n})"))
+            }
+            (ColumnType::Enum { values, .. }, Value::Text(s)) if !values.contains(s) => {
+                Some(format!(
+                    "is not one of the enumeration's values ({})",
+                    values.join(", ")
+                ))
+            }
+            (ColumnType::Integer, Value::Int(i)) if i32::try_from(*i).is_err() => {
+                Some("does not fit a 32-bit integer".into())
+            }
+            (ColumnType::Numeric { precision, scale }, Value::Numeric(d)) => {
+                let int_digits = d.trunc().abs().to_string().trim_start_matches('0').len() as u32;
+                (d.scale() > u32::from(*scale) || int_digits > u32::from(precision - scale))
+                    .then(|| format!("does not fit numeric({precision},{scale})"))
+            }
+            (ty, v) => (v.clone().coerce(ty).as_ref() != Ok(v))
+                .then(|| format!("a {} value does not fit the column type {ty}", v.kind())),
+        };
+        if let Some(p) = problem {
+            report.fail(
+                format!("{}.{} {p}", t.name, c.name),
+                [
+                    ("table", t.name.as_str().into()),
+                    ("column", c.name.as_str().into()),
+                    ("row", row.into()),
+                    ("value", j(v)),
+                ],
+            );
+        }
+    });
+}
+
+fn checks(ctx: &CheckContext<'_>, report: &mut Report) {
+    for tp in &ctx.plan.tables {
+        let Some(t) = ctx.schema.table(&tp.table) else {
+            continue;
+        };
+        for (ri, row) in tp.rows.iter().enumerate() {
+            let get = |c: &str| {
+                let i = tp.columns.iter().position(|x| x == c)?;
+                match &row[i] {
+                    Cell::Value(v) => Some(v.clone()),
+                    _ => None,
+                }
+            };
+            for check in &t.checks {
+                if check.eval(&get) == Some(false) {
+                    let mut values: Vec<(String, serde_json::Value)> = vec![
+                        ("table".into(), t.name.as_str().into()),
+                        ("row".into(), ri.into()),
+                    ];
+                    for c in check.columns() {
+                        values.push((c.to_owned(), get(c).map(|v| j(&v)).unwrap_or_default()));
+                    }
+                    report.fail(
+                        format!("{} row {ri} violates check `{check}`", t.name),
+                        values,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn key_of(row: &[Cell], idx: &[usize]) -> Option<Vec<Value>> {
+    idx.iter()
+        .map(|&i| match &row[i] {
+            Cell::Value(v) if !v.is_null() => Some(v.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
+    for tp in &ctx.plan.tables {
+        let Some(t) = ctx.schema.table(&tp.table) else {
+            continue;
+        };
+        let keys = std::iter::once(&t.primary_key)
+            .filter(|k| !k.is_empty())
+            .chain(t.unique.iter());
+        for key in keys {
+            let Some(idx) = key
+                .iter()
+                .map(|c| tp.columns.iter().position(|x| x == c))
+                .collect::<Option<Vec<usize>>>()
+            else {
+                continue;
+            };
+            let mut seen: HashMap<Vec<Value>, usize> = HashMap::new();
+            for (ri, row) in tp.rows.iter().enumerate() {
+                let Some(k) = key_of(row, &idx) else { continue };
+                let shown = || serde_json::Value::Array(k.iter().map(j).collect());
+                if let Some(first) = seen.get(&k) {
+                    report.fail(
+                        format!(
+                            "{} rows {first} and {ri} share ({})",
+                            t.name,
+                            key.join(", ")
+                        ),
+                        [("table", t.name.as_str().into()), ("key", shown())],
+                    );
+                    continue;
+                }
+                let clash = ctx
+                    .reference
+                    .get(&t.name)
+                    .into_iter()
+                    .flatten()
+                    .chain(ctx.existing.get(&t.name).into_iter().flatten())
+                    .any(|r| {
+                        key.iter().zip(&k).all(|(c, v)| {
+                            r.get(c)
+                                .is_some_and(|x| x.compare(v) == Some(std::cmp::Ordering::Equal))
+                        })
+                    });
+                if clash {
+                    report.fail(
+                        format!(
+                            "{} row {ri} repeats the ({}) of a row that already exists",
+                            t.name,
+                            key.join(", ")
+                        ),
+                        [("table", t.name.as_str().into()), ("key", shown())],
+                    );
+                }
+                seen.insert(k, ri);
+            }
+        }
+    }
+}
+
+fn foreign_keys(ctx: &CheckContext<'_>, report: &mut Report) {
+    for tp in &ctx.plan.tables {
+        let Some(t) = ctx.schema.table(&tp.table) else {
+            continue;
+        };
+        for fk in &t.foreign_keys {
+            let Some(idx) = fk
+                .columns
+                .iter()
+                .map(|c| tp.columns.iter().position(|x| x == c))
+                .collect::<Option<Vec<usize>>>()
+            else {
+                continue;
+            };
+            let target_cols = t.fk_target_columns(fk, ctx.schema);
+            let mut planned: HashSet<Vec<Value>> = HashSet::new();
+            if let Some(target) = ctx.plan.table(&fk.references) {
+                if let Some(tidx) = target_cols
+                    .iter()
+                    .map(|c| target.columns.iter().position(|x| x == c))
+                    .collect::<Option<Vec<usize>>>()
+                {
+                    planned.extend(target.rows.iter().filter_map(|r| key_of(r, &tidx)));
+                }
+            }
+            for (ri, row) in tp.rows.iter().enumerate() {
+                if idx
+                    .iter()
+                    .any(|&i| matches!(row[i], Cell::Ref(_) | Cell::Default))
+                {
+                    continue; // points at a key the database assigns to a planned row
+                }
+                let Some(k) = key_of(row, &idx) else { continue }; // a NULL in the key: not enforced
+                if planned.contains(&k) {
+                    continue;
+                }
+                let exists = ctx
+                    .reference
+                    .get(&fk.references)
+                    .into_iter()
+                    .flatten()
+                    .chain(ctx.existing.get(&fk.references).into_iter().flatten())
+                    .any(|r| {
+                        target_cols.iter().zip(&k).all(|(c, v)| {
+                            r.get(c)
+                                .is_some_and(|x| x.compare(v) == Some(std::cmp::Ordering::Equal))
+                        })
+                    });
+                if !exists {
+                    let mut values: Vec<(String, serde_json::Value)> = vec![
+                        ("table".into(), t.name.as_str().into()),
+                        ("row".into(), ri.into()),
+                        ("references".into(), fk.references.as_str().into()),
+                    ];
+                    for (c, v) in fk.columns.iter().zip(&k) {
+                        values.push((c.clone(), j(v)));
+                    }
+                    report.fail(format!("{} row {ri}: ({}) points at no {} row in the plan, the reference rows or the database", t.name, fk.columns.join(", "), fk.references), values);
+                }
+            }
+        }
+    }
+}
+
+fn markers(ctx: &CheckContext<'_>, report: &mut Report) {
+    for_each_value(ctx, |t, c, row, v| {
+        if v.is_null() {
+            return;
+        }
+        let kind = if c.ty.is_textual() {
+            Semantic::infer(&t.name, &c.name)
+        } else {
+            None
+        };
+        if let Some(m) = ctx.markers.check(t, c, kind, v) {
+            report.fail(
+                format!("{}.{}: {m}", t.name, c.name),
+                [
+                    ("table", t.name.as_str().into()),
+                    ("column", c.name.as_str().into()),
+                    ("row", row.into()),
+                    ("value", j(v)),
+                ],
+            );
+        }
+    });
+}
