@@ -12,7 +12,7 @@ use crate::generate::{GeneratorRegistry, MarkerPolicy, ReservedMarkers, ValueGen
 use crate::plan::{CompiledScenario, ExistingRows, Plan, RunContext};
 use crate::scenario::{Catalog, Count, Domain, Expr, Scenario, parse_scenarios};
 use crate::schema::Schema;
-use crate::validate::{GateInputs, ValidatedPlan, Validator, ValidatorRegistry};
+use crate::validate::{ColumnSemantics, GateInputs, ValidatedPlan, Validator, ValidatorRegistry};
 use crate::value::Value;
 
 /// Caller constraints: knob name to value.
@@ -27,6 +27,7 @@ struct Inner {
     validators: ValidatorRegistry,
     generators: GeneratorRegistry,
     markers: Arc<dyn MarkerPolicy>,
+    semantics: ColumnSemantics,
 }
 
 /// A loaded, checked pack. Cheap to clone and safe to share between threads.
@@ -208,8 +209,10 @@ impl PackBuilder {
             let c = CompiledScenario::compile(s.clone(), &self.schema, &self.generators, &names)?;
             compiled.insert(s.id.clone(), c);
         }
+        let semantics = ColumnSemantics::of(&self.schema);
         Ok(Pack {
             inner: Arc::new(Inner {
+                semantics,
                 name: self.name,
                 schema: Arc::new(self.schema),
                 reference: self.reference,
@@ -382,19 +385,18 @@ impl Pack {
 
     /// Runs the gate on a plan: schema validators, then the scenario's validators.
     pub fn validate(&self, plan: Plan, existing: &ExistingRows) -> Result<ValidatedPlan, Error> {
-        let declared = self
-            .inner
-            .compiled
-            .get(&plan.scenario)
-            .map(|c| c.scenario.validators.as_slice())
-            .unwrap_or(&[]);
         let inputs = GateInputs {
             schema: &self.inner.schema,
             reference: &self.inner.reference,
             existing,
             markers: self.inner.markers.as_ref(),
+            semantics: &self.inner.semantics,
         };
-        Ok(self.inner.validators.validate(plan, declared, inputs)?)
+        let v = &self.inner.validators;
+        Ok(match self.inner.compiled.get(&plan.scenario) {
+            Some(c) => v.validate_with(plan, &c.gate, inputs)?,
+            None => v.validate(plan, &[], inputs)?,
+        })
     }
 
     /// [`Pack::plan`] then [`Pack::validate`].

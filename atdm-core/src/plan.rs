@@ -93,11 +93,11 @@ pub struct CellRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TablePlan {
     /// The table.
-    pub table: String,
+    pub table: Arc<str>,
     /// The columns written, in table order (computed columns are left out).
-    pub columns: Vec<String>,
+    pub columns: Arc<[String]>,
     /// The alias of each row's `[[rows]]` entry.
-    pub aliases: Vec<String>,
+    pub aliases: Vec<Arc<str>>,
     /// The rows, each a cell per column.
     pub rows: Vec<Vec<Cell>>,
 }
@@ -106,11 +106,11 @@ pub struct TablePlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
     /// The alias.
-    pub alias: String,
+    pub alias: Arc<str>,
     /// The name in the result.
-    pub output: String,
+    pub output: Arc<str>,
     /// The table.
-    pub table: String,
+    pub table: Arc<str>,
     /// Row indexes within the table's plan.
     pub rows: Vec<usize>,
     /// Whether the entry seeds exactly one row (its key is a value, not a list).
@@ -195,7 +195,7 @@ impl Plan {
 
     /// The plan of a table, if it has rows.
     pub fn table(&self, name: &str) -> Option<&TablePlan> {
-        self.tables.iter().find(|t| t.table == name)
+        self.tables.iter().find(|t| &*t.table == name)
     }
 
     /// The planned rows of a table.
@@ -207,7 +207,7 @@ impl Plan {
 
     /// The first row of a `[[rows]]` alias.
     pub fn row(&self, alias: &str) -> Option<RowView<'_>> {
-        let e = self.entities.iter().find(|e| e.alias == alias)?;
+        let e = self.entities.iter().find(|e| &*e.alias == alias)?;
         let t = self.table(&e.table)?;
         e.rows.first().map(|&index| RowView { table: t, index })
     }
@@ -237,7 +237,7 @@ impl Plan {
                         Some(Cell::Value(v)) => v.to_json(),
                         Some(Cell::Ref(r)) => assigned(r).map(|v| v.to_json()).unwrap_or_default(),
                         _ => assigned(&CellRef {
-                            table: e.table.clone(),
+                            table: e.table.to_string(),
                             row,
                             column: col.into(),
                         })
@@ -252,12 +252,15 @@ impl Plan {
                     ),
                 }
             };
+            if e.single && e.rows.is_empty() {
+                continue; // a conditional row that was not seeded
+            }
             let v = if e.single && e.rows.len() == 1 {
                 key_of(e.rows[0])
             } else {
                 serde_json::Value::Array(e.rows.iter().map(|&r| key_of(r)).collect())
             };
-            out.insert(e.output.clone(), v);
+            out.insert(e.output.to_string(), v);
         }
         out
     }
@@ -271,6 +274,8 @@ enum ColPlan {
     DbAssigned,
     Null,
     Gen(ColumnGen),
+    /// A nullable column that stays NULL unless an implication requires a value.
+    GenIfRequired(ColumnGen),
     /// An implicit link to an earlier `[[rows]]` entry: (entry, referenced column).
     Link(usize, String),
     /// An implicit link to an existing row: (table, referenced column, key column for the choice).
@@ -279,8 +284,9 @@ enum ColPlan {
 
 #[derive(Debug, Clone)]
 struct CompiledRow {
-    alias: String,
-    output: String,
+    alias: Arc<str>,
+    output: Arc<str>,
+    table_name: Arc<str>,
     table: usize,
     count: Count,
     when: Option<When>,
@@ -293,9 +299,11 @@ struct CompiledRow {
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledScenario {
     pub(crate) scenario: Arc<Scenario>,
+    /// The validators the gate runs for this scenario: schema validators, then declared.
+    pub(crate) gate: Arc<[String]>,
     rows: Vec<CompiledRow>,
     /// Column names per table (in table order, computed columns left out).
-    columns: Vec<Vec<String>>,
+    columns: Vec<Arc<[String]>>,
 }
 
 fn invalid(file: &str, field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
@@ -462,7 +470,7 @@ impl CompiledScenario {
                 .iter()
                 .position(|&(_, e)| scenario.rows[e].alias == alias)
         };
-        let columns: Vec<Vec<String>> = schema
+        let columns: Vec<Arc<[String]>> = schema
             .tables
             .iter()
             .map(|t| {
@@ -635,7 +643,15 @@ impl CompiledScenario {
                     }
                 } else if let Some(d) = &c.default {
                     (ColPlan::Lit(d.clone()), false)
-                } else if c.nullable && !requires_value(table, &c.name) {
+                } else if c.nullable && requires_value(table, &c.name) {
+                    (
+                        ColPlan::GenIfRequired(
+                            ColumnGen::new(table, c, generators, None)
+                                .map_err(|m| invalid(&file, &cf, m))?,
+                        ),
+                        true,
+                    )
+                } else if c.nullable {
                     (ColPlan::Null, false)
                 } else {
                     (
@@ -650,8 +666,9 @@ impl CompiledScenario {
                 generated.push(is_gen);
             }
             rows.push(CompiledRow {
-                alias: spec.alias.clone(),
-                output: spec.output.clone().unwrap_or_else(|| spec.alias.clone()),
+                alias: spec.alias.as_str().into(),
+                output: spec.output.as_deref().unwrap_or(&spec.alias).into(),
+                table_name: table.name.as_str().into(),
                 table: schema.table_index(&spec.table).expect("checked"),
                 count: spec.count.clone(),
                 when: spec.when.clone(),
@@ -659,7 +676,13 @@ impl CompiledScenario {
                 generated,
             });
         }
+        let gate = crate::validate::SCHEMA_VALIDATORS
+            .iter()
+            .map(|n| (*n).to_owned())
+            .chain(scenario.validators.iter().cloned())
+            .collect();
         Ok(CompiledScenario {
+            gate,
             scenario: Arc::new(scenario),
             rows,
             columns,
@@ -710,11 +733,22 @@ impl CompiledScenario {
                 },
             };
             let table = &schema.tables[r.table];
+            let mut entity = Entity {
+                alias: r.alias.clone(),
+                output: r.output.clone(),
+                table: r.table_name.clone(),
+                rows: Vec::with_capacity(count),
+                single: matches!(r.count, Count::Fixed(1)),
+            };
+            if count == 0 {
+                entities.push(entity);
+                continue;
+            }
             let slot = match table_slot[r.table] {
                 Some(i) => i,
                 None => {
                     tables.push(TablePlan {
-                        table: table.name.clone(),
+                        table: r.table_name.clone(),
                         columns: self.columns[r.table].clone(),
                         aliases: Vec::new(),
                         rows: Vec::new(),
@@ -722,13 +756,6 @@ impl CompiledScenario {
                     table_slot[r.table] = Some(tables.len() - 1);
                     tables.len() - 1
                 }
-            };
-            let mut entity = Entity {
-                alias: r.alias.clone(),
-                output: r.output.clone(),
-                table: table.name.clone(),
-                rows: Vec::with_capacity(count),
-                single: matches!(r.count, Count::Fixed(1)),
             };
             for i in 0..count {
                 let row_index = tables[slot].rows.len();
@@ -746,7 +773,7 @@ impl CompiledScenario {
                         ColPlan::Lit(v) => Cell::Value(v.clone()),
                         ColPlan::RunId => Cell::Value(Value::Text(ctx.run_id.clone())),
                         ColPlan::DbAssigned => Cell::Default,
-                        ColPlan::Null => Cell::Value(Value::Null),
+                        ColPlan::Null | ColPlan::GenIfRequired(_) => Cell::Value(Value::Null),
                         ColPlan::Gen(g) => Cell::Value(g.value(&gctx, policy)),
                         ColPlan::Link(p, col) => link(&entities[*p], &tables, col, i),
                         ColPlan::Existing(t, col, key) => {
@@ -844,7 +871,7 @@ fn link(e: &Entity, tables: &[TablePlan], column: &str, i: usize) -> Cell {
         Cell::Value(v) => Cell::Value(v.clone()),
         Cell::Ref(r) => Cell::Ref(r.clone()),
         Cell::Default => Cell::Ref(CellRef {
-            table: e.table.clone(),
+            table: e.table.to_string(),
             row,
             column: column.into(),
         }),
@@ -911,7 +938,7 @@ impl Env<'_> {
                 let e = self
                     .entities
                     .iter()
-                    .find(|e| &e.alias == alias)
+                    .find(|e| &*e.alias == alias.as_str())
                     .expect("references are checked when compiled");
                 let target = self.schema.table(&e.table).expect("checked");
                 let col = ref_target_column(
@@ -983,7 +1010,15 @@ fn fix_row(
     policy: &dyn MarkerPolicy,
 ) {
     let idx = |c: &str| columns.iter().position(|x| x == c);
-    for check in &table.checks {
+    let implications = table
+        .checks
+        .iter()
+        .filter(|c| matches!(c, Check::Implies { .. }));
+    let others = table
+        .checks
+        .iter()
+        .filter(|c| !matches!(c, Check::Implies { .. }));
+    for check in implications.chain(others) {
         match check {
             Check::Compare {
                 column,
@@ -1018,7 +1053,7 @@ fn fix_row(
             Check::Implies { when, then } => {
                 let get = |c: &str| {
                     idx(c).and_then(|i| match &cells[i] {
-                        Cell::Value(v) => Some(v.clone()),
+                        Cell::Value(v) => Some(v),
                         _ => None,
                     })
                 };
@@ -1032,7 +1067,7 @@ fn fix_row(
                 } = then.as_ref()
                 {
                     if let Some(i) = idx(column) {
-                        if let ColPlan::Gen(g) = &plans[i] {
+                        if let ColPlan::Gen(g) | ColPlan::GenIfRequired(g) = &plans[i] {
                             cells[i] = Cell::Value(g.value(gctx, policy));
                         }
                     }

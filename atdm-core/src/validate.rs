@@ -90,6 +90,9 @@ pub struct CheckContext<'a> {
     pub existing: &'a ExistingRows,
     /// The synthetic-marker policy.
     pub markers: &'a dyn MarkerPolicy,
+    semantics: &'a ColumnSemantics,
+    /// Per plan table: the schema table index and each plan column's index in it.
+    layout: Vec<Option<(usize, Vec<Option<usize>>)>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -168,36 +171,58 @@ impl ValidatorRegistry {
         &self,
         plan: Plan,
         declared: &[String],
-        ctx_parts: GateInputs<'_>,
+        inputs: GateInputs<'_>,
     ) -> Result<ValidatedPlan, Rejection> {
+        let names: Arc<[String]> = SCHEMA_VALIDATORS
+            .iter()
+            .map(|n| (*n).to_owned())
+            .chain(declared.iter().cloned())
+            .collect();
+        self.validate_with(plan, &names, inputs)
+    }
+
+    /// Like [`ValidatorRegistry::validate`], with the full list of validator names to run
+    /// (schema validators first) computed once by the caller.
+    pub(crate) fn validate_with(
+        &self,
+        plan: Plan,
+        names: &Arc<[String]>,
+        inputs: GateInputs<'_>,
+    ) -> Result<ValidatedPlan, Rejection> {
+        let layout = plan
+            .tables
+            .iter()
+            .map(|tp| {
+                let ti = inputs.schema.table_index(&tp.table)?;
+                let t = &inputs.schema.tables[ti];
+                Some((ti, tp.columns.iter().map(|c| t.column_index(c)).collect()))
+            })
+            .collect();
         let ctx = CheckContext {
             plan: &plan,
-            schema: ctx_parts.schema,
-            reference: ctx_parts.reference,
-            existing: ctx_parts.existing,
-            markers: ctx_parts.markers,
+            schema: inputs.schema,
+            reference: inputs.reference,
+            existing: inputs.existing,
+            markers: inputs.markers,
+            semantics: inputs.semantics,
+            layout,
         };
         let mut report = Report::default();
-        let mut ran = Vec::with_capacity(SCHEMA_VALIDATORS.len() + declared.len());
-        for name in SCHEMA_VALIDATORS
-            .iter()
-            .copied()
-            .chain(declared.iter().map(String::as_str))
-        {
-            report.current = name.to_owned();
-            match self.map.get(name) {
+        for name in names.iter() {
+            report.current.clear();
+            report.current.push_str(name);
+            match self.map.get(name.as_str()) {
                 Some(v) => v.check(&ctx, &mut report),
                 None => report.fail(
                     format!("unknown validator; registered: {}", self.names().join(", ")),
-                    [("name", serde_json::Value::from(name))],
+                    [("name", serde_json::Value::from(name.as_str()))],
                 ),
             }
-            ran.push(name.to_owned());
         }
         if report.failures.is_empty() {
             Ok(ValidatedPlan {
                 plan,
-                validators: ran,
+                validators: names.clone(),
             })
         } else {
             Err(Rejection {
@@ -220,6 +245,44 @@ pub struct GateInputs<'a> {
     pub existing: &'a ExistingRows,
     /// The marker policy.
     pub markers: &'a dyn MarkerPolicy,
+    /// The semantic kind of every column ([`ColumnSemantics::of`] the schema).
+    pub semantics: &'a ColumnSemantics,
+}
+
+/// The [`Semantic`] kind inferred for every column of a schema, computed once.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnSemantics(Vec<Vec<Option<Semantic>>>);
+
+impl ColumnSemantics {
+    /// Infers the kinds of every text column of `schema`.
+    pub fn of(schema: &Schema) -> Self {
+        ColumnSemantics(
+            schema
+                .tables
+                .iter()
+                .map(|t| {
+                    t.columns
+                        .iter()
+                        .map(|c| {
+                            if c.ty.is_textual() {
+                                Semantic::infer(&t.name, &c.name)
+                            } else {
+                                None
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, table: usize, column: usize) -> Option<Semantic> {
+        self.0
+            .get(table)
+            .and_then(|t| t.get(column))
+            .copied()
+            .flatten()
+    }
 }
 
 /// A plan that passed every validator. Only the gate constructs it, so only validated plans
@@ -227,7 +290,7 @@ pub struct GateInputs<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidatedPlan {
     plan: Plan,
-    validators: Vec<String>,
+    validators: Arc<[String]>,
 }
 
 impl ValidatedPlan {
@@ -248,18 +311,17 @@ fn j(v: &Value) -> serde_json::Value {
 
 fn for_each_value(
     ctx: &CheckContext<'_>,
-    mut f: impl FnMut(&crate::schema::Table, &crate::schema::Column, usize, &Value),
+    mut f: impl FnMut(&crate::schema::Table, &crate::schema::Column, Option<Semantic>, usize, &Value),
 ) {
-    for tp in &ctx.plan.tables {
-        let Some(t) = ctx.schema.table(&tp.table) else {
+    for (tp, layout) in ctx.plan.tables.iter().zip(&ctx.layout) {
+        let Some((ti, cols)) = layout else {
             continue;
         };
-        let cols: Vec<Option<&crate::schema::Column>> =
-            tp.columns.iter().map(|c| t.get_column(c)).collect();
+        let t = &ctx.schema.tables[*ti];
         for (ri, row) in tp.rows.iter().enumerate() {
-            for (ci, cell) in row.iter().enumerate() {
-                if let (Cell::Value(v), Some(c)) = (cell, cols[ci]) {
-                    f(t, c, ri, v);
+            for (cell, ci) in row.iter().zip(cols) {
+                if let (Cell::Value(v), Some(ci)) = (cell, ci) {
+                    f(t, &t.columns[*ci], ctx.semantics.get(*ti, *ci), ri, v);
                 }
             }
         }
@@ -267,7 +329,7 @@ fn for_each_value(
 }
 
 fn not_null(ctx: &CheckContext<'_>, report: &mut Report) {
-    for_each_value(ctx, |t, c, row, v| {
+    for_each_value(ctx, |t, c, _, row, v| {
         if v.is_null() && !c.nullable {
             report.fail(
                 format!(
@@ -285,7 +347,7 @@ fn not_null(ctx: &CheckContext<'_>, report: &mut Report) {
 }
 
 fn types(ctx: &CheckContext<'_>, report: &mut Report) {
-    for_each_value(ctx, |t, c, row, v| {
+    for_each_value(ctx, |t, c, _, row, v| {
         if v.is_null() {
             return;
         }
@@ -307,7 +369,7 @@ fn types(ctx: &CheckContext<'_>, report: &mut Report) {
                 (d.scale() > u32::from(*scale) || int_digits > u32::from(precision - scale))
                     .then(|| format!("does not fit numeric({precision},{scale})"))
             }
-            (ty, v) => (v.clone().coerce(ty).as_ref() != Ok(v))
+            (ty, v) => (!fits(v, ty))
                 .then(|| format!("a {} value does not fit the column type {ty}", v.kind())),
         };
         if let Some(p) = problem {
@@ -324,6 +386,25 @@ fn types(ctx: &CheckContext<'_>, report: &mut Report) {
     });
 }
 
+/// Whether a value has the kind a column type stores.
+fn fits(v: &Value, ty: &ColumnType) -> bool {
+    matches!(
+        (ty, v),
+        (
+            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Enum { .. },
+            Value::Text(_)
+        ) | (ColumnType::Integer | ColumnType::BigInt, Value::Int(_))
+            | (ColumnType::Numeric { .. }, Value::Numeric(_))
+            | (ColumnType::Boolean, Value::Bool(_))
+            | (ColumnType::Date, Value::Date(_))
+            | (ColumnType::Timestamp, Value::Timestamp(_))
+            | (ColumnType::TimestampTz, Value::TimestampTz(_))
+            | (ColumnType::Uuid, Value::Uuid(_))
+            | (ColumnType::Json, Value::Json(_))
+            | (ColumnType::Bytes, Value::Bytes(_))
+    )
+}
+
 fn checks(ctx: &CheckContext<'_>, report: &mut Report) {
     for tp in &ctx.plan.tables {
         let Some(t) = ctx.schema.table(&tp.table) else {
@@ -333,7 +414,7 @@ fn checks(ctx: &CheckContext<'_>, report: &mut Report) {
             let get = |c: &str| {
                 let i = tp.columns.iter().position(|x| x == c)?;
                 match &row[i] {
-                    Cell::Value(v) => Some(v.clone()),
+                    Cell::Value(v) => Some(v),
                     _ => None,
                 }
             };
@@ -344,7 +425,7 @@ fn checks(ctx: &CheckContext<'_>, report: &mut Report) {
                         ("row".into(), ri.into()),
                     ];
                     for c in check.columns() {
-                        values.push((c.to_owned(), get(c).map(|v| j(&v)).unwrap_or_default()));
+                        values.push((c.to_owned(), get(c).map(j).unwrap_or_default()));
                     }
                     report.fail(
                         format!("{} row {ri} violates check `{check}`", t.name),
@@ -356,14 +437,30 @@ fn checks(ctx: &CheckContext<'_>, report: &mut Report) {
     }
 }
 
-fn key_of(row: &[Cell], idx: &[usize]) -> Option<Vec<Value>> {
+fn key_of<'a>(row: &'a [Cell], idx: &[usize]) -> Option<Vec<&'a Value>> {
     idx.iter()
         .map(|&i| match &row[i] {
-            Cell::Value(v) if !v.is_null() => Some(v.clone()),
+            Cell::Value(v) if !v.is_null() => Some(v),
             _ => None,
         })
         .collect()
 }
+
+fn same(a: &Value, b: &Value) -> bool {
+    a == b || a.compare(b) == Some(std::cmp::Ordering::Equal)
+}
+
+/// Whether an existing row (reference or database) has `key` in `cols`.
+fn exists(rows: &ExistingRows, table: &str, cols: &[String], key: &[&Value]) -> bool {
+    rows.get(table).into_iter().flatten().any(|r| {
+        cols.iter()
+            .zip(key)
+            .all(|(c, v)| r.get(c).is_some_and(|x| same(x, v)))
+    })
+}
+
+/// Plans are usually a handful of rows: below this size a scan beats building a hash set.
+const SCAN_LIMIT: usize = 32;
 
 fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
     for tp in &ctx.plan.tables {
@@ -381,11 +478,21 @@ fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
             else {
                 continue;
             };
-            let mut seen: HashMap<Vec<Value>, usize> = HashMap::new();
+            let mut seen: HashMap<Vec<&Value>, usize> = HashMap::new();
+            let small = tp.rows.len() <= SCAN_LIMIT;
             for (ri, row) in tp.rows.iter().enumerate() {
-                let Some(k) = key_of(row, &idx) else { continue };
-                let shown = || serde_json::Value::Array(k.iter().map(j).collect());
-                if let Some(first) = seen.get(&k) {
+                let Some(k) = key_of(row, &idx) else {
+                    continue;
+                };
+                let shown = || serde_json::Value::Array(k.iter().map(|v| j(v)).collect());
+                let first = if small {
+                    tp.rows[..ri]
+                        .iter()
+                        .position(|other| key_of(other, &idx).as_deref() == Some(&k[..]))
+                } else {
+                    seen.get(&k).copied()
+                };
+                if let Some(first) = first {
                     report.fail(
                         format!(
                             "{} rows {first} and {ri} share ({})",
@@ -396,19 +503,8 @@ fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
                     );
                     continue;
                 }
-                let clash = ctx
-                    .reference
-                    .get(&t.name)
-                    .into_iter()
-                    .flatten()
-                    .chain(ctx.existing.get(&t.name).into_iter().flatten())
-                    .any(|r| {
-                        key.iter().zip(&k).all(|(c, v)| {
-                            r.get(c)
-                                .is_some_and(|x| x.compare(v) == Some(std::cmp::Ordering::Equal))
-                        })
-                    });
-                if clash {
+                if exists(ctx.reference, &t.name, key, &k) || exists(ctx.existing, &t.name, key, &k)
+                {
                     report.fail(
                         format!(
                             "{} row {ri} repeats the ({}) of a row that already exists",
@@ -418,7 +514,9 @@ fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
                         [("table", t.name.as_str().into()), ("key", shown())],
                     );
                 }
-                seen.insert(k, ri);
+                if !small {
+                    seen.insert(k, ri);
+                }
             }
         }
     }
@@ -439,16 +537,24 @@ fn foreign_keys(ctx: &CheckContext<'_>, report: &mut Report) {
                 continue;
             };
             let target_cols = t.fk_target_columns(fk, ctx.schema);
-            let mut planned: HashSet<Vec<Value>> = HashSet::new();
-            if let Some(target) = ctx.plan.table(&fk.references) {
-                if let Some(tidx) = target_cols
+            let target = ctx.plan.table(&fk.references);
+            let tidx: Option<Vec<usize>> = target.and_then(|target| {
+                target_cols
                     .iter()
                     .map(|c| target.columns.iter().position(|x| x == c))
-                    .collect::<Option<Vec<usize>>>()
-                {
-                    planned.extend(target.rows.iter().filter_map(|r| key_of(r, &tidx)));
+                    .collect()
+            });
+            let planned_keys: Vec<Vec<&Value>> = match (target, &tidx) {
+                (Some(target), Some(tidx)) => {
+                    target.rows.iter().filter_map(|r| key_of(r, tidx)).collect()
                 }
-            }
+                _ => Vec::new(),
+            };
+            let planned: HashSet<&Vec<&Value>> = if planned_keys.len() > SCAN_LIMIT {
+                planned_keys.iter().collect()
+            } else {
+                HashSet::new()
+            };
             for (ri, row) in tp.rows.iter().enumerate() {
                 if idx
                     .iter()
@@ -456,48 +562,49 @@ fn foreign_keys(ctx: &CheckContext<'_>, report: &mut Report) {
                 {
                     continue; // points at a key the database assigns to a planned row
                 }
-                let Some(k) = key_of(row, &idx) else { continue }; // a NULL in the key: not enforced
-                if planned.contains(&k) {
+                let Some(k) = key_of(row, &idx) else {
+                    continue; // a NULL in the key: not enforced
+                };
+                let in_plan = if planned_keys.len() > SCAN_LIMIT {
+                    planned.contains(&k)
+                } else {
+                    planned_keys
+                        .iter()
+                        .any(|p| p.iter().zip(&k).all(|(a, b)| same(a, b)))
+                };
+                if in_plan
+                    || exists(ctx.reference, &fk.references, target_cols, &k)
+                    || exists(ctx.existing, &fk.references, target_cols, &k)
+                {
                     continue;
                 }
-                let exists = ctx
-                    .reference
-                    .get(&fk.references)
-                    .into_iter()
-                    .flatten()
-                    .chain(ctx.existing.get(&fk.references).into_iter().flatten())
-                    .any(|r| {
-                        target_cols.iter().zip(&k).all(|(c, v)| {
-                            r.get(c)
-                                .is_some_and(|x| x.compare(v) == Some(std::cmp::Ordering::Equal))
-                        })
-                    });
-                if !exists {
-                    let mut values: Vec<(String, serde_json::Value)> = vec![
-                        ("table".into(), t.name.as_str().into()),
-                        ("row".into(), ri.into()),
-                        ("references".into(), fk.references.as_str().into()),
-                    ];
-                    for (c, v) in fk.columns.iter().zip(&k) {
-                        values.push((c.clone(), j(v)));
-                    }
-                    report.fail(format!("{} row {ri}: ({}) points at no {} row in the plan, the reference rows or the database", t.name, fk.columns.join(", "), fk.references), values);
+                let mut values: Vec<(String, serde_json::Value)> = vec![
+                    ("table".into(), t.name.as_str().into()),
+                    ("row".into(), ri.into()),
+                    ("references".into(), fk.references.as_str().into()),
+                ];
+                for (c, v) in fk.columns.iter().zip(&k) {
+                    values.push((c.clone(), j(v)));
                 }
+                report.fail(
+                    format!(
+                        "{} row {ri}: ({}) points at no {} row in the plan, the reference rows or the database",
+                        t.name,
+                        fk.columns.join(", "),
+                        fk.references
+                    ),
+                    values,
+                );
             }
         }
     }
 }
 
 fn markers(ctx: &CheckContext<'_>, report: &mut Report) {
-    for_each_value(ctx, |t, c, row, v| {
+    for_each_value(ctx, |t, c, kind, row, v| {
         if v.is_null() {
             return;
         }
-        let kind = if c.ty.is_textual() {
-            Semantic::infer(&t.name, &c.name)
-        } else {
-            None
-        };
         if let Some(m) = ctx.markers.check(t, c, kind, v) {
             report.fail(
                 format!("{}.{}: {m}", t.name, c.name),

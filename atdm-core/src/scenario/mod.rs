@@ -119,6 +119,11 @@ impl Knob {
     /// Checks a value against the domain and returns it in the domain's own type (a
     /// caller's `"true"` for a boolean knob becomes `true`). The error says what is wrong.
     pub fn accept(&self, v: &Value) -> Result<Value, String> {
+        self.accept_owned(v.clone())
+    }
+
+    /// [`Knob::accept`] for an owned value, returned as it is when it already fits.
+    pub fn accept_owned(&self, v: Value) -> Result<Value, String> {
         if v.is_null() {
             return if self.nullable {
                 Ok(Value::Null)
@@ -128,10 +133,10 @@ impl Knob {
         }
         match &self.domain {
             Domain::Values(list) => {
+                if list.contains(&v) {
+                    return Ok(v);
+                }
                 for allowed in list {
-                    if allowed == v {
-                        return Ok(allowed.clone());
-                    }
                     let ty = knob_column_type(allowed);
                     if v.clone().coerce(&ty).ok().as_ref() == Some(allowed) {
                         return Ok(allowed.clone());
@@ -147,9 +152,9 @@ impl Knob {
                     KnobType::Date => crate::schema::ColumnType::Date,
                 };
                 match (t, v) {
-                    (KnobType::Text, Value::Text(_)) => Ok(v.clone()),
-                    (KnobType::Text, _) => Err(format!("{v} is a {}, not text", v.kind())),
-                    _ => v.clone().coerce(&ty),
+                    (KnobType::Text, v @ Value::Text(_)) => Ok(v),
+                    (KnobType::Text, v) => Err(format!("{v} is a {}, not text", v.kind())),
+                    (_, v) => v.coerce(&ty),
                 }
             }
         }
@@ -315,19 +320,18 @@ impl Scenario {
         }
         // Defaults may read other knobs; evaluate until all are known (cycles are refused
         // when the scenario is loaded).
-        let mut pending: Vec<&String> = self
+        let mut pending: Vec<(&String, &Knob)> = self
             .knobs
-            .keys()
-            .filter(|k| !out.contains_key(*k))
+            .iter()
+            .filter(|(k, _)| !out.contains_key(*k))
             .collect();
         while !pending.is_empty() {
             let before = pending.len();
             let mut still = Vec::new();
-            for name in pending {
-                let knob = &self.knobs[name];
+            for (name, knob) in pending {
                 match eval_default(&knob.default, &out, run_id, today) {
                     Some(v) => {
-                        let v = knob.accept(&v).map_err(|problem| Error::Plan {
+                        let v = knob.accept_owned(v).map_err(|problem| Error::Plan {
                             scenario: self.id.clone(),
                             message: format!(
                                 "the default of knob {name:?} is invalid: {problem}; allowed: {}",
@@ -336,13 +340,16 @@ impl Scenario {
                         })?;
                         out.insert(name.clone(), v);
                     }
-                    None => still.push(name),
+                    None => still.push((name, knob)),
                 }
             }
             if still.len() == before {
                 return Err(Error::Plan {
                     scenario: self.id.clone(),
-                    message: format!("knob defaults depend on each other in a cycle: {:?}", still),
+                    message: format!(
+                        "knob defaults depend on each other in a cycle: {:?}",
+                        still.iter().map(|(n, _)| n).collect::<Vec<_>>()
+                    ),
                 });
             }
             pending = still;

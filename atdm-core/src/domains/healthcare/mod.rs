@@ -167,15 +167,37 @@ pub fn npi_passes_luhn(npi: &str) -> bool {
 
 /// `healthcare.npi_fake`: ten digits whose last digit is never the valid NPI check digit.
 fn npi_fake(_ctx: &GenContext<'_>, rng: &mut CellRng) -> Value {
-    let mut s: String = (0..9)
-        .map(|_| char::from(b'0' + rng.below(10) as u8))
-        .collect();
-    let valid = (0..10u8)
-        .find(|&d| npi_passes_luhn(&format!("{s}{d}")))
-        .expect("one check digit is valid");
-    let wrong = (valid + 1 + rng.below(9) as u8) % 10;
-    s.push(char::from(b'0' + wrong));
-    Value::Text(s)
+    let digits: Vec<u8> = (0..9).map(|_| rng.below(10) as u8).collect();
+    let wrong = (npi_check_digit(&digits) + 1 + rng.below(9) as u8) % 10;
+    Value::Text(
+        digits
+            .iter()
+            .chain(std::iter::once(&wrong))
+            .map(|d| char::from(b'0' + d))
+            .collect(),
+    )
+}
+
+/// The valid NPI check digit of nine digits: Luhn over `80840` and the nine digits.
+fn npi_check_digit(nine: &[u8]) -> u8 {
+    // Luhn from the right, with the check digit's place as position 0: digits at odd
+    // positions (counting the check digit) are doubled.
+    let sum: u32 = [8u8, 0, 8, 4, 0]
+        .iter()
+        .chain(nine)
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
 }
 
 /// `healthcare.provider_name`: `FAKE_Clinic_<last name without its prefix>`.
@@ -404,6 +426,15 @@ fn eligibility_window_contains_claim(ctx: &CheckContext<'_>, report: &mut Report
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_check_digit_is_the_one_luhn_accepts() {
+        for n in ["123456789", "000000000", "987654321", "555010199"] {
+            let digits: Vec<u8> = n.bytes().map(|b| b - b'0').collect();
+            let d = npi_check_digit(&digits);
+            assert!(npi_passes_luhn(&format!("{n}{d}")), "{n}{d}");
+        }
+    }
 
     #[test]
     fn generated_npis_never_pass_the_real_check() {

@@ -1,0 +1,281 @@
+//! A scenario written for a schema that is not healthcare plans rows that satisfy every
+//! constraint, and bad scenario files get typed errors naming the file and field.
+
+use std::collections::{BTreeMap, HashSet};
+
+use atdm_core::schema::Schema;
+use atdm_core::{Cell, Constraints, Error, ErrorCode, Pack, RunContext, ScenarioError, Value};
+use chrono::NaiveDate;
+
+const SCHEMA: &str = include_str!("data/store_schema.toml");
+const SCENARIO: &str = include_str!("data/gold_customer_orders.toml");
+
+fn pack_with(files: &[(&str, &str)]) -> Result<Pack, Error> {
+    let schema = Schema::from_toml(SCHEMA, "store_schema.toml")?;
+    Pack::builder("store", schema)
+        .scenarios(files.iter().copied())
+        .build()
+}
+
+fn ctx(run: &str) -> RunContext {
+    RunContext::new(run, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
+}
+
+/// Checks every constraint of the schema on the plan, independently of the gate.
+fn assert_all_constraints_hold(pack: &Pack, plan: &atdm_core::Plan) {
+    let schema = pack.schema();
+    for tp in &plan.tables {
+        let t = schema.table(&tp.table).unwrap();
+        let mut keys: Vec<HashSet<Vec<Value>>> = vec![HashSet::new(); 1 + t.unique.len()];
+        for (ri, row) in tp.rows.iter().enumerate() {
+            let get = |c: &str| {
+                let i = tp.columns.iter().position(|x| x == c)?;
+                match &row[i] {
+                    Cell::Value(v) => Some(v),
+                    _ => None,
+                }
+            };
+            for c in &t.columns {
+                let v = get(&c.name).cloned().unwrap_or(Value::Null);
+                assert!(
+                    c.nullable || !v.is_null(),
+                    "{}.{} is NULL in row {ri}",
+                    t.name,
+                    c.name
+                );
+                if let (atdm_core::schema::ColumnType::Varchar(n), Value::Text(s)) = (&c.ty, &v) {
+                    assert!(
+                        s.chars().count() <= *n as usize,
+                        "{}.{} too long: {s}",
+                        t.name,
+                        c.name
+                    );
+                }
+            }
+            for check in &t.checks {
+                assert_ne!(
+                    check.eval(&get),
+                    Some(false),
+                    "{} row {ri} breaks `{check}`",
+                    t.name
+                );
+            }
+            for (k, cols) in std::iter::once(&t.primary_key)
+                .chain(t.unique.iter())
+                .enumerate()
+            {
+                let key: Vec<Value> = cols.iter().map(|c| get(c).cloned().unwrap()).collect();
+                assert!(
+                    keys[k].insert(key.clone()),
+                    "{} duplicates {cols:?} = {key:?}",
+                    t.name
+                );
+            }
+            for fk in &t.foreign_keys {
+                let key: Vec<Value> = fk
+                    .columns
+                    .iter()
+                    .map(|c| get(c).cloned().unwrap_or(Value::Null))
+                    .collect();
+                if key.iter().any(Value::is_null) {
+                    continue;
+                }
+                let target = plan
+                    .table(&fk.references)
+                    .expect("referenced table is planned");
+                let cols = t.fk_target_columns(fk, schema);
+                let found = target.rows.iter().enumerate().any(|(ti, r)| {
+                    (fk.references != t.name || ti < ri)
+                        && cols.iter().zip(&key).all(|(c, v)| {
+                            let i = target.columns.iter().position(|x| x == c).unwrap();
+                            r[i] == Cell::Value(v.clone())
+                        })
+                });
+                assert!(
+                    found,
+                    "{} row {ri}: {:?} -> {} {key:?} not planned before it",
+                    t.name, fk.columns, fk.references
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_user_schema_scenario_plans_rows_that_satisfy_every_constraint() {
+    let pack = pack_with(&[("gold.toml", SCENARIO)]).unwrap();
+    for run in [
+        "01JRUN00000000000000000001",
+        "01JRUN00000000000000000002",
+        "01JRUN00000000000000000003",
+    ] {
+        for status in ["open", "shipped", "cancelled"] {
+            let mut c = Constraints::new();
+            c.insert("order_status".into(), status.into());
+            c.insert("orders".into(), Value::Int(3));
+            let v = pack
+                .plan_validated(
+                    "gold_customer_with_shipped_orders",
+                    &c,
+                    &ctx(run),
+                    &BTreeMap::new(),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            let plan = v.plan();
+            let order: Vec<&str> = plan.tables.iter().map(|t| &*t.table).collect();
+            assert_eq!(
+                order,
+                ["category", "customer", "product", "orders", "order_line"]
+            );
+            assert_eq!(plan.rows("category").count(), 3);
+            assert_eq!(plan.rows("orders").count(), 3);
+            assert_eq!(plan.rows("order_line").count(), 4);
+            assert_all_constraints_hold(&pack, plan);
+            // The self-reference: children point at the root.
+            let root = plan.row("root").unwrap().get("category_id").cloned();
+            assert!(
+                plan.rows("category")
+                    .filter(|r| r.alias() == "child")
+                    .all(|r| r.get("parent_id").cloned() == root)
+            );
+            assert_eq!(
+                plan.row("root").unwrap().get("parent_id"),
+                Some(&Value::Null)
+            );
+            // The composite foreign key follows one order: region and order_no together.
+            for line in plan.rows("order_line") {
+                assert_eq!(line.text("region"), Some("EU"));
+            }
+            // The run id column is filled where the table has it.
+            assert_eq!(plan.row("customer").unwrap().text("seeded_by"), Some(run));
+            let cust = plan.row("customer").unwrap();
+            assert!(
+                cust.text("email").unwrap().ends_with("@example.com")
+                    || cust.text("email").unwrap().contains("@example.")
+            );
+            assert_eq!(cust.text("tier"), Some("gold"));
+        }
+    }
+}
+
+#[test]
+fn shipped_orders_get_a_shipping_time_after_placement() {
+    let pack = pack_with(&[("gold.toml", SCENARIO)]).unwrap();
+    let v = pack
+        .plan_validated(
+            "gold_customer_with_shipped_orders",
+            &Constraints::new(),
+            &ctx("01JRUN00000000000000000009"),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+    for o in v.plan().rows("orders") {
+        let (Some(Value::TimestampTz(placed)), Some(Value::TimestampTz(shipped))) =
+            (o.get("placed_at"), o.get("shipped_at"))
+        else {
+            panic!("a shipped order has both times")
+        };
+        assert!(shipped >= placed);
+    }
+    let mut c = Constraints::new();
+    c.insert("order_status".into(), "open".into());
+    let v = pack
+        .plan_validated(
+            "gold_customer_with_shipped_orders",
+            &c,
+            &ctx("01JRUN00000000000000000009"),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+    assert!(
+        v.plan()
+            .rows("orders")
+            .all(|o| o.get("shipped_at") == Some(&Value::Null)),
+        "open orders stay unshipped"
+    );
+}
+
+#[test]
+fn scenario_values_that_break_a_check_are_rejected_by_the_gate() {
+    let bad = SCENARIO.replace(
+        "set = { region = \"@order\", line_no = \"{row}\", sku = \"@product\" }",
+        "set = { region = \"@order\", line_no = \"{row}\", sku = \"@product\", quantity = 99 }",
+    );
+    let pack = pack_with(&[("gold.toml", &bad)]).unwrap();
+    let e = pack
+        .plan_validated(
+            "gold_customer_with_shipped_orders",
+            &Constraints::new(),
+            &ctx("01JRUN00000000000000000001"),
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
+    let Error::Rejected(r) = e else { panic!("{e}") };
+    assert_eq!(r.failures.len(), 4);
+    assert!(
+        r.failures
+            .iter()
+            .all(|f| f.validator == "schema.checks"
+                && f.message.contains("quantity between 1 and 20"))
+    );
+}
+
+fn load_error(text: &str) -> String {
+    match pack_with(&[("broken.toml", text)]) {
+        Err(e) => {
+            assert!(matches!(e.code(), ErrorCode::InvalidScenario), "{e}");
+            e.to_string()
+        }
+        Ok(_) => panic!("expected a load error"),
+    }
+}
+
+#[test]
+fn bad_scenario_files_name_the_file_and_the_field() {
+    let m = load_error(&SCENARIO.replace("table = \"customer\"", "table = \"customers\""));
+    assert!(
+        m.starts_with("broken.toml: rows[2].table: unknown table \"customers\""),
+        "{m}"
+    );
+    let m = load_error(&SCENARIO.replace("tier = \"{tier}\"", "tierr = \"{tier}\""));
+    assert!(
+        m.contains("rows[2].set.tierr") && m.contains("has no column"),
+        "{m}"
+    );
+    let m = load_error(&SCENARIO.replace("tier = \"{tier}\"", "tier = \"{tire}\""));
+    assert!(
+        m.contains("rows[2].set.tier") && m.contains("unknown knob \"tire\""),
+        "{m}"
+    );
+    let m = load_error(&SCENARIO.replace("\"@customer\"", "\"@client\""));
+    assert!(m.contains("unknown alias \"@client\""), "{m}");
+    let m = load_error(&SCENARIO.replace(
+        "requirements = [\"STORE-7\"]",
+        "requirements = [\"STORE-7\"]\nvalidators = [\"store.nope\"]",
+    ));
+    assert!(
+        m.contains("validators[0]")
+            && m.contains("unknown validator \"store.nope\"")
+            && m.contains("schema.checks"),
+        "{m}"
+    );
+    let m = load_error(&SCENARIO.replace("default = \"gold\"", "default = \"diamond\""));
+    assert!(
+        m.contains("knobs.tier.default") && m.contains("'basic', 'gold', 'platinum'"),
+        "{m}"
+    );
+    let m = load_error(&SCENARIO.replace("count = 4", "count = 4\ncolour = \"red\""));
+    assert!(m.contains("broken.toml") && m.contains("colour"), "{m}");
+    let m = load_error(&SCENARIO.replace(
+        "set = { parent_id = \"@root\" }",
+        "set = { parent_id = \"@line\" }",
+    ));
+    assert!(m.contains("planned after this row"), "{m}");
+
+    let dup = pack_with(&[("a.toml", SCENARIO), ("b.toml", SCENARIO)]).unwrap_err();
+    assert!(
+        matches!(dup, Error::Scenario(ScenarioError::Duplicate { .. })),
+        "{dup}"
+    );
+    assert!(dup.to_string().contains("a.toml") && dup.to_string().contains("b.toml"));
+}
