@@ -36,6 +36,10 @@ pub enum ErrorCode {
     InvalidSchema,
     /// The planner could not build a plan (for example, no existing row to point at).
     PlanFailed,
+    /// A database URL is malformed or names an unsupported database.
+    InvalidUrl,
+    /// The database could not be reached or failed outside a seed.
+    DatabaseError,
 }
 
 impl ErrorCode {
@@ -54,6 +58,8 @@ impl ErrorCode {
             ErrorCode::InvalidScenario => "INVALID_SCENARIO",
             ErrorCode::InvalidSchema => "INVALID_SCHEMA",
             ErrorCode::PlanFailed => "PLAN_FAILED",
+            ErrorCode::InvalidUrl => "INVALID_URL",
+            ErrorCode::DatabaseError => "DATABASE_ERROR",
         }
     }
 }

@@ -383,6 +383,20 @@ impl Pack {
         )
     }
 
+    /// The tables whose existing rows a scenario may point at: the engine reads candidate
+    /// keys of these tables and passes them to [`Pack::plan`] as `existing`.
+    pub fn existing_tables(&self, scenario: &str) -> Result<Vec<String>, Error> {
+        let c = self
+            .inner
+            .compiled
+            .get(scenario)
+            .ok_or_else(|| Error::ScenarioNotFound {
+                id: scenario.into(),
+                close: self.inner.catalog.close_to(scenario),
+            })?;
+        Ok(c.existing_tables())
+    }
+
     /// Runs the gate on a plan: schema validators, then the scenario's validators.
     pub fn validate(&self, plan: Plan, existing: &ExistingRows) -> Result<ValidatedPlan, Error> {
         let inputs = GateInputs {

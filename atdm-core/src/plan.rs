@@ -349,6 +349,31 @@ fn ref_target_column(
 }
 
 impl CompiledScenario {
+    /// The tables whose existing rows the scenario may point at (`{ existing = ... }` and
+    /// foreign keys left open with no earlier row to follow).
+    pub(crate) fn existing_tables(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |t: &str| {
+            if !out.iter().any(|x| x == t) {
+                out.push(t.to_owned());
+            }
+        };
+        for r in &self.rows {
+            for c in &r.cols {
+                match c {
+                    ColPlan::Existing(t, _, _) => add(t),
+                    ColPlan::Expr(e) => e.visit(&mut |d| {
+                        if let Dep::Table(t) = d {
+                            add(t)
+                        }
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
     /// Checks every reference of the scenario against the schema and registries, and
     /// prepares the per-column plan.
     pub(crate) fn compile(

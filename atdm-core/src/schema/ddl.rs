@@ -65,13 +65,7 @@ fn is_referenced(s: &Schema, t: &Table, c: &str) -> bool {
 
 /// The PostgreSQL enum type name of a column.
 pub(crate) fn pg_enum_name(t: &Table, c: &Column) -> Option<String> {
-    match &c.ty {
-        ColumnType::Enum { name, .. } => Some(
-            name.clone()
-                .unwrap_or_else(|| format!("{}_{}_enum", t.name, c.name)),
-        ),
-        _ => None,
-    }
+    c.pg_enum_type(&t.name)
 }
 
 fn type_sql(d: Dialect, s: &Schema, t: &Table, c: &Column) -> String {

@@ -234,6 +234,18 @@ impl Column {
         self
     }
 
+    /// The PostgreSQL type name of an enumeration column of `table` (its declared name, or
+    /// `<table>_<column>_enum`); `None` for other types.
+    pub fn pg_enum_type(&self, table: &str) -> Option<String> {
+        match &self.ty {
+            ColumnType::Enum { name, .. } => Some(
+                name.clone()
+                    .unwrap_or_else(|| format!("{table}_{}_enum", self.name)),
+            ),
+            _ => None,
+        }
+    }
+
     /// Whether the database, not the planner, provides the value.
     pub fn is_db_assigned(&self) -> bool {
         self.generated.is_some()

@@ -1,0 +1,1029 @@
+//! The engine: requests seed validated plans in one transaction; resets remove exactly what a
+//! run wrote.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use atdm_core::plan::ExistingRows;
+use atdm_core::schema::{ColumnType, Dialect, Schema, Table};
+use atdm_core::token::{CleanupToken, verify_token};
+use atdm_core::{Cell, CellRef, Constraints, Pack, RunContext, ValidatedPlan, Value};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::catalog::CatalogSql;
+use crate::db::{BindValue, Db, DecodeValue, InsertReturning, placeholder, query_for, with_db};
+use crate::error::{Error, db_message};
+
+/// The database used when no URL is given: an SQLite file in `.atdm/` of the working
+/// directory, in WAL mode.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://.atdm/atdm.sqlite";
+
+/// The environment variable read for the database URL when none is given in code.
+pub const ENV_DATABASE_URL: &str = "ATDM_DATABASE_URL";
+
+/// How long a run's rows live if nobody resets them (a crashed test): one hour.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(3600);
+
+/// Builds an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct EngineBuilder {
+    pack: Pack,
+    database_url: Option<String>,
+    reference_date: Option<NaiveDate>,
+    invoker: Option<String>,
+    lease: Duration,
+    pool_size: u32,
+    acquire_timeout: Duration,
+    reap_on_start: bool,
+    apply_schema: bool,
+}
+
+impl EngineBuilder {
+    /// The database URL: `sqlite:...`, `postgres://...` or `mysql://...`. Without one, the
+    /// engine reads `ATDM_DATABASE_URL`, and without that uses [`DEFAULT_DATABASE_URL`].
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// The reference date ("today") of every run, unless a request gives its own. Default:
+    /// the current UTC date when the request is made.
+    pub fn reference_date(mut self, d: NaiveDate) -> Self {
+        self.reference_date = Some(d);
+        self
+    }
+
+    /// Who makes the requests, for the run catalog and audit. Default: `$USER`, or `atdm`.
+    pub fn invoker(mut self, invoker: impl Into<String>) -> Self {
+        self.invoker = Some(invoker.into());
+        self
+    }
+
+    /// How long a run lives before [`Engine::reap_expired`] removes it. Default: one hour.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// The largest number of database connections. Default: 8.
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// How long a request waits for a free connection before failing. Default: 30 s.
+    pub fn acquire_timeout(mut self, t: Duration) -> Self {
+        self.acquire_timeout = t;
+        self
+    }
+
+    /// Whether to reap expired runs when the engine starts. Default: yes.
+    pub fn reap_on_start(mut self, yes: bool) -> Self {
+        self.reap_on_start = yes;
+        self
+    }
+
+    /// Whether to create the pack's tables (`CREATE TABLE IF NOT EXISTS`) and insert its
+    /// reference rows (where missing) when the engine starts. Default: yes.
+    pub fn apply_schema(mut self, yes: bool) -> Self {
+        self.apply_schema = yes;
+        self
+    }
+
+    /// Connects, creates the run catalog, applies the schema and reaps expired runs (as
+    /// configured).
+    pub async fn connect(self) -> Result<Engine, Error> {
+        let url = self
+            .database_url
+            .clone()
+            .or_else(|| {
+                std::env::var(ENV_DATABASE_URL)
+                    .ok()
+                    .filter(|u| !u.trim().is_empty())
+            })
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let db = Db::connect(&url, self.pool_size, self.acquire_timeout).await?;
+        let catalog = CatalogSql::new(db.dialect());
+        let invoker = self
+            .invoker
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "atdm".into());
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                db,
+                catalog,
+                pack: self.pack.clone(),
+                url: crate::db::redact(&url),
+                reference_date: self.reference_date,
+                invoker,
+                lease: self.lease,
+            }),
+        };
+        engine.setup(self.apply_schema).await?;
+        if self.reap_on_start {
+            engine.reap_expired().await?;
+        }
+        Ok(engine)
+    }
+}
+
+struct Inner {
+    db: Db,
+    catalog: CatalogSql,
+    pack: Pack,
+    url: String,
+    reference_date: Option<NaiveDate>,
+    invoker: String,
+    lease: Duration,
+}
+
+/// The engine: one database, one pack. Cheap to clone; share one per process (it holds the
+/// connection pool).
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("database", &self.inner.url)
+            .field("pack", &self.inner.pack.name())
+            .finish()
+    }
+}
+
+/// What a caller asks for besides the scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Knob values; they win over the scenario's defaults, key by key.
+    pub constraints: Constraints,
+    /// A seed instead of the one derived from the run id.
+    pub seed: Option<u64>,
+    /// A reference date instead of the engine's.
+    pub reference_date: Option<NaiveDate>,
+    /// An invoker instead of the engine's.
+    pub invoker: Option<String>,
+}
+
+impl Request {
+    /// An empty request: scenario defaults, seed from the run id, the engine's date.
+    pub fn new() -> Self {
+        Request::default()
+    }
+
+    /// Sets one constraint.
+    pub fn constraint(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.constraints.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Sets the reference date.
+    pub fn reference_date(mut self, d: NaiveDate) -> Self {
+        self.reference_date = Some(d);
+        self
+    }
+
+    /// Sets the invoker.
+    pub fn invoker(mut self, invoker: impl Into<String>) -> Self {
+        self.invoker = Some(invoker.into());
+        self
+    }
+}
+
+/// A seeded run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Seeded {
+    /// Always `ready`: the rows are committed.
+    pub status: &'static str,
+    /// The scenario.
+    pub scenario: String,
+    /// The run id (a ULID).
+    pub run_id: String,
+    /// The request id (`tdr_` and 12 hex digits).
+    pub request_id: String,
+    /// The keys of the seeded entities, by output name.
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// The cleanup token. This is the only time it is shown; the engine keeps its hash only.
+    #[serde(serialize_with = "expose_token")]
+    pub token: CleanupToken,
+    /// Rows written, per table.
+    pub rows: BTreeMap<String, u64>,
+    /// The seed used.
+    pub seed: u64,
+    /// The reference date used.
+    pub reference_date: NaiveDate,
+    /// When the lease ends (then [`Engine::reap_expired`] removes the run).
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+fn expose_token<S: serde::Serializer>(t: &CleanupToken, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.expose())
+}
+
+impl Seeded {
+    /// The key of an entity as text (`seeded.key("member_id")`).
+    pub fn key(&self, name: &str) -> Option<&str> {
+        self.data.get(name).and_then(|v| v.as_str())
+    }
+}
+
+/// The outcome of a reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetStatus {
+    /// The run's rows were deleted now.
+    Cleaned,
+    /// The run had been cleaned before; nothing changed.
+    AlreadyCleaned,
+}
+
+/// What a reset deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResetReport {
+    /// The run.
+    pub run_id: String,
+    /// Cleaned now, or already.
+    pub status: ResetStatus,
+    /// Rows deleted per table of the schema (zero where none).
+    pub deleted: BTreeMap<String, u64>,
+}
+
+/// What [`Engine::reset_all`] deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResetAllReport {
+    /// The runs cleaned.
+    pub runs: Vec<String>,
+    /// Rows deleted per table of the schema (zero where none).
+    pub deleted: BTreeMap<String, u64>,
+}
+
+/// A run in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// The run id.
+    pub run_id: String,
+    /// The scenario.
+    pub scenario: String,
+    /// The request id.
+    pub request_id: String,
+    /// `ready` or `cleaned`.
+    pub status: String,
+    /// When it was seeded.
+    pub created_at: DateTime<Utc>,
+    /// When its lease ends.
+    pub lease_expires_at: DateTime<Utc>,
+    /// Who asked.
+    pub invoker: String,
+    /// The reference date.
+    pub reference_date: String,
+    /// The seed.
+    pub seed: String,
+    /// The generator version.
+    pub generator_version: i64,
+    /// The resolved constraints.
+    pub constraints: serde_json::Value,
+    /// The seeded entity keys.
+    pub data: serde_json::Value,
+    /// When it was cleaned.
+    pub cleaned_at: Option<DateTime<Utc>>,
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(m: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(m).unwrap_or_default()
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the operating system provides randomness");
+    b
+}
+
+/// `tdr_` and 12 lower-case hex digits.
+fn new_request_id() -> String {
+    let b: [u8; 6] = random_bytes();
+    format!(
+        "tdr_{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+/// One owned row to delete: its table, its key, and its order (run, then seq).
+struct Owned {
+    table: String,
+    key: Vec<Value>,
+    order: (usize, i64),
+}
+
+impl Engine {
+    /// Starts building an engine for `pack`.
+    pub fn builder(pack: Pack) -> EngineBuilder {
+        EngineBuilder {
+            pack,
+            database_url: None,
+            reference_date: None,
+            invoker: None,
+            lease: DEFAULT_LEASE,
+            pool_size: 8,
+            acquire_timeout: Duration::from_secs(30),
+            reap_on_start: true,
+            apply_schema: true,
+        }
+    }
+
+    /// The pack.
+    pub fn pack(&self) -> &Pack {
+        &self.inner.pack
+    }
+
+    /// The database's dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.inner.db.dialect()
+    }
+
+    /// The database URL, without its password.
+    pub fn database(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// The default invoker.
+    pub fn invoker(&self) -> &str {
+        &self.inner.invoker
+    }
+
+    /// Closes the connection pool.
+    pub async fn close(&self) {
+        self.inner.db.close().await
+    }
+
+    fn schema(&self) -> &Schema {
+        self.inner.pack.schema()
+    }
+
+    /// Creates the catalog, and (if asked) the pack's tables and reference rows, under a lock
+    /// so that parallel processes do not race.
+    async fn setup(&self, apply_schema: bool) -> Result<(), Error> {
+        let d = self.dialect();
+        let mut statements = self.inner.catalog.ddl();
+        if apply_schema {
+            statements.extend(self.schema().ddl(d));
+        }
+        let reference = if apply_schema {
+            self.reference_inserts()?
+        } else {
+            Vec::new()
+        };
+        let ctx = "cannot set up the run catalog and schema";
+        with_db!(&self.inner.db, pool => {
+            let mut conn = pool.acquire().await.map_err(Error::db(ctx))?;
+            let (lock, unlock) = match d {
+                Dialect::Postgres => (Some("SELECT pg_advisory_lock(7242917001)"), Some("SELECT pg_advisory_unlock(7242917001)")),
+                Dialect::MySql => (Some("SELECT GET_LOCK('atdm_setup', 120)"), Some("SELECT RELEASE_LOCK('atdm_setup')")),
+                Dialect::Sqlite => (None, None),
+            };
+            if let Some(l) = lock {
+                query_for(pool, l.into()).execute(&mut *conn).await.map_err(Error::db(ctx))?;
+            }
+            let mut result = Ok(());
+            for s in &statements {
+                if let Err(e) = query_for(pool, s.clone()).execute(&mut *conn).await {
+                    result = Err(Error::Database { context: format!("{ctx} (statement: {s})"), message: db_message(&e) });
+                    break;
+                }
+            }
+            if result.is_ok() {
+                for r in &reference {
+                    let mut q = query_for(pool, r.check_sql.clone());
+                    for (v, ty) in &r.check_binds {
+                        q = q.bind_value(v, ty);
+                    }
+                    let found = match q.fetch_one(&mut *conn).await {
+                        Ok(row) => row.try_get::<i64, _>(0).unwrap_or(0) > 0,
+                        Err(e) => {
+                            result = Err(Error::Database { context: "cannot read the reference rows".into(), message: db_message(&e) });
+                            break;
+                        }
+                    };
+                    if found {
+                        continue;
+                    }
+                    let mut q = query_for(pool, r.insert_sql.clone());
+                    for (v, ty) in &r.insert_binds {
+                        q = q.bind_value(v, ty);
+                    }
+                    if let Err(e) = q.execute(&mut *conn).await {
+                        result = Err(Error::Database { context: format!("cannot insert a reference row of {}", r.table), message: db_message(&e) });
+                        break;
+                    }
+                }
+            }
+            if let Some(u) = unlock {
+                let _ = query_for(pool, u.into()).execute(&mut *conn).await;
+            }
+            result
+        })
+    }
+
+    /// For every reference row: a statement that counts it by key, and one that inserts it.
+    fn reference_inserts(&self) -> Result<Vec<RefInsert>, Error> {
+        let d = self.dialect();
+        let schema = self.schema();
+        let mut out = Vec::new();
+        for ti in schema.fk_order().map_err(|e| Error::Core(e.into()))? {
+            let t = &schema.tables[ti];
+            let Some(rows) = self.inner.pack.reference_rows().get(&t.name) else {
+                continue;
+            };
+            for row in rows {
+                let key = key_columns(t);
+                let cond: Vec<String> = key
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        format!(
+                            "{} = {}",
+                            d.quote(c),
+                            placeholder(d, i + 1, pg_cast(d, t, c).as_deref())
+                        )
+                    })
+                    .collect();
+                let check_binds = key
+                    .iter()
+                    .map(|c| {
+                        (
+                            row.get(c.as_str()).cloned().unwrap_or(Value::Null),
+                            col_type(t, c),
+                        )
+                    })
+                    .collect();
+                let cols: Vec<&String> = row.keys().collect();
+                let ps: Vec<String> = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| placeholder(d, i + 1, pg_cast(d, t, c).as_deref()))
+                    .collect();
+                out.push(RefInsert {
+                    table: t.name.clone(),
+                    check_sql: format!(
+                        "SELECT COUNT(*) FROM {} WHERE {}",
+                        d.quote(&t.name),
+                        cond.join(" AND ")
+                    ),
+                    check_binds,
+                    insert_sql: format!(
+                        "INSERT INTO {} ({}) VALUES ({})",
+                        d.quote(&t.name),
+                        cols.iter()
+                            .map(|c| d.quote(c))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        ps.join(", ")
+                    ),
+                    insert_binds: cols
+                        .iter()
+                        .map(|c| (row[*c].clone(), col_type(t, c)))
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rows that exist before a run and that a scenario may point at: for each table the
+    /// scenario reads, up to 1,000 rows in key order, leaving out rows other runs own (they
+    /// may disappear when those runs are reset).
+    async fn existing_rows(&self, scenario: &str) -> Result<ExistingRows, Error> {
+        let tables = self.inner.pack.existing_tables(scenario)?;
+        let mut out = ExistingRows::new();
+        let d = self.dialect();
+        for name in tables {
+            let t = self
+                .schema()
+                .table(&name)
+                .expect("tables come from the schema")
+                .clone();
+            let owned = self.owned_keys(&name).await?;
+            let cols: Vec<String> = t.columns.iter().map(|c| d.quote(&c.name)).collect();
+            let order: Vec<String> = key_columns(&t).iter().map(|c| d.quote(c)).collect();
+            let sql = format!(
+                "SELECT {} FROM {} ORDER BY {} LIMIT 1000",
+                cols.join(", "),
+                d.quote(&name),
+                order.join(", ")
+            );
+            let ctx = format!("cannot read existing rows of {name}");
+            let rows: Vec<BTreeMap<String, Value>> = with_db!(&self.inner.db, pool => {
+                let fetched = query_for(pool, sql).fetch_all(pool).await.map_err(Error::db(ctx.clone()))?;
+                let mut rows = Vec::with_capacity(fetched.len());
+                for r in &fetched {
+                    let mut m = BTreeMap::new();
+                    for (i, c) in t.columns.iter().enumerate() {
+                        m.insert(c.name.clone(), r.value(i, &c.ty).map_err(Error::db(ctx.clone()))?);
+                    }
+                    rows.push(m);
+                }
+                rows
+            });
+            let kc = key_columns(&t);
+            let rows = rows
+                .into_iter()
+                .filter(|r| {
+                    !owned.contains(
+                        &serde_json::to_string(
+                            &kc.iter().map(|c| r[c].clone()).collect::<Vec<_>>(),
+                        )
+                        .expect("values serialize"),
+                    )
+                })
+                .collect();
+            out.insert(name, rows);
+        }
+        Ok(out)
+    }
+
+    /// The ledger keys (as stored) of rows of `table` owned by runs that are not cleaned.
+    async fn owned_keys(&self, table: &str) -> Result<HashSet<String>, Error> {
+        let sql = self.inner.catalog.owned_keys_of_table();
+        let keys = with_db!(&self.inner.db, pool => {
+            let rows = query_for(pool, sql).bind(table.to_owned()).fetch_all(pool).await.map_err(Error::db("cannot read the run ledger"))?;
+            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<HashSet<String>, _>>().map_err(Error::db("cannot read the run ledger"))?
+        });
+        Ok(keys)
+    }
+
+    /// Plans and validates a request without writing anything: what `request` would seed.
+    pub async fn plan(
+        &self,
+        scenario: &str,
+        request: &Request,
+        run_id: &str,
+    ) -> Result<ValidatedPlan, Error> {
+        let pack = &self.inner.pack;
+        pack.scenario(scenario)?;
+        let existing = self.existing_rows(scenario).await?;
+        let reference_date = request
+            .reference_date
+            .or(self.inner.reference_date)
+            .unwrap_or_else(|| Utc::now().date_naive());
+        let mut ctx = RunContext::new(run_id, reference_date);
+        if let Some(seed) = request.seed {
+            ctx = ctx.with_seed(seed);
+        }
+        Ok(pack.plan_validated(scenario, &request.constraints, &ctx, &existing)?)
+    }
+
+    /// Requests a scenario: plans it, runs the validator gate, and writes every row, the run's
+    /// catalog entry and its ledger in one transaction. A rejected plan writes nothing; a plan
+    /// the database refuses rolls back and fails with [`Error::SeedFailed`].
+    pub async fn request(&self, scenario: &str, request: Request) -> Result<Seeded, Error> {
+        let run_id = ulid::Ulid::new().to_string();
+        let request_id = new_request_id();
+        let validated = self.plan(scenario, &request, &run_id).await?;
+        let token = CleanupToken::from_entropy(random_bytes());
+        let invoker = request
+            .invoker
+            .clone()
+            .unwrap_or_else(|| self.inner.invoker.clone());
+        let now = Utc::now();
+        let lease_expires_at = now
+            + chrono::Duration::from_std(self.inner.lease).unwrap_or(chrono::Duration::hours(1));
+        let (assigned, rows) = self
+            .seed(
+                &validated,
+                &token,
+                &request_id,
+                &invoker,
+                now,
+                lease_expires_at,
+            )
+            .await?;
+        let plan = validated.plan();
+        let data = plan.entity_keys(self.schema(), &|r| assigned.get(r).cloned());
+        tracing::info!(run_id = %run_id, scenario, rows = plan.row_count(), "seeded");
+        Ok(Seeded {
+            status: "ready",
+            scenario: scenario.to_owned(),
+            run_id,
+            request_id,
+            data,
+            token,
+            rows,
+            seed: plan.seed,
+            reference_date: plan.reference_date,
+            lease_expires_at,
+        })
+    }
+
+    /// Writes a validated plan: catalog entry, rows, ledger; one transaction.
+    async fn seed(
+        &self,
+        validated: &ValidatedPlan,
+        token: &CleanupToken,
+        request_id: &str,
+        invoker: &str,
+        now: DateTime<Utc>,
+        lease_expires_at: DateTime<Utc>,
+    ) -> Result<(HashMap<CellRef, Value>, BTreeMap<String, u64>), Error> {
+        let plan = validated.plan();
+        let d = self.dialect();
+        let schema = self.schema();
+        let cat = &self.inner.catalog;
+        let data_json = serde_json::Value::Object(plan.entity_keys(schema, &|_| None)).to_string();
+        let constraints_json = serde_json::to_string(
+            &plan
+                .constraints
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+        .expect("JSON");
+        let run_binds: Vec<(Value, ColumnType)> = vec![
+            (plan.run_id.as_str().into(), ColumnType::Text),
+            (plan.scenario.as_str().into(), ColumnType::Text),
+            (request_id.into(), ColumnType::Text),
+            (token.hash().into(), ColumnType::Text),
+            ("ready".into(), ColumnType::Text),
+            (Value::Int(micros(now)), ColumnType::BigInt),
+            (Value::Int(micros(lease_expires_at)), ColumnType::BigInt),
+            (invoker.into(), ColumnType::Text),
+            (plan.reference_date.to_string().into(), ColumnType::Text),
+            (plan.seed.to_string().into(), ColumnType::Text),
+            (
+                Value::Int(i64::from(plan.generator_version)),
+                ColumnType::Integer,
+            ),
+            (constraints_json.into(), ColumnType::Text),
+            (data_json.into(), ColumnType::Text),
+        ];
+        let mut rows_written = BTreeMap::new();
+        let result: Result<HashMap<CellRef, Value>, sqlx::Error> = with_db!(&self.inner.db, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                let mut q = query_for(pool, cat.insert_run());
+                for (v, ty) in &run_binds {
+                    q = q.bind_value(v, ty);
+                }
+                q.execute(&mut *tx).await?;
+                let mut assigned: HashMap<CellRef, Value> = HashMap::new();
+                let mut ledger: Vec<(String, String)> = Vec::with_capacity(plan.row_count());
+                for tp in &plan.tables {
+                    let t = schema.table(&tp.table).expect("plans use the pack's schema");
+                    let types: Vec<ColumnType> = tp.columns.iter().map(|c| col_type(t, c)).collect();
+                    let casts: Vec<Option<String>> = tp.columns.iter().map(|c| pg_cast(d, t, c)).collect();
+                    let resolve = |cell: &Cell, assigned: &HashMap<CellRef, Value>| -> Value {
+                        match cell {
+                            Cell::Value(v) => v.clone(),
+                            Cell::Ref(r) => assigned.get(r).cloned().unwrap_or(Value::Null),
+                            Cell::Default => Value::Null,
+                        }
+                    };
+                    let row_by_row = tp.rows.iter().any(|r| r.iter().any(|c| !matches!(c, Cell::Value(_))));
+                    if row_by_row {
+                        for (ri, row) in tp.rows.iter().enumerate() {
+                            let written: Vec<usize> = (0..row.len()).filter(|&i| !matches!(row[i], Cell::Default)).collect();
+                            let returning: Vec<(String, ColumnType)> = (0..row.len()).filter(|&i| matches!(row[i], Cell::Default)).map(|i| (tp.columns[i].clone(), types[i].clone())).collect();
+                            let sql = if written.is_empty() {
+                                match d {
+                                    Dialect::MySql => format!("INSERT INTO {} () VALUES ()", d.quote(&tp.table)),
+                                    _ => format!("INSERT INTO {} DEFAULT VALUES", d.quote(&tp.table)),
+                                }
+                            } else {
+                                let cols: Vec<String> = written.iter().map(|&i| d.quote(&tp.columns[i])).collect();
+                                let ps: Vec<String> = written.iter().enumerate().map(|(n, &i)| placeholder(d, n + 1, casts[i].as_deref())).collect();
+                                format!("INSERT INTO {} ({}) VALUES ({})", d.quote(&tp.table), cols.join(", "), ps.join(", "))
+                            };
+                            let binds: Vec<(Value, ColumnType)> = written.iter().map(|&i| (resolve(&row[i], &assigned), types[i].clone())).collect();
+                            let got = tx.insert_returning(sql, &binds, &returning, d).await?;
+                            for ((col, _), v) in returning.iter().zip(got) {
+                                assigned.insert(CellRef { table: tp.table.to_string(), row: ri, column: col.clone() }, v);
+                            }
+                        }
+                    } else {
+                        let per_stmt = (d.bind_limit() / tp.columns.len().max(1)).clamp(1, 1000);
+                        for chunk in tp.rows.chunks(per_stmt) {
+                            let mut values = Vec::with_capacity(chunk.len());
+                            let mut n = 0;
+                            for _ in chunk {
+                                let ps: Vec<String> = casts.iter().map(|c| {
+                                    n += 1;
+                                    placeholder(d, n, c.as_deref())
+                                }).collect();
+                                values.push(format!("({})", ps.join(", ")));
+                            }
+                            let cols: Vec<String> = tp.columns.iter().map(|c| d.quote(c)).collect();
+                            let sql = format!("INSERT INTO {} ({}) VALUES {}", d.quote(&tp.table), cols.join(", "), values.join(", "));
+                            let mut q = query_for(pool, sql);
+                            for row in chunk {
+                                for (cell, ty) in row.iter().zip(&types) {
+                                    q = match cell {
+                                        Cell::Value(v) => q.bind_value(v, ty),
+                                        _ => q.bind_value(&Value::Null, ty),
+                                    };
+                                }
+                            }
+                            q.execute(&mut *tx).await?;
+                        }
+                    }
+                    for ri in 0..tp.rows.len() {
+                        let key: Vec<Value> = key_columns(t).iter().map(|c| {
+                            let i = tp.columns.iter().position(|x| x == c);
+                            match i.map(|i| &tp.rows[ri][i]) {
+                                Some(Cell::Value(v)) => v.clone(),
+                                Some(Cell::Ref(r)) => assigned.get(r).cloned().unwrap_or(Value::Null),
+                                _ => assigned.get(&CellRef { table: tp.table.to_string(), row: ri, column: c.clone() }).cloned().unwrap_or(Value::Null),
+                            }
+                        }).collect();
+                        ledger.push((tp.table.to_string(), serde_json::to_string(&key).expect("values serialize")));
+                    }
+                    rows_written.insert(tp.table.to_string(), tp.rows.len() as u64);
+                }
+                let per_stmt = (d.bind_limit() / 4).min(1000);
+                for (ci, chunk) in ledger.chunks(per_stmt).enumerate() {
+                    let mut q = query_for(pool, cat.insert_ledger(chunk.len()));
+                    for (k, (table, key)) in chunk.iter().enumerate() {
+                        let seq = (ci * per_stmt + k) as i64;
+                        q = q.bind(plan.run_id.clone()).bind(seq).bind(table.clone()).bind(key.clone());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(assigned)
+            }.await
+        });
+        match result {
+            Ok(assigned) => Ok((assigned, rows_written)),
+            Err(e) => Err(Error::SeedFailed {
+                run_id: plan.run_id.clone(),
+                scenario: plan.scenario.clone(),
+                message: db_message(&e),
+            }),
+        }
+    }
+
+    /// The catalog entry of a run.
+    pub async fn run(&self, run_id: &str) -> Result<RunInfo, Error> {
+        let sql = self.inner.catalog.select_run();
+        let found = with_db!(&self.inner.db, pool => {
+            match query_for(pool, sql).bind(run_id.to_owned()).fetch_optional(pool).await.map_err(Error::db("cannot read the run catalog"))? {
+                Some(r) => Some(run_info!(r)),
+                None => None,
+            }
+        });
+        found.ok_or_else(|| Error::RunNotFound {
+            run_id: run_id.to_owned(),
+        })
+    }
+
+    /// Every run in the catalog, oldest first.
+    pub async fn runs(&self) -> Result<Vec<RunInfo>, Error> {
+        let sql = self.inner.catalog.select_runs();
+        Ok(with_db!(&self.inner.db, pool => {
+            let rows = query_for(pool, sql).fetch_all(pool).await.map_err(Error::db("cannot read the run catalog"))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(run_info!(r));
+            }
+            out
+        }))
+    }
+
+    /// Deletes exactly the rows of `run_id`, children first, in one transaction, if `token`
+    /// is its cleanup token (compared in constant time). A repeat returns
+    /// [`ResetStatus::AlreadyCleaned`] and changes nothing; a wrong token fails with
+    /// [`Error::TokenMismatch`] and changes nothing; an unknown run fails with
+    /// [`Error::RunNotFound`].
+    pub async fn reset_run(&self, run_id: &str, token: &str) -> Result<ResetReport, Error> {
+        let hash = self.stored_token_hash(run_id).await?;
+        if !verify_token(token, &hash) {
+            return Err(Error::TokenMismatch {
+                run_id: run_id.to_owned(),
+            });
+        }
+        self.clean_runs(&[run_id.to_owned()], true)
+            .await
+            .map(|(mut reports, _)| reports.remove(0))
+    }
+
+    async fn stored_token_hash(&self, run_id: &str) -> Result<String, Error> {
+        let sql = format!(
+            "SELECT token_hash FROM {} WHERE run_id = {}",
+            self.inner.catalog.runs,
+            self.inner.catalog.p(1)
+        );
+        let found: Option<String> = with_db!(&self.inner.db, pool => {
+            query_for(pool, sql).bind(run_id.to_owned()).fetch_optional(pool).await.map_err(Error::db("cannot read the run catalog"))?
+                .map(|r| r.try_get::<String, _>(0)).transpose().map_err(Error::db("cannot read the run catalog"))?
+        });
+        found.ok_or_else(|| Error::RunNotFound {
+            run_id: run_id.to_owned(),
+        })
+    }
+
+    /// Deletes every row owned by any run (reference rows stay) and marks every run cleaned,
+    /// in one transaction. Without `confirm`, deletes nothing and fails with
+    /// [`Error::ConfirmRequired`].
+    pub async fn reset_all(&self, confirm: bool) -> Result<ResetAllReport, Error> {
+        if !confirm {
+            return Err(Error::ConfirmRequired {
+                action: "reset_all".into(),
+            });
+        }
+        let sql = self.inner.catalog.ready_runs();
+        let runs: Vec<String> = with_db!(&self.inner.db, pool => {
+            let rows = query_for(pool, sql).fetch_all(pool).await.map_err(Error::db("cannot read the run catalog"))?;
+            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>().map_err(Error::db("cannot read the run catalog"))?
+        });
+        let (reports, deleted) = self.clean_runs(&runs, false).await?;
+        Ok(ResetAllReport {
+            runs: reports
+                .into_iter()
+                .filter(|r| r.status == ResetStatus::Cleaned)
+                .map(|r| r.run_id)
+                .collect(),
+            deleted,
+        })
+    }
+
+    /// Resets every run whose lease has passed; returns what each reset deleted.
+    pub async fn reap_expired(&self) -> Result<Vec<ResetReport>, Error> {
+        let sql = self.inner.catalog.expired_runs();
+        let now = micros(Utc::now());
+        let runs: Vec<String> = with_db!(&self.inner.db, pool => {
+            let rows = query_for(pool, sql).bind(now).fetch_all(pool).await.map_err(Error::db("cannot read the run catalog"))?;
+            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>().map_err(Error::db("cannot read the run catalog"))?
+        });
+        let mut out = Vec::new();
+        for r in runs {
+            let (mut reports, _) = self.clean_runs(&[r], true).await?;
+            out.append(&mut reports);
+        }
+        Ok(out)
+    }
+
+    /// Cleans runs in one transaction: claims each ready run (so two resets cannot both
+    /// delete), reads its ledger, deletes its rows children first, drops its ledger.
+    async fn clean_runs(
+        &self,
+        run_ids: &[String],
+        must_exist: bool,
+    ) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
+        let d = self.dialect();
+        let schema = self.schema();
+        let cat = &self.inner.catalog;
+        let now = micros(Utc::now());
+        let zero: BTreeMap<String, u64> =
+            schema.tables.iter().map(|t| (t.name.clone(), 0)).collect();
+        let order = schema.fk_order().map_err(|e| Error::Core(e.into()))?;
+        let ctx = "reset failed and was rolled back; nothing was deleted";
+        let result: Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> = with_db!(&self.inner.db, pool => {
+            async {
+                let mut tx = pool.begin().await.map_err(Error::db(ctx))?;
+                let mut reports = Vec::new();
+                let mut owned: Vec<Owned> = Vec::new();
+                for (ri, run_id) in run_ids.iter().enumerate() {
+                    let claimed = query_for(pool, cat.mark_cleaned()).bind(now).bind(run_id.clone()).execute(&mut *tx).await.map_err(Error::db(ctx))?.rows_affected();
+                    if claimed == 0 {
+                        if must_exist {
+                            let exists = query_for(pool, format!("SELECT COUNT(*) FROM {} WHERE run_id = {}", cat.runs, cat.p(1)))
+                                .bind(run_id.clone()).fetch_one(&mut *tx).await.map_err(Error::db(ctx))?
+                                .try_get::<i64, _>(0).map_err(Error::db(ctx))?;
+                            if exists == 0 {
+                                return Err(Error::RunNotFound { run_id: run_id.clone() });
+                            }
+                        }
+                        reports.push(ResetReport { run_id: run_id.clone(), status: ResetStatus::AlreadyCleaned, deleted: zero.clone() });
+                        continue;
+                    }
+                    let rows = query_for(pool, cat.ledger_of_run()).bind(run_id.clone()).fetch_all(&mut *tx).await.map_err(Error::db(ctx))?;
+                    let mut mine = BTreeMap::new();
+                    for r in rows {
+                        let table: String = r.try_get(0).map_err(Error::db(ctx))?;
+                        let key_json: String = r.try_get(1).map_err(Error::db(ctx))?;
+                        let seq: i64 = r.try_get_unchecked(2).map_err(Error::db(ctx))?;
+                        let key: Vec<Value> = serde_json::from_str(&key_json).map_err(|e| Error::Database { context: ctx.into(), message: format!("unreadable ledger key {key_json}: {e}") })?;
+                        *mine.entry(table.clone()).or_insert(0u64) += 1;
+                        owned.push(Owned { table, key, order: (ri, seq) });
+                    }
+                    query_for(pool, cat.delete_ledger_of_run()).bind(run_id.clone()).execute(&mut *tx).await.map_err(Error::db(ctx))?;
+                    let mut deleted = zero.clone();
+                    deleted.extend(mine);
+                    reports.push(ResetReport { run_id: run_id.clone(), status: ResetStatus::Cleaned, deleted });
+                }
+                // Children first: tables in reverse insert order; within a table, rows in
+                // reverse insert order (self-references), one statement per row there.
+                let mut totals = zero.clone();
+                for &ti in order.iter().rev() {
+                    let t = &schema.tables[ti];
+                    let mut rows: Vec<&Owned> = owned.iter().filter(|o| o.table == t.name).collect();
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    rows.sort_by(|a, b| b.order.cmp(&a.order));
+                    let kc = key_columns(t);
+                    let types: Vec<ColumnType> = kc.iter().map(|c| col_type(t, c)).collect();
+                    let self_ref = t.foreign_keys.iter().any(|fk| fk.references == t.name);
+                    let per_stmt = if self_ref { 1 } else { (d.bind_limit() / kc.len().max(1)).clamp(1, 1000) };
+                    for chunk in rows.chunks(per_stmt) {
+                        let mut n = 0;
+                        let conds: Vec<String> = chunk.iter().map(|_| {
+                            let parts: Vec<String> = kc.iter().map(|c| {
+                                n += 1;
+                                format!("{} = {}", d.quote(c), placeholder(d, n, pg_cast(d, t, c).as_deref()))
+                            }).collect();
+                            format!("({})", parts.join(" AND "))
+                        }).collect();
+                        let sql = format!("DELETE FROM {} WHERE {}", d.quote(&t.name), conds.join(" OR "));
+                        let mut q = query_for(pool, sql);
+                        for o in chunk {
+                            for (v, ty) in o.key.iter().zip(&types) {
+                                q = q.bind_value(v, ty);
+                            }
+                        }
+                        let n = q.execute(&mut *tx).await.map_err(Error::db(ctx))?.rows_affected();
+                        *totals.get_mut(&t.name).expect("every table is counted") += n;
+                    }
+                }
+                tx.commit().await.map_err(Error::db(ctx))?;
+                Ok((reports, totals))
+            }.await
+        });
+        result
+    }
+}
+
+/// Reads a [`RunInfo`] from a catalog row (columns in `select_run` order).
+macro_rules! run_info {
+    ($r:expr) => {{
+        let r = &$r;
+        let e = Error::db("cannot read the run catalog");
+        let text = |i: usize| r.try_get::<String, _>(i);
+        let int = |i: usize| r.try_get_unchecked::<i64, _>(i);
+        (|| -> Result<RunInfo, sqlx::Error> {
+            Ok(RunInfo {
+                run_id: text(0)?,
+                scenario: text(1)?,
+                request_id: text(2)?,
+                status: text(4)?,
+                created_at: from_micros(int(5)?),
+                lease_expires_at: from_micros(int(6)?),
+                invoker: text(7)?,
+                reference_date: text(8)?,
+                seed: text(9)?,
+                generator_version: int(10)?,
+                constraints: serde_json::from_str(&text(11)?).unwrap_or_default(),
+                data: serde_json::from_str(&text(12)?).unwrap_or_default(),
+                cleaned_at: r.try_get_unchecked::<Option<i64>, _>(13)?.map(from_micros),
+            })
+        })()
+        .map_err(e)?
+    }};
+}
+use run_info;
+
+struct RefInsert {
+    table: String,
+    check_sql: String,
+    check_binds: Vec<(Value, ColumnType)>,
+    insert_sql: String,
+    insert_binds: Vec<(Value, ColumnType)>,
+}
+
+/// The columns that identify a row: the primary key, or every column without one.
+fn key_columns(t: &Table) -> Vec<String> {
+    if t.primary_key.is_empty() {
+        t.columns.iter().map(|c| c.name.clone()).collect()
+    } else {
+        t.primary_key.clone()
+    }
+}
+
+fn col_type(t: &Table, c: &str) -> ColumnType {
+    t.get_column(c)
+        .map(|c| c.ty.clone())
+        .unwrap_or(ColumnType::Text)
+}
+
+/// The cast a PostgreSQL placeholder needs (enumeration types only; text does not convert
+/// to them implicitly).
+fn pg_cast(d: Dialect, t: &Table, c: &str) -> Option<String> {
+    if d != Dialect::Postgres {
+        return None;
+    }
+    t.get_column(c)
+        .and_then(|col| col.pg_enum_type(&t.name))
+        .map(|n| d.quote(&n))
+}

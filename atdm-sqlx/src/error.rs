@@ -1,0 +1,93 @@
+//! Errors of the engine, each with a stable [`ErrorCode`].
+
+use atdm_core::ErrorCode;
+
+/// An engine error. Every variant has a stable code ([`Error::code`]) and a message that says
+/// what was wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error of the pure core: unknown scenario, invalid constraint, rejected plan, bad
+    /// scenario file or schema.
+    #[error(transparent)]
+    Core(#[from] atdm_core::Error),
+    /// The database URL is malformed or names an unsupported database.
+    #[error("invalid database URL {url}: {message}")]
+    InvalidUrl {
+        /// The URL, with any password removed.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The database refused the plan; the transaction rolled back and nothing was written.
+    #[error(
+        "seeding run {run_id} of scenario {scenario:?} failed and was rolled back, nothing was written: {message}"
+    )]
+    SeedFailed {
+        /// The run.
+        run_id: String,
+        /// The scenario.
+        scenario: String,
+        /// The database's own message.
+        message: String,
+    },
+    /// No run has this id.
+    #[error("no run {run_id:?} in the run catalog; list runs with `atdm runs`")]
+    RunNotFound {
+        /// The run id.
+        run_id: String,
+    },
+    /// The cleanup token does not belong to the run; nothing was changed.
+    #[error("the cleanup token does not match run {run_id}; nothing was deleted")]
+    TokenMismatch {
+        /// The run id.
+        run_id: String,
+    },
+    /// A destructive action needs explicit confirmation.
+    #[error(
+        "{action} deletes every run-owned row; confirm it explicitly (confirm = true, or --confirm)"
+    )]
+    ConfirmRequired {
+        /// The action.
+        action: String,
+    },
+    /// A database operation failed outside a seed.
+    #[error("{context}: {message}")]
+    Database {
+        /// What the engine was doing.
+        context: String,
+        /// The database's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The stable error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Core(e) => e.code(),
+            Error::InvalidUrl { .. } => ErrorCode::InvalidUrl,
+            Error::SeedFailed { .. } => ErrorCode::SeedFailed,
+            Error::RunNotFound { .. } => ErrorCode::RunNotFound,
+            Error::TokenMismatch { .. } => ErrorCode::TokenMismatch,
+            Error::ConfirmRequired { .. } => ErrorCode::ConfirmRequired,
+            Error::Database { .. } => ErrorCode::DatabaseError,
+        }
+    }
+
+    pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
+        let context = context.into();
+        move |e| Error::Database {
+            context,
+            message: db_message(&e),
+        }
+    }
+}
+
+/// The database's own message for an error.
+pub(crate) fn db_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        other => other.to_string(),
+    }
+}
