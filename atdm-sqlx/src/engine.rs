@@ -936,17 +936,36 @@ impl Engine {
                     let kc = key_columns(t);
                     let types: Vec<ColumnType> = kc.iter().map(|c| col_type(t, c)).collect();
                     let self_ref = t.foreign_keys.iter().any(|fk| fk.references == t.name);
-                    let per_stmt = if self_ref { 1 } else { (d.bind_limit() / kc.len().max(1)).clamp(1, 1000) };
+                    // One statement per row on self-referencing tables; `IN (...)` lists for
+                    // single-column keys; short OR chains for composite keys (SQLite limits
+                    // expression depth to 1,000).
+                    let per_stmt = if self_ref {
+                        1
+                    } else if kc.len() == 1 {
+                        (d.bind_limit() - 1).min(5000)
+                    } else {
+                        200
+                    };
                     for chunk in rows.chunks(per_stmt) {
                         let mut n = 0;
-                        let conds: Vec<String> = chunk.iter().map(|_| {
-                            let parts: Vec<String> = kc.iter().map(|c| {
-                                n += 1;
-                                format!("{} = {}", d.quote(c), placeholder(d, n, pg_cast(d, t, c).as_deref()))
-                            }).collect();
-                            format!("({})", parts.join(" AND "))
-                        }).collect();
-                        let sql = format!("DELETE FROM {} WHERE {}", d.quote(&t.name), conds.join(" OR "));
+                        let mut next = |c: &String| {
+                            n += 1;
+                            placeholder(d, n, pg_cast(d, t, c).as_deref())
+                        };
+                        let cond = if kc.len() == 1 {
+                            let ps: Vec<String> = chunk.iter().map(|_| next(&kc[0])).collect();
+                            format!("{} IN ({})", d.quote(&kc[0]), ps.join(", "))
+                        } else {
+                            let conds: Vec<String> = chunk
+                                .iter()
+                                .map(|_| {
+                                    let parts: Vec<String> = kc.iter().map(|c| format!("{} = {}", d.quote(c), next(c))).collect();
+                                    format!("({})", parts.join(" AND "))
+                                })
+                                .collect();
+                            conds.join(" OR ")
+                        };
+                        let sql = format!("DELETE FROM {} WHERE {}", d.quote(&t.name), cond);
                         let mut q = query_for(pool, sql);
                         for o in chunk {
                             for (v, ty) in o.key.iter().zip(&types) {

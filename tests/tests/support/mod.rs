@@ -1,0 +1,271 @@
+//! Real databases for tests: a fresh, empty database per test on each backend.
+//!
+//! SQLite always runs (a file in a temporary directory). PostgreSQL and MySQL/MariaDB run when
+//! their server URLs are set:
+//!
+//! | variable | example |
+//! |---|---|
+//! | `ATDM_TEST_POSTGRES_URL` | `postgres://postgres@127.0.0.1:5432/test` |
+//! | `ATDM_TEST_MYSQL_URL` | `mysql://root@127.0.0.1:3306/test` |
+//! | `ATDM_REQUIRE_DATABASES` | `1`: a missing URL fails the test instead of skipping the backend (CI sets it) |
+//!
+//! Each test gets its own database (`CREATE DATABASE atdm_t_<random>`), dropped at the end, so
+//! tests of one binary and of several binaries never see each other's rows.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+
+use sqlx::{AssertSqlSafe, Connection};
+
+/// A backend under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// A fresh database; call [`TestDb::drop_db`] at the end of the test.
+#[derive(Debug)]
+pub struct TestDb {
+    pub kind: Kind,
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    dir: Option<PathBuf>,
+}
+
+fn unique_name() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).unwrap();
+    format!(
+        "atdm_t_{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+fn required() -> bool {
+    std::env::var("ATDM_REQUIRE_DATABASES").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+fn server_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ if required() => {
+            panic!("{var} is not set, and ATDM_REQUIRE_DATABASES asks for every backend")
+        }
+        _ => {
+            eprintln!("note: {var} is not set; skipping that backend");
+            None
+        }
+    }
+}
+
+/// Replaces the database name (the path) of a server URL.
+fn with_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl TestDb {
+    /// A fresh database on `kind`, or `None` when the backend is not configured (and not
+    /// required).
+    pub async fn fresh(kind: Kind) -> Option<TestDb> {
+        let name = unique_name();
+        match kind {
+            Kind::Sqlite => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).unwrap();
+                Some(TestDb {
+                    kind,
+                    url: format!("sqlite://{}/atdm.sqlite", dir.display()),
+                    admin_url: None,
+                    name,
+                    dir: Some(dir),
+                })
+            }
+            Kind::Postgres => {
+                let admin = server_url("ATDM_TEST_POSTGRES_URL")?;
+                let mut c = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at ATDM_TEST_POSTGRES_URL is not reachable: {e}")
+                    });
+                sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                Some(TestDb {
+                    kind,
+                    url: with_db_name(&admin, &name),
+                    admin_url: Some(admin),
+                    name,
+                    dir: None,
+                })
+            }
+            Kind::MySql => {
+                let admin = server_url("ATDM_TEST_MYSQL_URL")?;
+                let mut c = sqlx::MySqlConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("MySQL at ATDM_TEST_MYSQL_URL is not reachable: {e}")
+                    });
+                sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                Some(TestDb {
+                    kind,
+                    url: with_db_name(&admin, &name),
+                    admin_url: Some(admin),
+                    name,
+                    dir: None,
+                })
+            }
+        }
+    }
+
+    /// Fresh databases on every configured backend.
+    pub async fn all() -> Vec<TestDb> {
+        let mut out = Vec::new();
+        for k in [Kind::Sqlite, Kind::Postgres, Kind::MySql] {
+            if let Some(db) = TestDb::fresh(k).await {
+                out.push(db);
+            }
+        }
+        out
+    }
+
+    /// Runs one SQL statement on the test database (setup and assertions).
+    pub async fn exec(&self, sql: &str) {
+        match self.kind {
+            Kind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// The single integer a query returns (`SELECT COUNT(*) ...`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        match self.kind {
+            Kind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+        }
+    }
+
+    /// The single text a query returns.
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        match self.kind {
+            Kind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+        }
+    }
+
+    /// Drops the database.
+    pub async fn drop_db(self) {
+        match self.kind {
+            Kind::Sqlite => {
+                if let Some(d) = &self.dir {
+                    let _ = std::fs::remove_dir_all(d);
+                }
+            }
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(self.admin_url.as_deref().unwrap())
+                    .await
+                    .unwrap();
+                let _ = sqlx::query(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                )))
+                .execute(&mut c)
+                .await;
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(self.admin_url.as_deref().unwrap())
+                    .await
+                    .unwrap();
+                let _ = sqlx::query(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {}",
+                    self.name
+                )))
+                .execute(&mut c)
+                .await;
+            }
+        }
+    }
+}
+
+/// The reference date the healthcare reference pins.
+pub fn d() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+}
