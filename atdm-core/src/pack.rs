@@ -182,19 +182,19 @@ impl PackBuilder {
     pub fn build(self) -> Result<Pack, Error> {
         for (ti, t) in self.schema.tables.iter().enumerate() {
             for c in &t.columns {
-                if let Some(g) = &c.generator {
-                    if self.generators.get(g).is_none() {
-                        return Err(SchemaError::Invalid {
-                            origin: String::new(),
-                            table: self.schema.tables[ti].name.clone(),
-                            field: format!("columns.{}.generator", c.name),
-                            message: format!(
-                                "unknown generator {g:?}; registered: {}",
-                                self.generators.names().collect::<Vec<_>>().join(", ")
-                            ),
-                        }
-                        .into());
+                if let Some(g) = &c.generator
+                    && self.generators.get(g).is_none()
+                {
+                    return Err(SchemaError::Invalid {
+                        origin: String::new(),
+                        table: self.schema.tables[ti].name.clone(),
+                        field: format!("columns.{}.generator", c.name),
+                        message: format!(
+                            "unknown generator {g:?}; registered: {}",
+                            self.generators.names().collect::<Vec<_>>().join(", ")
+                        ),
                     }
+                    .into());
                 }
             }
         }

@@ -329,10 +329,10 @@ fn ref_target_column(
             .ok_or_else(|| format!("table {:?} has no column {c:?}", target.name));
     }
     for fk in &table.foreign_keys {
-        if fk.references == target.name {
-            if let Some(i) = fk.columns.iter().position(|c| c == column) {
-                return Ok(table.fk_target_columns(fk, schema)[i].clone());
-            }
+        if fk.references == target.name
+            && let Some(i) = fk.columns.iter().position(|c| c == column)
+        {
+            return Ok(table.fk_target_columns(fk, schema)[i].clone());
         }
     }
     match target.primary_key.as_slice() {
@@ -447,10 +447,9 @@ impl CompiledScenario {
         let today = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
         if let Err(Error::Plan { message, .. }) =
             scenario.resolve_knobs(&BTreeMap::new(), "R", today)
+            && message.contains("cycle")
         {
-            if message.contains("cycle") {
-                return Err(invalid(&file, "knobs", message));
-            }
+            return Err(invalid(&file, "knobs", message));
         }
         // Row entries in plan order: tables in foreign-key order, entries in file order.
         let order = schema
@@ -1069,10 +1068,10 @@ fn fix_row(
                     if let Some(v) = shifted(rv, *op, &mut rng) {
                         cells[l] = Cell::Value(v);
                     }
-                } else if generated[r] {
-                    if let Some(v) = shifted(lv, flip(*op), &mut rng) {
-                        cells[r] = Cell::Value(v);
-                    }
+                } else if generated[r]
+                    && let Some(v) = shifted(lv, flip(*op), &mut rng)
+                {
+                    cells[r] = Cell::Value(v);
                 }
             }
             Check::Implies { when, then } => {
@@ -1090,12 +1089,10 @@ fn fix_row(
                     column,
                     negated: true,
                 } = then.as_ref()
+                    && let Some(i) = idx(column)
+                    && let ColPlan::Gen(g) | ColPlan::GenIfRequired(g) = &plans[i]
                 {
-                    if let Some(i) = idx(column) {
-                        if let ColPlan::Gen(g) | ColPlan::GenIfRequired(g) = &plans[i] {
-                            cells[i] = Cell::Value(g.value(gctx, policy));
-                        }
-                    }
+                    cells[i] = Cell::Value(g.value(gctx, policy));
                 }
             }
             _ => {}

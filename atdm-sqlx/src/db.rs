@@ -366,23 +366,6 @@ impl DecodeValue for SqliteRow {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_redacted_in_messages() {
-        assert_eq!(
-            redact("postgres://alice:s3cret@db/x"),
-            "postgres://alice:***@db/x"
-        );
-        assert_eq!(
-            redact("sqlite://.atdm/atdm.sqlite"),
-            "sqlite://.atdm/atdm.sqlite"
-        );
-    }
-}
-
 /// A query whose database type is that of `pool` (so binding resolves per backend).
 pub(crate) fn query_for<DB: sqlx::Database>(
     _pool: &sqlx::Pool<DB>,
@@ -492,5 +475,22 @@ impl InsertReturning for sqlx::MySqlConnection {
                 _ => Value::Null,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_in_messages() {
+        assert_eq!(
+            redact("postgres://alice:s3cret@db/x"),
+            "postgres://alice:***@db/x"
+        );
+        assert_eq!(
+            redact("sqlite://.atdm/atdm.sqlite"),
+            "sqlite://.atdm/atdm.sqlite"
+        );
     }
 }

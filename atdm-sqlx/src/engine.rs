@@ -932,7 +932,7 @@ impl Engine {
                     if rows.is_empty() {
                         continue;
                     }
-                    rows.sort_by(|a, b| b.order.cmp(&a.order));
+                    rows.sort_by_key(|o| std::cmp::Reverse(o.order));
                     let kc = key_columns(t);
                     let types: Vec<ColumnType> = kc.iter().map(|c| col_type(t, c)).collect();
                     let self_ref = t.foreign_keys.iter().any(|fk| fk.references == t.name);

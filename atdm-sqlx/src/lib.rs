@@ -1,7 +1,59 @@
 //! # atdm-sqlx: the ATDM engine
 //!
-//! Seeds validated plans into SQLite (the embedded default), PostgreSQL or MySQL/MariaDB in one
-//! transaction, and removes exactly what a run wrote.
+//! The half of ATDM that touches a database. It takes the plans `atdm-core` validates and
+//! writes them into SQLite (the embedded default), PostgreSQL or MySQL/MariaDB, and removes
+//! exactly what each run wrote.
+//!
+//! ```no_run
+//! use atdm_core::domains::healthcare;
+//! use atdm_sqlx::{Engine, Request};
+//!
+//! # async fn run() -> Result<(), atdm_sqlx::Error> {
+//! let engine = Engine::builder(healthcare::pack())
+//!     .database_url("postgres://postgres@127.0.0.1:5432/test") // default: ./.atdm/atdm.sqlite
+//!     .connect()
+//!     .await?;
+//! let seeded = engine.request("claim_denial_active_member", Request::new()).await?;
+//! println!("member {}", seeded.key("member_id").unwrap());
+//! let report = engine.reset_run(&seeded.run_id, seeded.token.expose()).await?;
+//! assert_eq!(report.deleted["claim"], 1);
+//! # Ok(()) }
+//! ```
+//!
+//! ## What the engine promises
+//!
+//! - **One transaction per request.** Every planned row, the run's catalog entry and its ledger
+//!   (which rows it owns) commit together, or nothing does. A plan the validators reject never
+//!   reaches the database; a plan the database refuses rolls back with
+//!   [`Error::SeedFailed`] and the database's own message.
+//! - **Exact reset on any schema.** [`Engine::reset_run`] deletes the rows in the run's ledger,
+//!   children before parents, in one transaction; it does not depend on a `test_run_id`
+//!   column (it fills one where a table has it). A wrong token deletes nothing
+//!   ([`Error::TokenMismatch`]); a repeat reports [`ResetStatus::AlreadyCleaned`].
+//! - **No SQL from callers.** Statements are built only from the schema's identifiers, quoted
+//!   for the backend; every value is a bound parameter.
+//! - **Crash safety.** Every run has a lease ([`EngineBuilder::lease`]); [`Engine::reap_expired`]
+//!   resets runs whose lease has passed, and a new engine does so when it starts.
+//! - **Parallel runs.** Keys embed the run id and every write is scoped to a run, so test runs
+//!   in parallel threads or processes share one database without seeing each other's rows.
+//!
+//! ## Where things are kept
+//!
+//! The run catalog and ledger live in the target database: the `atdm` schema on PostgreSQL
+//! (`atdm.runs`, `atdm.ledger`), prefixed tables elsewhere (`atdm_runs`, `atdm_ledger`). The
+//! cleanup token is stored only as its SHA-256 hash.
+//!
+//! ## Configuration
+//!
+//! | setting | builder | environment | default |
+//! |---|---|---|---|
+//! | database | [`EngineBuilder::database_url`] | `ATDM_DATABASE_URL` | `sqlite://.atdm/atdm.sqlite` (WAL) |
+//! | reference date | [`EngineBuilder::reference_date`] | | today (UTC), per request |
+//! | invoker | [`EngineBuilder::invoker`] | `USER` | `atdm` |
+//! | lease | [`EngineBuilder::lease`] | | one hour |
+//! | pool size | [`EngineBuilder::pool_size`] | | 8 |
+//! | create tables and reference rows | [`EngineBuilder::apply_schema`] | | yes |
+//! | reap expired runs at start-up | [`EngineBuilder::reap_on_start`] | | yes |
 
 mod catalog;
 mod db;

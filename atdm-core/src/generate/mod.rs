@@ -711,15 +711,15 @@ impl ColumnGen {
             }
         };
         if matches!(s, Scalar::Text) {
-            if let Some(p) = &self.prefix {
-                if !buf.starts_with(p.as_str()) {
-                    buf.insert_str(0, p);
-                }
+            if let Some(p) = &self.prefix
+                && !buf.starts_with(p.as_str())
+            {
+                buf.insert_str(0, p);
             }
-            if let Some(max) = self.max_len {
-                if let Some((cut, _)) = buf.char_indices().nth(max) {
-                    buf.truncate(cut);
-                }
+            if let Some(max) = self.max_len
+                && let Some((cut, _)) = buf.char_indices().nth(max)
+            {
+                buf.truncate(cut);
             }
         }
         s

@@ -62,10 +62,10 @@ fn stem_once(w: &str) -> String {
         ("s", ""),
         ("e", ""),
     ] {
-        if let Some(base) = w.strip_suffix(suffix) {
-            if base.chars().count() >= 3 {
-                return format!("{base}{replace}");
-            }
+        if let Some(base) = w.strip_suffix(suffix)
+            && base.chars().count() >= 3
+        {
+            return format!("{base}{replace}");
         }
     }
     w.to_owned()
@@ -140,7 +140,9 @@ impl Catalog {
         if query.is_empty() {
             return Vec::new();
         }
-        let docs: Vec<(&String, Vec<(Vec<String>, f64)>)> = self
+        // Per scenario: its id and its fields, each as (terms, weight).
+        type Fields = Vec<(Vec<String>, f64)>;
+        let docs: Vec<(&String, Fields)> = self
             .scenarios
             .iter()
             .map(|(id, s)| {

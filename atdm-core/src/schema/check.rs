@@ -669,10 +669,11 @@ impl Parser {
             // A parenthesised expression, unless it is a parenthesised operand like `(col)::text`.
             let save = self.i;
             self.i += 1;
-            if let Ok(inner) = self.expr() {
-                if self.eat(&Tok::RParen) && !self.at_predicate_tail() {
-                    return Ok(inner);
-                }
+            if let Ok(inner) = self.expr()
+                && self.eat(&Tok::RParen)
+                && !self.at_predicate_tail()
+            {
+                return Ok(inner);
             }
             self.i = save;
         }
@@ -1021,14 +1022,13 @@ fn merge_ranges(checks: Vec<Check>) -> Vec<Check> {
             right: Operand::Value(high),
         },
     ] = checks.as_slice()
+        && c1 == c2
     {
-        if c1 == c2 {
-            return vec![Check::Between {
-                column: c1.clone(),
-                low: low.clone(),
-                high: high.clone(),
-            }];
-        }
+        return vec![Check::Between {
+            column: c1.clone(),
+            low: low.clone(),
+            high: high.clone(),
+        }];
     }
     checks
 }

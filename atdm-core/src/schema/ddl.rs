@@ -178,7 +178,9 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
                 }
                 None => {}
             }
-            if !c.nullable && !(inline_pk && d == Dialect::Sqlite && t.primary_key[0] == c.name) {
+            // SQLite's rowid key is implicitly NOT NULL (and must be written bare).
+            let rowid_key = inline_pk && d == Dialect::Sqlite && t.primary_key[0] == c.name;
+            if !c.nullable && !rowid_key {
                 col.push_str(" NOT NULL");
             }
             if let Some(v) = &c.default {

@@ -162,7 +162,7 @@ pub fn npi_passes_luhn(npi: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// `healthcare.npi_fake`: ten digits whose last digit is never the valid NPI check digit.

@@ -1,0 +1,35 @@
+# Every command of the project lives here; the README and CI call these targets, so local runs
+# and CI never drift apart.
+#
+#   make demo    the main job on the embedded default (SQLite in ./.atdm)
+#   make test    every test (Rust unit, integration and doc tests); PostgreSQL and MySQL suites
+#                run when ATDM_TEST_POSTGRES_URL / ATDM_TEST_MYSQL_URL are set
+#   make lint    rustfmt, clippy (warnings are errors) and rustdoc
+#   make bench   criterion benchmarks
+
+CARGO ?= cargo
+
+.PHONY: demo test test-rust lint bench doc ci
+
+demo:
+	$(CARGO) run --quiet -p atdm-examples --example main_job
+
+test: test-rust
+
+test-rust:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+doc:
+	$(CARGO) doc --workspace --no-deps --open
+
+bench:
+	$(CARGO) bench --workspace
+
+# What CI runs (.ci/run): the README's test command with the database suites required.
+ci: lint test
