@@ -1,7 +1,7 @@
 //! The audit event model and its Arrow schema.
 //!
 //! Every engine action becomes an [`AuditEvent`]; the engine writes them, append-only, as
-//! Parquet objects with [`arrow_schema`]. No event ever holds a cleanup token's plaintext.
+//! Parquet objects with [`arrow_schema()`]. No event ever holds a cleanup token's plaintext.
 
 use std::sync::Arc;
 
@@ -173,7 +173,7 @@ pub fn arrow_schema() -> Arc<Schema> {
     ]))
 }
 
-/// Events as one record batch of [`arrow_schema`].
+/// Events as one record batch of [`arrow_schema()`].
 pub fn to_record_batch(events: &[AuditEvent]) -> Result<RecordBatch, ArrowError> {
     let n = events.len();
     let mut s: Vec<StringBuilder> = (0..9)
@@ -206,7 +206,7 @@ pub fn to_record_batch(events: &[AuditEvent]) -> Result<RecordBatch, ArrowError>
     RecordBatch::try_new(arrow_schema(), cols)
 }
 
-/// Events back from a record batch of [`arrow_schema`].
+/// Events back from a record batch of [`arrow_schema()`].
 pub fn from_record_batch(batch: &RecordBatch) -> Result<Vec<AuditEvent>, String> {
     let text = |name: &str| -> Result<&StringArray, String> {
         batch

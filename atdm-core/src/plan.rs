@@ -817,6 +817,7 @@ impl CompiledScenario {
                             let column =
                                 table.get_column(col_name).expect("compiled from the table");
                             let env = Env {
+                                scenario: &s.id,
                                 schema,
                                 table,
                                 column: col_name,
@@ -921,6 +922,7 @@ fn pick_existing(
 }
 
 struct Env<'a> {
+    scenario: &'a str,
     schema: &'a Schema,
     table: &'a Table,
     column: &'a str,
@@ -1008,7 +1010,7 @@ impl Env<'_> {
                 );
                 pick_existing(table, &col, &mut rng, self.existing, self.reference).ok_or_else(
                     || Error::Plan {
-                        scenario: String::new(),
+                        scenario: self.scenario.to_owned(),
                         message: format!(
                             "{}.{} must point at an existing {table:?} row, and none exists",
                             self.table.name, self.column

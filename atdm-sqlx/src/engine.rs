@@ -565,8 +565,14 @@ impl Engine {
         Ok(keys)
     }
 
-    /// Plans and validates a request without writing anything: what `request` would seed.
-    pub async fn plan(
+    /// Plans and validates a request without writing anything: the rows `request` would seed
+    /// (under a fresh run id), or the error it would fail with.
+    pub async fn plan(&self, scenario: &str, request: &Request) -> Result<ValidatedPlan, Error> {
+        self.plan_run(scenario, request, &ulid::Ulid::new().to_string())
+            .await
+    }
+
+    async fn plan_run(
         &self,
         scenario: &str,
         request: &Request,
@@ -592,7 +598,7 @@ impl Engine {
     pub async fn request(&self, scenario: &str, request: Request) -> Result<Seeded, Error> {
         let run_id = ulid::Ulid::new().to_string();
         let request_id = new_request_id();
-        let validated = self.plan(scenario, &request, &run_id).await?;
+        let validated = self.plan_run(scenario, &request, &run_id).await?;
         let token = CleanupToken::from_entropy(random_bytes());
         let invoker = request
             .invoker
