@@ -174,7 +174,10 @@ fn text_of(v: &Value) -> String {
 impl BindValue for Query<'_, Postgres, PgArguments> {
     fn bind_value(self, v: &Value, ty: &ColumnType) -> Self {
         match v {
+            // NULLs are bound with the same parameter type as values of the column, so a
+            // cached statement fits every row (an int8 NULL then an int4 value would not).
             Value::Null => match ty {
+                ColumnType::Integer => self.bind(None::<i32>),
                 ColumnType::Numeric { .. } => self.bind(None::<Decimal>),
                 ColumnType::Uuid => self.bind(None::<uuid::Uuid>),
                 ColumnType::Json => self.bind(None::<sqlx::types::Json<serde_json::Value>>),
@@ -260,10 +263,14 @@ impl DecodeValue for PgRow {
             ColumnType::Enum { .. } => {
                 opt(self.try_get_unchecked::<Option<String>, _>(i)?, Value::Text)
             }
-            ColumnType::Integer => {
-                opt(self.try_get::<Option<i32>, _>(i)?, |x| Value::Int(x.into()))
-            }
-            ColumnType::BigInt => opt(self.try_get::<Option<i64>, _>(i)?, Value::Int),
+            // integer columns may be int2 or int4 in the database; bigint is int8.
+            ColumnType::Integer | ColumnType::BigInt => match self.try_get::<Option<i64>, _>(i) {
+                Ok(v) => opt(v, Value::Int),
+                Err(_) => match self.try_get::<Option<i32>, _>(i) {
+                    Ok(v) => opt(v, |x| Value::Int(x.into())),
+                    Err(_) => opt(self.try_get::<Option<i16>, _>(i)?, |x| Value::Int(x.into())),
+                },
+            },
             ColumnType::Numeric { .. } => {
                 opt(self.try_get::<Option<Decimal>, _>(i)?, Value::Numeric)
             }

@@ -59,9 +59,11 @@ mod catalog;
 mod db;
 mod engine;
 mod error;
+mod introspect;
 
 pub use engine::{
     DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder, Request,
     ResetAllReport, ResetReport, ResetStatus, RunInfo, Seeded,
 };
 pub use error::Error;
+pub use introspect::{Introspection, introspect};
