@@ -141,14 +141,6 @@ impl CatalogSql {
         )
     }
 
-    pub(crate) fn ledger_of_run(&self) -> String {
-        format!(
-            "SELECT table_name, row_key, seq FROM {} WHERE run_id = {} ORDER BY seq",
-            self.ledger,
-            self.p(1)
-        )
-    }
-
     pub(crate) fn delete_ledger_of_run(&self) -> String {
         format!("DELETE FROM {} WHERE run_id = {}", self.ledger, self.p(1))
     }

@@ -83,7 +83,9 @@ impl Db {
                 if let Some(parent) = opts.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
                     create_dir(parent).map_err(|e| bad(format!("cannot create directory {}: {e}", parent.display())))?;
                 }
-                let pool = SqlitePoolOptions::new().max_connections(pool_size).acquire_timeout(acquire_timeout).connect_with(opts).await.map_err(unavailable)?;
+                let pool = SqlitePoolOptions::new()
+                    // An embedded file cannot drop a connection: no ping before each use.
+                    .test_before_acquire(false).max_connections(pool_size).acquire_timeout(acquire_timeout).connect_with(opts).await.map_err(unavailable)?;
                 Ok(Db::Sqlite(pool))
             }
             "postgres" | "postgresql" => {
@@ -499,5 +501,23 @@ mod tests {
             redact("sqlite://.atdm/atdm.sqlite"),
             "sqlite://.atdm/atdm.sqlite"
         );
+    }
+}
+
+/// A pooled connection inside a transaction the engine opened with plain SQL (so SQLite can
+/// send `BEGIN IMMEDIATE`, the writes and `COMMIT` as one batch). If the transaction is still
+/// open when this is dropped (an error path that could not roll back, or a cancelled future),
+/// the connection is closed instead of going back to the pool, so no later user ever inherits
+/// a half-done transaction.
+pub(crate) struct TxConn<DB: sqlx::Database> {
+    pub(crate) conn: sqlx::pool::PoolConnection<DB>,
+    pub(crate) open: bool,
+}
+
+impl<DB: sqlx::Database> Drop for TxConn<DB> {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
     }
 }

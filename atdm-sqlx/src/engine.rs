@@ -14,7 +14,9 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::catalog::CatalogSql;
-use crate::db::{BindValue, Db, DecodeValue, InsertReturning, placeholder, query_for, with_db};
+use crate::db::{
+    BindValue, Db, DecodeValue, InsertReturning, TxConn, placeholder, query_for, with_db,
+};
 use crate::error::{Error, db_message};
 
 /// The database used when no URL is given: an SQLite file in `.atdm/` of the working
@@ -678,12 +680,18 @@ impl Engine {
         let mut rows_written = BTreeMap::new();
         let result: Result<HashMap<CellRef, Value>, sqlx::Error> = with_db!(&self.inner.db, pool => {
             async {
-                let mut tx = pool.begin().await?;
-                let mut q = query_for(pool, cat.insert_run());
-                for (v, ty) in &run_binds {
-                    q = q.bind_value(v, ty);
+                let mut guard = TxConn { conn: pool.acquire().await?, open: true };
+                let outcome = async {
+                let tx = &mut *guard.conn;
+                // SQLite: BEGIN goes out with the first batch and COMMIT with the last, one
+                // round trip in all; elsewhere BEGIN now, statements one by one.
+                let mut batch = Vec::new();
+                if d == Dialect::Sqlite {
+                    batch.push(Stmt { sql: begin_sql(d).into(), binds: Vec::new() });
+                } else {
+                    query_for(pool, begin_sql(d).into()).execute(&mut *tx).await?;
                 }
-                q.execute(&mut *tx).await?;
+                batch.push(Stmt { sql: cat.insert_run(), binds: run_binds });
                 let mut assigned: HashMap<CellRef, Value> = HashMap::new();
                 let mut ledger: Vec<(String, String)> = Vec::with_capacity(plan.row_count());
                 for tp in &plan.tables {
@@ -713,6 +721,7 @@ impl Engine {
                                 format!("INSERT INTO {} ({}) VALUES ({})", d.quote(&tp.table), cols.join(", "), ps.join(", "))
                             };
                             let binds: Vec<(Value, ColumnType)> = written.iter().map(|&i| (resolve(&row[i], &assigned), types[i].clone())).collect();
+                            run_batch!(pool, tx, batch, d);
                             let got = tx.insert_returning(sql, &binds, &returning, d).await?;
                             for ((col, _), v) in returning.iter().zip(got) {
                                 assigned.insert(CellRef { table: tp.table.to_string(), row: ri, column: col.clone() }, v);
@@ -732,16 +741,13 @@ impl Engine {
                             }
                             let cols: Vec<String> = tp.columns.iter().map(|c| d.quote(c)).collect();
                             let sql = format!("INSERT INTO {} ({}) VALUES {}", d.quote(&tp.table), cols.join(", "), values.join(", "));
-                            let mut q = query_for(pool, sql);
+                            let mut binds = Vec::with_capacity(chunk.len() * types.len());
                             for row in chunk {
                                 for (cell, ty) in row.iter().zip(&types) {
-                                    q = match cell {
-                                        Cell::Value(v) => q.bind_value(v, ty),
-                                        _ => q.bind_value(&Value::Null, ty),
-                                    };
+                                    binds.push((resolve(cell, &assigned), ty.clone()));
                                 }
                             }
-                            q.execute(&mut *tx).await?;
+                            batch.push(Stmt { sql, binds });
                         }
                     }
                     for ri in 0..tp.rows.len() {
@@ -759,15 +765,34 @@ impl Engine {
                 }
                 let per_stmt = (d.bind_limit() / 4).min(1000);
                 for (ci, chunk) in ledger.chunks(per_stmt).enumerate() {
-                    let mut q = query_for(pool, cat.insert_ledger(chunk.len()));
+                    let mut binds = Vec::with_capacity(chunk.len() * 4);
                     for (k, (table, key)) in chunk.iter().enumerate() {
                         let seq = (ci * per_stmt + k) as i64;
-                        q = q.bind(plan.run_id.clone()).bind(seq).bind(table.clone()).bind(key.clone());
+                        binds.push((Value::Text(plan.run_id.clone()), ColumnType::Text));
+                        binds.push((Value::Int(seq), ColumnType::BigInt));
+                        binds.push((Value::Text(table.clone()), ColumnType::Text));
+                        binds.push((Value::Text(key.clone()), ColumnType::Text));
                     }
-                    q.execute(&mut *tx).await?;
+                    batch.push(Stmt { sql: cat.insert_ledger(chunk.len()), binds });
                 }
-                tx.commit().await?;
-                Ok(assigned)
+                batch.push(Stmt { sql: "COMMIT".into(), binds: Vec::new() });
+                run_batch!(pool, tx, batch, d);
+                Ok::<_, sqlx::Error>(assigned)
+                }.await;
+                match outcome {
+                    Ok(assigned) => {
+                        guard.open = false;
+                        Ok(assigned)
+                    }
+                    Err(e) => {
+                        // Roll back what the failed statement left open; if even that fails,
+                        // the guard closes the connection.
+                        if query_for(pool, "ROLLBACK".into()).execute(&mut *guard.conn).await.is_ok() {
+                            guard.open = false;
+                        }
+                        Err(e)
+                    }
+                }
             }.await
         });
         match result {
@@ -813,30 +838,9 @@ impl Engine {
     /// [`Error::TokenMismatch`] and changes nothing; an unknown run fails with
     /// [`Error::RunNotFound`].
     pub async fn reset_run(&self, run_id: &str, token: &str) -> Result<ResetReport, Error> {
-        let hash = self.stored_token_hash(run_id).await?;
-        if !verify_token(token, &hash) {
-            return Err(Error::TokenMismatch {
-                run_id: run_id.to_owned(),
-            });
-        }
-        self.clean_runs(&[run_id.to_owned()], true)
+        self.clean_runs(&[run_id.to_owned()], Some(token))
             .await
             .map(|(mut reports, _)| reports.remove(0))
-    }
-
-    async fn stored_token_hash(&self, run_id: &str) -> Result<String, Error> {
-        let sql = format!(
-            "SELECT token_hash FROM {} WHERE run_id = {}",
-            self.inner.catalog.runs,
-            self.inner.catalog.p(1)
-        );
-        let found: Option<String> = with_db!(&self.inner.db, pool => {
-            query_for(pool, sql).bind(run_id.to_owned()).fetch_optional(pool).await.map_err(Error::db("cannot read the run catalog"))?
-                .map(|r| r.try_get::<String, _>(0)).transpose().map_err(Error::db("cannot read the run catalog"))?
-        });
-        found.ok_or_else(|| Error::RunNotFound {
-            run_id: run_id.to_owned(),
-        })
     }
 
     /// Deletes every row owned by any run (reference rows stay) and marks every run cleaned,
@@ -853,7 +857,7 @@ impl Engine {
             let rows = query_for(pool, sql).fetch_all(pool).await.map_err(Error::db("cannot read the run catalog"))?;
             rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>().map_err(Error::db("cannot read the run catalog"))?
         });
-        let (reports, deleted) = self.clean_runs(&runs, false).await?;
+        let (reports, deleted) = self.clean_runs(&runs, None).await?;
         Ok(ResetAllReport {
             runs: reports
                 .into_iter()
@@ -874,18 +878,20 @@ impl Engine {
         });
         let mut out = Vec::new();
         for r in runs {
-            let (mut reports, _) = self.clean_runs(&[r], true).await?;
+            let (mut reports, _) = self.clean_runs(&[r], None).await?;
             out.append(&mut reports);
         }
         Ok(out)
     }
 
-    /// Cleans runs in one transaction: claims each ready run (so two resets cannot both
-    /// delete), reads its ledger, deletes its rows children first, drops its ledger.
+    /// Cleans runs in one transaction: checks each run (and its token, when given), claims
+    /// it, reads its ledger, deletes its rows children first, drops its ledger. On SQLite the
+    /// writes go in one batch (one round trip to its worker thread); elsewhere the claim is a
+    /// conditional UPDATE, so two concurrent resets cannot both delete.
     async fn clean_runs(
         &self,
         run_ids: &[String],
-        must_exist: bool,
+        token: Option<&str>,
     ) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
         let d = self.dialect();
         let schema = self.schema();
@@ -895,43 +901,74 @@ impl Engine {
             schema.tables.iter().map(|t| (t.name.clone(), 0)).collect();
         let order = schema.fk_order().map_err(|e| Error::Core(e.into()))?;
         let ctx = "reset failed and was rolled back; nothing was deleted";
+        // The run and its ledger in one query (no ledger rows: one row of NULLs).
+        let select_run = format!(
+            "SELECT r.token_hash, r.status, l.table_name, l.row_key, l.seq FROM {} r LEFT JOIN {} l ON l.run_id = r.run_id WHERE r.run_id = {} ORDER BY l.seq",
+            cat.runs,
+            cat.ledger,
+            cat.p(1)
+        );
         let result: Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> = with_db!(&self.inner.db, pool => {
             async {
-                let mut tx = pool.begin().await.map_err(Error::db(ctx))?;
+                let mut guard = TxConn { conn: pool.acquire().await.map_err(Error::db(ctx))?, open: true };
+                let outcome = async {
+                let tx = &mut *guard.conn;
+                // SQLite: BEGIN goes out with the first read and COMMIT with the batch of
+                // writes; elsewhere BEGIN now.
+                let mut begin = String::new();
+                if d == Dialect::Sqlite {
+                    begin = format!("{};\n", begin_sql(d));
+                } else {
+                    query_for(pool, begin_sql(d).into()).execute(&mut *tx).await.map_err(Error::db(ctx))?;
+                }
                 let mut reports = Vec::new();
                 let mut owned: Vec<Owned> = Vec::new();
+                let mut batch: Vec<Stmt> = Vec::new();
                 for (ri, run_id) in run_ids.iter().enumerate() {
-                    let claimed = query_for(pool, cat.mark_cleaned()).bind(now).bind(run_id.clone()).execute(&mut *tx).await.map_err(Error::db(ctx))?.rows_affected();
-                    if claimed == 0 {
-                        if must_exist {
-                            let exists = query_for(pool, format!("SELECT COUNT(*) FROM {} WHERE run_id = {}", cat.runs, cat.p(1)))
-                                .bind(run_id.clone()).fetch_one(&mut *tx).await.map_err(Error::db(ctx))?
-                                .try_get::<i64, _>(0).map_err(Error::db(ctx))?;
-                            if exists == 0 {
-                                return Err(Error::RunNotFound { run_id: run_id.clone() });
-                            }
+                    let found = query_for(pool, format!("{}{select_run}", std::mem::take(&mut begin))).bind(run_id.clone()).fetch_all(&mut *tx).await.map_err(Error::db(ctx))?;
+                    let Some(first) = found.first() else {
+                        return Err(Error::RunNotFound { run_id: run_id.clone() });
+                    };
+                    let hash: String = first.try_get(0).map_err(Error::db(ctx))?;
+                    let status: String = first.try_get(1).map_err(Error::db(ctx))?;
+                    if let Some(t) = token {
+                        if !verify_token(t, &hash) {
+                            return Err(Error::TokenMismatch { run_id: run_id.clone() });
                         }
+                    }
+                    let claim = Stmt { sql: cat.mark_cleaned(), binds: vec![(Value::Int(now), ColumnType::BigInt), (Value::Text(run_id.clone()), ColumnType::Text)] };
+                    let claimed = if status != "ready" {
+                        false
+                    } else if d == Dialect::Sqlite {
+                        // BEGIN IMMEDIATE holds the write lock: the status read above stands.
+                        batch.push(claim);
+                        true
+                    } else {
+                        let mut q = query_for(pool, claim.sql);
+                        for (v, ty) in &claim.binds {
+                            q = q.bind_value(v, ty);
+                        }
+                        q.execute(&mut *tx).await.map_err(Error::db(ctx))?.rows_affected() == 1
+                    };
+                    if !claimed {
                         reports.push(ResetReport { run_id: run_id.clone(), status: ResetStatus::AlreadyCleaned, deleted: zero.clone() });
                         continue;
                     }
-                    let rows = query_for(pool, cat.ledger_of_run()).bind(run_id.clone()).fetch_all(&mut *tx).await.map_err(Error::db(ctx))?;
-                    let mut mine = BTreeMap::new();
-                    for r in rows {
-                        let table: String = r.try_get(0).map_err(Error::db(ctx))?;
-                        let key_json: String = r.try_get(1).map_err(Error::db(ctx))?;
-                        let seq: i64 = r.try_get_unchecked(2).map_err(Error::db(ctx))?;
+                    let mut mine = zero.clone();
+                    for r in &found {
+                        let Some(table) = r.try_get::<Option<String>, _>(2).map_err(Error::db(ctx))? else { continue };
+                        let key_json: String = r.try_get(3).map_err(Error::db(ctx))?;
+                        let seq: i64 = r.try_get_unchecked(4).map_err(Error::db(ctx))?;
                         let key: Vec<Value> = serde_json::from_str(&key_json).map_err(|e| Error::Database { context: ctx.into(), message: format!("unreadable ledger key {key_json}: {e}") })?;
-                        *mine.entry(table.clone()).or_insert(0u64) += 1;
+                        *mine.entry(table.clone()).or_insert(0) += 1;
                         owned.push(Owned { table, key, order: (ri, seq) });
                     }
-                    query_for(pool, cat.delete_ledger_of_run()).bind(run_id.clone()).execute(&mut *tx).await.map_err(Error::db(ctx))?;
-                    let mut deleted = zero.clone();
-                    deleted.extend(mine);
-                    reports.push(ResetReport { run_id: run_id.clone(), status: ResetStatus::Cleaned, deleted });
+                    batch.push(Stmt { sql: cat.delete_ledger_of_run(), binds: vec![(Value::Text(run_id.clone()), ColumnType::Text)] });
+                    reports.push(ResetReport { run_id: run_id.clone(), status: ResetStatus::Cleaned, deleted: mine });
                 }
                 // Children first: tables in reverse insert order; within a table, rows in
                 // reverse insert order (self-references), one statement per row there.
-                let mut totals = zero.clone();
+                let mut deletes: Vec<(String, Stmt)> = Vec::new();
                 for &ti in order.iter().rev() {
                     let t = &schema.tables[ti];
                     let mut rows: Vec<&Owned> = owned.iter().filter(|o| o.table == t.name).collect();
@@ -971,24 +1008,122 @@ impl Engine {
                                 .collect();
                             conds.join(" OR ")
                         };
-                        let sql = format!("DELETE FROM {} WHERE {}", d.quote(&t.name), cond);
+                        let binds = chunk.iter().flat_map(|o| o.key.iter().cloned().zip(types.iter().cloned())).collect();
+                        deletes.push((t.name.clone(), Stmt { sql: format!("DELETE FROM {} WHERE {}", d.quote(&t.name), cond), binds }));
+                    }
+                }
+                let mut totals = zero.clone();
+                if d == Dialect::Sqlite {
+                    // One round trip: the claim, the ledger deletes, and each DELETE followed by
+                    // `SELECT changes()` so the counts per table stay exact.
+                    let mut tables = Vec::new();
+                    for (table, stmt) in deletes {
+                        batch.push(stmt);
+                        batch.push(Stmt { sql: "SELECT changes()".into(), binds: Vec::new() });
+                        tables.push(table);
+                    }
+                    batch.push(Stmt { sql: "COMMIT".into(), binds: Vec::new() });
+                    {
+                        // `begin` is still pending only when there was no run to read.
+                        let sql = std::mem::take(&mut begin) + &batch.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n");
                         let mut q = query_for(pool, sql);
-                        for o in chunk {
-                            for (v, ty) in o.key.iter().zip(&types) {
+                        for s in &batch {
+                            for (v, ty) in &s.binds {
                                 q = q.bind_value(v, ty);
                             }
                         }
+                        let counts = q.fetch_all(&mut *tx).await.map_err(Error::db(ctx))?;
+                        for (table, row) in tables.iter().zip(counts) {
+                            let n: i64 = row.try_get(0).map_err(Error::db(ctx))?;
+                            *totals.get_mut(table).expect("every table is counted") += n as u64;
+                        }
+                    }
+                } else {
+                    for s in batch.into_iter().map(|s| (None, s)).chain(deletes.into_iter().map(|(t, s)| (Some(t), s))) {
+                        let (table, stmt) = s;
+                        let mut q = query_for(pool, stmt.sql);
+                        for (v, ty) in &stmt.binds {
+                            q = q.bind_value(v, ty);
+                        }
                         let n = q.execute(&mut *tx).await.map_err(Error::db(ctx))?.rows_affected();
-                        *totals.get_mut(&t.name).expect("every table is counted") += n;
+                        if let Some(t) = table {
+                            *totals.get_mut(&t).expect("every table is counted") += n;
+                        }
+                    }
+                    query_for(pool, "COMMIT".into()).execute(&mut *tx).await.map_err(Error::db(ctx))?;
+                }
+                if let [only] = reports.as_mut_slice() {
+                    if only.status == ResetStatus::Cleaned {
+                        only.deleted = totals.clone();
                     }
                 }
-                tx.commit().await.map_err(Error::db(ctx))?;
                 Ok((reports, totals))
+                }.await;
+                match outcome {
+                    Ok(done) => {
+                        guard.open = false;
+                        Ok(done)
+                    }
+                    Err(e) => {
+                        // Undo everything (a wrong token, an unknown run, a failed delete); if
+                        // even that fails, the guard closes the connection.
+                        if query_for(pool, "ROLLBACK".into()).execute(&mut *guard.conn).await.is_ok() {
+                            guard.open = false;
+                        }
+                        Err(e)
+                    }
+                }
             }.await
         });
         result
     }
 }
+
+/// One statement and its values.
+struct Stmt {
+    sql: String,
+    binds: Vec<(Value, ColumnType)>,
+}
+
+/// The statement that opens a write transaction: SQLite takes the write lock at once, so two
+/// writers never deadlock upgrading a read lock.
+fn begin_sql(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        _ => "BEGIN",
+    }
+}
+
+/// Runs pending statements inside a transaction: on SQLite as one batch (one round trip to its
+/// worker thread), elsewhere one by one.
+macro_rules! run_batch {
+    ($pool:expr, $tx:expr, $batch:expr, $d:expr) => {{
+        let batch = std::mem::take(&mut $batch);
+        if $d == Dialect::Sqlite && batch.len() > 1 {
+            let sql = batch
+                .iter()
+                .map(|s| s.sql.as_str())
+                .collect::<Vec<_>>()
+                .join(";\n");
+            let mut q = query_for($pool, sql);
+            for s in &batch {
+                for (v, ty) in &s.binds {
+                    q = q.bind_value(v, ty);
+                }
+            }
+            q.execute(&mut *$tx).await?;
+        } else {
+            for s in batch {
+                let mut q = query_for($pool, s.sql);
+                for (v, ty) in &s.binds {
+                    q = q.bind_value(v, ty);
+                }
+                q.execute(&mut *$tx).await?;
+            }
+        }
+    }};
+}
+use run_batch;
 
 /// Reads a [`RunInfo`] from a catalog row (columns in `select_run` order).
 macro_rules! run_info {
