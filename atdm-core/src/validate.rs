@@ -479,6 +479,7 @@ fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
                 continue;
             };
             let mut seen: HashMap<Vec<&Value>, usize> = HashMap::new();
+            let mut seen_one: HashMap<&Value, usize> = HashMap::new();
             let small = tp.rows.len() <= SCAN_LIMIT;
             for (ri, row) in tp.rows.iter().enumerate() {
                 let Some(k) = key_of(row, &idx) else {
@@ -489,6 +490,15 @@ fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
                     tp.rows[..ri]
                         .iter()
                         .position(|other| key_of(other, &idx).as_deref() == Some(&k[..]))
+                } else if let [one] = k.as_slice() {
+                    // Single-column keys (the common case): no key vector per row.
+                    match seen_one.entry(one) {
+                        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(ri);
+                            None
+                        }
+                    }
                 } else {
                     seen.get(&k).copied()
                 };
@@ -514,7 +524,7 @@ fn unique(ctx: &CheckContext<'_>, report: &mut Report) {
                         [("table", t.name.as_str().into()), ("key", shown())],
                     );
                 }
-                if !small {
+                if !small && k.len() > 1 {
                     seen.insert(k, ri);
                 }
             }

@@ -279,3 +279,60 @@ fn bad_scenario_files_name_the_file_and_the_field() {
     );
     assert!(dup.to_string().contains("a.toml") && dup.to_string().contains("b.toml"));
 }
+
+#[test]
+fn duplicate_keys_are_found_in_large_plans_too() {
+    // Over the size where the validator switches from scanning to hashing.
+    let many = SCENARIO
+        .replace("count = 4", "count = 40")
+        .replace("line_no = \"{row}\"", "line_no = 1");
+    let pack = pack_with(&[("gold.toml", &many)]).unwrap();
+    let e = pack
+        .plan_validated(
+            "gold_customer_with_shipped_orders",
+            &Constraints::new(),
+            &ctx("01JRUN00000000000000000001"),
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
+    let Error::Rejected(r) = e else { panic!("{e}") };
+    let dups: Vec<&str> = r
+        .failures
+        .iter()
+        .filter(|f| f.validator == "schema.unique")
+        .map(|f| f.message.as_str())
+        .collect();
+    // 40 lines over 2 orders with one line number: 38 repeat an earlier (region, order_no, line_no).
+    assert_eq!(dups.len(), 38, "{dups:?}");
+    assert!(dups[0].contains("rows 0 and 2"), "{}", dups[0]);
+}
+
+#[test]
+fn duplicate_single_column_keys_are_found_in_large_plans() {
+    let many = SCENARIO.replace(
+        "count = 3\nset = { category_id = \"@child\", sku = \"SKU-{row}-{run_id}\" }",
+        "count = 40\nset = { category_id = \"@child\", sku = \"SKU-{run_id}\" }",
+    );
+    assert_ne!(many, SCENARIO);
+    let pack = pack_with(&[("gold.toml", &many)]).unwrap();
+    let e = pack
+        .plan_validated(
+            "gold_customer_with_shipped_orders",
+            &Constraints::new(),
+            &ctx("01JRUN00000000000000000001"),
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
+    let Error::Rejected(r) = e else { panic!("{e}") };
+    let dups: Vec<&str> = r
+        .failures
+        .iter()
+        .filter(|f| f.validator == "schema.unique")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(dups.len(), 39, "{dups:?}");
+    assert!(
+        dups.iter().all(|m| m.starts_with("product rows 0 and ")),
+        "each repeat names the first row: {dups:?}"
+    );
+}

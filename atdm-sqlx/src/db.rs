@@ -487,23 +487,6 @@ impl InsertReturning for sqlx::MySqlConnection {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_redacted_in_messages() {
-        assert_eq!(
-            redact("postgres://alice:s3cret@db/x"),
-            "postgres://alice:***@db/x"
-        );
-        assert_eq!(
-            redact("sqlite://.atdm/atdm.sqlite"),
-            "sqlite://.atdm/atdm.sqlite"
-        );
-    }
-}
-
 /// A pooled connection inside a transaction the engine opened with plain SQL (so SQLite can
 /// send `BEGIN IMMEDIATE`, the writes and `COMMIT` as one batch). If the transaction is still
 /// open when this is dropped (an error path that could not roll back, or a cancelled future),
@@ -519,5 +502,119 @@ impl<DB: sqlx::Database> Drop for TxConn<DB> {
         if self.open {
             self.conn.close_on_drop();
         }
+    }
+}
+
+/// Bulk loading through the database's own bulk path, where it has one.
+pub(crate) trait BulkCopy {
+    /// Loads `data` (PostgreSQL `COPY` text format) with `statement`; `None` where the
+    /// backend has no such path (the caller then inserts).
+    async fn copy_text(
+        &mut self,
+        statement: String,
+        data: Vec<u8>,
+    ) -> Result<Option<u64>, sqlx::Error>;
+}
+
+impl BulkCopy for sqlx::PgConnection {
+    async fn copy_text(
+        &mut self,
+        statement: String,
+        data: Vec<u8>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let mut copy = self.copy_in_raw(&statement).await?;
+        copy.send(data).await?;
+        Ok(Some(copy.finish().await?))
+    }
+}
+
+impl BulkCopy for sqlx::SqliteConnection {
+    async fn copy_text(
+        &mut self,
+        _statement: String,
+        _data: Vec<u8>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        Ok(None)
+    }
+}
+
+impl BulkCopy for sqlx::MySqlConnection {
+    async fn copy_text(
+        &mut self,
+        _statement: String,
+        _data: Vec<u8>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        Ok(None)
+    }
+}
+
+/// Appends one value in PostgreSQL's `COPY` text format (tab-separated, `\N` for NULL,
+/// backslash escapes).
+pub(crate) fn copy_field(out: &mut String, v: &Value) {
+    use std::fmt::Write as _;
+    let escaped = |out: &mut String, s: &str| {
+        if !s
+            .bytes()
+            .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+        {
+            out.push_str(s);
+            return;
+        }
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                other => out.push(other),
+            }
+        }
+    };
+    match v {
+        Value::Null => out.push_str("\\N"),
+        Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Numeric(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Value::Text(s) => escaped(out, s),
+        Value::Date(d) => {
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        }
+        Value::Timestamp(t) => {
+            let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f"));
+        }
+        Value::TimestampTz(t) => {
+            let _ = write!(out, "{}+00", t.format("%Y-%m-%d %H:%M:%S%.6f"));
+        }
+        Value::Uuid(u) => {
+            let _ = write!(out, "{u}");
+        }
+        Value::Json(j) => escaped(out, &j.to_string()),
+        Value::Bytes(b) => {
+            out.push_str("\\\\x");
+            for byte in b {
+                let _ = write!(out, "{byte:02x}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_in_messages() {
+        assert_eq!(
+            redact("postgres://alice:s3cret@db/x"),
+            "postgres://alice:***@db/x"
+        );
+        assert_eq!(
+            redact("sqlite://.atdm/atdm.sqlite"),
+            "sqlite://.atdm/atdm.sqlite"
+        );
     }
 }

@@ -15,7 +15,8 @@ use sqlx::Row;
 
 use crate::catalog::CatalogSql;
 use crate::db::{
-    BindValue, Db, DecodeValue, InsertReturning, TxConn, placeholder, query_for, with_db,
+    BindValue, BulkCopy, Db, DecodeValue, InsertReturning, TxConn, copy_field, placeholder,
+    query_for, with_db,
 };
 use crate::error::{Error, db_message};
 
@@ -727,6 +728,22 @@ impl Engine {
                                 assigned.insert(CellRef { table: tp.table.to_string(), row: ri, column: col.clone() }, v);
                             }
                         }
+                    } else if tp.rows.len() >= COPY_THRESHOLD && d == Dialect::Postgres {
+                        // The bulk path: COPY, after the statements queued before it.
+                        run_batch!(pool, tx, batch, d);
+                        let mut data = String::with_capacity(tp.rows.len() * tp.columns.len() * 12);
+                        for row in &tp.rows {
+                            for (i, cell) in row.iter().enumerate() {
+                                if i > 0 {
+                                    data.push('\t');
+                                }
+                                copy_field(&mut data, &resolve(cell, &assigned));
+                            }
+                            data.push('\n');
+                        }
+                        let cols: Vec<String> = tp.columns.iter().map(|c| d.quote(c)).collect();
+                        let statement = format!("COPY {} ({}) FROM STDIN", d.quote(&tp.table), cols.join(", "));
+                        tx.copy_text(statement, data.into_bytes()).await?;
                     } else {
                         let per_stmt = (d.bind_limit() / tp.columns.len().max(1)).clamp(1, 1000);
                         for chunk in tp.rows.chunks(per_stmt) {
@@ -764,6 +781,21 @@ impl Engine {
                     rows_written.insert(tp.table.to_string(), tp.rows.len() as u64);
                 }
                 let per_stmt = (d.bind_limit() / 4).min(1000);
+                if ledger.len() >= COPY_THRESHOLD && d == Dialect::Postgres {
+                    run_batch!(pool, tx, batch, d);
+                    let mut data = String::with_capacity(ledger.len() * 64);
+                    for (seq, (table, key)) in ledger.iter().enumerate() {
+                        for (i, v) in [Value::Text(plan.run_id.clone()), Value::Int(seq as i64), Value::Text(table.clone()), Value::Text(key.clone())].iter().enumerate() {
+                            if i > 0 {
+                                data.push('\t');
+                            }
+                            copy_field(&mut data, v);
+                        }
+                        data.push('\n');
+                    }
+                    tx.copy_text(format!("COPY {} (run_id, seq, table_name, row_key) FROM STDIN", cat.ledger), data.into_bytes()).await?;
+                    ledger.clear();
+                }
                 for (ci, chunk) in ledger.chunks(per_stmt).enumerate() {
                     let mut binds = Vec::with_capacity(chunk.len() * 4);
                     for (k, (table, key)) in chunk.iter().enumerate() {
@@ -931,10 +963,10 @@ impl Engine {
                     };
                     let hash: String = first.try_get(0).map_err(Error::db(ctx))?;
                     let status: String = first.try_get(1).map_err(Error::db(ctx))?;
-                    if let Some(t) = token {
-                        if !verify_token(t, &hash) {
-                            return Err(Error::TokenMismatch { run_id: run_id.clone() });
-                        }
+                    if let Some(t) = token
+                        && !verify_token(t, &hash)
+                    {
+                        return Err(Error::TokenMismatch { run_id: run_id.clone() });
                     }
                     let claim = Stmt { sql: cat.mark_cleaned(), binds: vec![(Value::Int(now), ColumnType::BigInt), (Value::Text(run_id.clone()), ColumnType::Text)] };
                     let claimed = if status != "ready" {
@@ -1052,10 +1084,10 @@ impl Engine {
                     }
                     query_for(pool, "COMMIT".into()).execute(&mut *tx).await.map_err(Error::db(ctx))?;
                 }
-                if let [only] = reports.as_mut_slice() {
-                    if only.status == ResetStatus::Cleaned {
-                        only.deleted = totals.clone();
-                    }
+                if let [only] = reports.as_mut_slice()
+                    && only.status == ResetStatus::Cleaned
+                {
+                    only.deleted = totals.clone();
                 }
                 Ok((reports, totals))
                 }.await;
@@ -1078,6 +1110,9 @@ impl Engine {
         result
     }
 }
+
+/// From this many rows on, PostgreSQL loads a table (and the ledger) with COPY.
+const COPY_THRESHOLD: usize = 500;
 
 /// One statement and its values.
 struct Stmt {

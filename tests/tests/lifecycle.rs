@@ -429,6 +429,7 @@ default = 10
 alias = "event"
 table = "event"
 count = "{n}"
+set = { note = "tab\there\nnew line, back\\slash, it's" }
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,6 +464,15 @@ async fn large_plans_stay_inside_each_backends_bind_limit() {
             db.count("SELECT COUNT(*) FROM event WHERE severity < 1 OR severity > 5")
                 .await,
             0
+        );
+        // Text survives the bulk path exactly (PostgreSQL loads this many rows with COPY).
+        let note = db
+            .text("SELECT note FROM event ORDER BY event_id LIMIT 1")
+            .await;
+        assert_eq!(
+            note.as_deref(),
+            Some("tab\there\nnew line, back\\slash, it's"),
+            "{kind:?}"
         );
         let rep = e.reset_run(&s.run_id, s.token.expose()).await.unwrap();
         assert_eq!(rep.deleted["event"], 7000);
