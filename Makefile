@@ -8,6 +8,7 @@
 #   make bench   criterion benchmarks
 
 CARGO ?= cargo
+SHELL := /bin/bash
 
 .PHONY: demo test test-rust lint bench doc ci
 
@@ -16,9 +17,11 @@ demo:
 
 test: test-rust
 
+# Ends with one line that totals every test binary: "N passed, N failed".
 test-rust:
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	@mkdir -p target
+	@set -o pipefail; { $(CARGO) test --workspace --all-targets && $(CARGO) test --workspace --doc; } 2>&1 | tee target/test-rust.log
+	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "rust tests: %d passed, %d failed\n", p, f}' target/test-rust.log
 
 lint:
 	$(CARGO) fmt --all -- --check
