@@ -21,7 +21,7 @@ test: test-rust
 test-rust:
 	@mkdir -p target
 	@set -o pipefail; { $(CARGO) test --workspace --all-targets && $(CARGO) test --workspace --doc; } 2>&1 | tee target/test-rust.log
-	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "rust tests: %d passed, %d failed\n", p, f}' target/test-rust.log
+	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "rust: %d passed, %d failed\n", p, f}' target/test-rust.log
 
 lint:
 	$(CARGO) fmt --all -- --check
