@@ -13,7 +13,7 @@ use crate::generate::{
     CellRng, ColumnGen, GENERATOR_VERSION, GenContext, GeneratorRegistry, MarkerPolicy, name_hash,
 };
 use crate::scenario::{Count, Dep, Expr, Part, Scenario, Var, When, builtin, push_text};
-use crate::schema::{Check, CmpOp, Generated, Operand, Schema, Table};
+use crate::schema::{Check, Generated, Operand, Schema, Table};
 use crate::value::Value;
 
 /// The seed of a run, derived from its run id: the first eight bytes of SHA-256 of the run
@@ -1057,23 +1057,21 @@ fn fix_row(
                 let (Cell::Value(lv), Cell::Value(rv)) = (&cells[l], &cells[r]) else {
                     continue;
                 };
-                if lv.is_null() || rv.is_null() || lv.compare(rv).is_none_or(|o| op.holds(o)) {
-                    continue;
-                }
-                let mut rng = CellRng::new(
+                match crate::generate::hold_comparison(
+                    &table.name,
                     gctx.seed,
-                    name_hash(&table.name),
                     gctx.row,
-                    name_hash(column) ^ name_hash(other),
-                );
-                if generated[l] {
-                    if let Some(v) = shifted(rv, *op, &mut rng) {
-                        cells[l] = Cell::Value(v);
-                    }
-                } else if generated[r]
-                    && let Some(v) = shifted(lv, flip(*op), &mut rng)
-                {
-                    cells[r] = Cell::Value(v);
+                    column,
+                    *op,
+                    other,
+                    lv,
+                    rv,
+                    generated[l],
+                    generated[r],
+                ) {
+                    Some((true, v)) => cells[l] = Cell::Value(v),
+                    Some((false, v)) => cells[r] = Cell::Value(v),
+                    None => {}
                 }
             }
             Check::Implies { when, then } => {
@@ -1100,37 +1098,6 @@ fn fix_row(
             _ => {}
         }
     }
-}
-
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Ge => CmpOp::Le,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Lt => CmpOp::Gt,
-        other => other,
-    }
-}
-
-/// A value that stands in relation `op` to `base` (`x op base`), a random distance away.
-fn shifted(base: &Value, op: CmpOp, rng: &mut CellRng) -> Option<Value> {
-    let (lo, hi) = match op {
-        CmpOp::Ge => (0, 365),
-        CmpOp::Gt => (1, 365),
-        CmpOp::Le => (-365, 0),
-        CmpOp::Lt => (-365, -1),
-        CmpOp::Eq => (0, 0),
-        CmpOp::Ne => (1, 1),
-    };
-    let d = rng.range(lo, hi);
-    Some(match base {
-        Value::Date(x) => Value::Date(*x + chrono::Duration::days(d)),
-        Value::Timestamp(x) => Value::Timestamp(*x + chrono::Duration::hours(d)),
-        Value::TimestampTz(x) => Value::TimestampTz(*x + chrono::Duration::hours(d)),
-        Value::Int(x) => Value::Int(x.saturating_add(d)),
-        Value::Numeric(x) => Value::Numeric(*x + rust_decimal::Decimal::from(d)),
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

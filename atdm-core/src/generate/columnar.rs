@@ -11,8 +11,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, TimeUnit};
 use chrono::NaiveDate;
 
-use super::{ColumnGen, GenContext, GeneratorRegistry, MarkerPolicy, Scalar};
-use crate::schema::{ColumnType, Table};
+use super::{ColumnGen, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, hold_comparison};
+use crate::schema::{Check, CmpOp, ColumnType, Operand, Table};
 use crate::value::Value;
 
 /// The Arrow type that holds a column type: text, enumerations, UUIDs and JSON as UTF-8,
@@ -141,8 +141,9 @@ impl ColBuilder {
 
 /// Generates rows of one table into Arrow record batches, for bulk loads and Parquet.
 ///
-/// Every column the database does not assign is filled by its [`ColumnGen`], independently
-/// of other tables (use the planner for rows that reference each other). Row `i` depends only
+/// Every column the database does not assign is filled by its [`ColumnGen`], and comparisons
+/// between columns of a row hold, exactly as in a plan; foreign keys are not followed (use the
+/// planner for rows that reference each other). Row `i` depends only
 /// on `(seed, table, i, column)`, so ranges can be generated in any order, in parallel, or in
 /// separate processes, and concatenate to the same data.
 pub struct TableGenerator<'a> {
@@ -194,17 +195,87 @@ impl<'a> TableGenerator<'a> {
         let mut builders: Vec<ColBuilder> =
             self.types.iter().map(|t| ColBuilder::new(t, n)).collect();
         let mut buf = String::with_capacity(64);
-        for (g, b) in self.gens.iter().zip(builders.iter_mut()) {
-            for row in rows.clone() {
-                let ctx = GenContext {
-                    seed,
-                    run_id,
-                    reference_date,
-                    table: &self.table.name,
-                    column: "",
-                    row,
+        // Columns compared with another column are generated as values first, made to hold
+        // their comparisons row by row (as the planner does), then appended.
+        let names: Vec<&str> = self
+            .table
+            .columns
+            .iter()
+            .filter(|c| !c.is_db_assigned())
+            .map(|c| c.name.as_str())
+            .collect();
+        let pairs: Vec<(usize, CmpOp, usize)> = self
+            .table
+            .checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Compare {
+                    column,
+                    op,
+                    right: Operand::Column(other),
+                } => Some((
+                    names.iter().position(|n| n == column)?,
+                    *op,
+                    names.iter().position(|n| n == other)?,
+                )),
+                _ => None,
+            })
+            .collect();
+        let ctx_of = |row: u64| GenContext {
+            seed,
+            run_id,
+            reference_date,
+            table: &self.table.name,
+            column: "",
+            row,
+        };
+        let mut held: Vec<Option<Vec<Value>>> = vec![None; self.gens.len()];
+        for &(l, _, r) in &pairs {
+            for i in [l, r] {
+                if held[i].is_none() {
+                    let g = &self.gens[i];
+                    held[i] = Some(
+                        rows.clone()
+                            .map(|row| g.value(&ctx_of(row), self.policy))
+                            .collect(),
+                    );
+                }
+            }
+        }
+        for (k, row) in rows.clone().enumerate() {
+            for &(l, op, r) in &pairs {
+                let fix = {
+                    let lv = &held[l].as_ref().expect("generated above")[k];
+                    let rv = &held[r].as_ref().expect("generated above")[k];
+                    hold_comparison(
+                        &self.table.name,
+                        seed,
+                        row,
+                        names[l],
+                        op,
+                        names[r],
+                        lv,
+                        rv,
+                        true,
+                        true,
+                    )
                 };
-                let s = g.scalar(&ctx, self.policy, &mut buf);
+                match fix {
+                    Some((true, v)) => held[l].as_mut().expect("generated above")[k] = v,
+                    Some((false, v)) => held[r].as_mut().expect("generated above")[k] = v,
+                    None => {}
+                }
+            }
+        }
+        for (i, (g, b)) in self.gens.iter().zip(builders.iter_mut()).enumerate() {
+            if let Some(values) = &held[i] {
+                for v in values {
+                    b.append_value(v);
+                }
+                continue;
+            }
+            for row in rows.clone() {
+                let s = g.scalar(&ctx_of(row), self.policy, &mut buf);
                 b.append_scalar(s, &buf);
             }
         }
