@@ -610,7 +610,7 @@ impl Engine {
         let now = Utc::now();
         let lease_expires_at = now
             + chrono::Duration::from_std(self.inner.lease).unwrap_or(chrono::Duration::hours(1));
-        let (assigned, rows) = self
+        let (assigned, rows, keys) = self
             .seed(
                 &validated,
                 &token,
@@ -621,7 +621,12 @@ impl Engine {
             )
             .await?;
         let plan = validated.plan();
-        let data = plan.entity_keys(self.schema(), &|r| assigned.get(r).cloned());
+        // Keys the database assigned are known only now; otherwise the seed's keys stand.
+        let data = if assigned.is_empty() {
+            keys
+        } else {
+            plan.entity_keys(self.schema(), &|r| assigned.get(r).cloned())
+        };
         tracing::info!(run_id = %run_id, scenario, rows = plan.row_count(), "seeded");
         Ok(Seeded {
             status: "ready",
@@ -646,12 +651,20 @@ impl Engine {
         invoker: &str,
         now: DateTime<Utc>,
         lease_expires_at: DateTime<Utc>,
-    ) -> Result<(HashMap<CellRef, Value>, BTreeMap<String, u64>), Error> {
+    ) -> Result<
+        (
+            HashMap<CellRef, Value>,
+            BTreeMap<String, u64>,
+            serde_json::Map<String, serde_json::Value>,
+        ),
+        Error,
+    > {
         let plan = validated.plan();
         let d = self.dialect();
         let schema = self.schema();
         let cat = &self.inner.catalog;
-        let data_json = serde_json::Value::Object(plan.entity_keys(schema, &|_| None)).to_string();
+        let keys = plan.entity_keys(schema, &|_| None);
+        let data_json = serde_json::to_string(&keys).expect("JSON");
         let constraints_json = serde_json::to_string(
             &plan
                 .constraints
@@ -737,7 +750,10 @@ impl Engine {
                                 if i > 0 {
                                     data.push('\t');
                                 }
-                                copy_field(&mut data, &resolve(cell, &assigned));
+                                match cell {
+                                    Cell::Value(v) => copy_field(&mut data, v),
+                                    other => copy_field(&mut data, &resolve(other, &assigned)),
+                                }
                             }
                             data.push('\n');
                         }
@@ -828,7 +844,7 @@ impl Engine {
             }.await
         });
         match result {
-            Ok(assigned) => Ok((assigned, rows_written)),
+            Ok(assigned) => Ok((assigned, rows_written, keys)),
             Err(e) => Err(Error::SeedFailed {
                 run_id: plan.run_id.clone(),
                 scenario: plan.scenario.clone(),
