@@ -55,15 +55,28 @@
 //! | create tables and reference rows | [`EngineBuilder::apply_schema`] | | yes |
 //! | reap expired runs at start-up | [`EngineBuilder::reap_on_start`] | | yes |
 
+mod audit_log;
 mod catalog;
 mod db;
 mod engine;
 mod error;
 mod introspect;
+mod store;
 
+/// Support for `#[atdm_scenario]`'s expansion. **Not public API**: it may change in any
+/// release without notice.
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+pub mod testing;
+
+pub use audit_log::AuditLog;
 pub use engine::{
     DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder, Request,
     ResetAllReport, ResetReport, ResetStatus, RunInfo, Seeded,
 };
 pub use error::Error;
 pub use introspect::{Introspection, introspect};
+pub use store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
+
+pub use testing::atdm_scenario;

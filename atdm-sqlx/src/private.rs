@@ -1,0 +1,282 @@
+//! Support for the expansion of `#[atdm_scenario]`.
+//!
+//! **Not public API.** Everything here exists only for the code `#[atdm_scenario]` generates;
+//! it may change in any release without notice. Use [`crate::testing`] instead.
+//!
+//! How it works: one process-global tokio runtime on its own threads, started on first use,
+//! owns one [`Engine`] built from the environment (see [`crate::testing`]), so a test binary
+//! has one connection pool and the pool never belongs to a test's own runtime (which
+//! `#[tokio::test]` shuts down after each test). Seeding and resetting run as tasks on that
+//! runtime; callers wait on a channel, so this works with or without a runtime on the
+//! caller's thread and never calls `block_on` there.
+
+use std::path::Path;
+use std::sync::{OnceLock, mpsc};
+use std::time::Duration;
+
+use atdm_core::Pack;
+use atdm_core::domains::healthcare;
+use atdm_core::schema::Schema;
+use chrono::NaiveDate;
+
+use crate::testing::{ENV_LEASE_SECONDS, ENV_SCENARIO_DIR, Seeded};
+use crate::{Engine, Request};
+
+/// The shared runtime and engine of this process.
+struct Shared {
+    runtime: tokio::runtime::Runtime,
+    engine: Result<Engine, String>,
+}
+
+static SHARED: OnceLock<Shared> = OnceLock::new();
+
+/// A database URL given in code, which wins over `ATDM_DATABASE_URL`.
+pub(crate) static DATABASE_URL: OnceLock<String> = OnceLock::new();
+
+/// Makes the shared engine use `url` instead of `ATDM_DATABASE_URL` (for benchmarks and
+/// harnesses that cannot set the environment before start-up). Returns `false`, changing
+/// nothing, when a URL was set before or the engine has started.
+pub fn set_database_url(url: impl Into<String>) -> bool {
+    SHARED.get().is_none() && DATABASE_URL.set(url.into()).is_ok()
+}
+
+fn shared() -> &'static Shared {
+    SHARED.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("atdm-test-engine")
+            .enable_all()
+            .build()
+            .expect("atdm: cannot start the test engine's runtime");
+        let (tx, rx) = mpsc::channel();
+        runtime.spawn(async move {
+            let _ = tx.send(connect().await);
+        });
+        let engine = rx
+            .recv()
+            .unwrap_or_else(|_| Err("the engine's start-up task ended without an answer".into()));
+        Shared { runtime, engine }
+    })
+}
+
+/// The engine of this process, or the reason it could not be built.
+fn engine() -> &'static Engine {
+    match &shared().engine {
+        Ok(e) => e,
+        Err(e) => panic!("atdm: cannot start the test engine: {e}"),
+    }
+}
+
+/// Builds the engine from the environment.
+async fn connect() -> Result<Engine, String> {
+    let pack = match std::env::var_os(ENV_SCENARIO_DIR).filter(|d| !d.is_empty()) {
+        Some(dir) => pack_from_dir(Path::new(&dir))?,
+        None => healthcare::pack(),
+    };
+    let mut builder = Engine::builder(pack);
+    if let Some(url) = DATABASE_URL.get() {
+        builder = builder.database_url(url.clone());
+    }
+    if let Some(lease) = lease_from_env()? {
+        builder = builder.lease(lease);
+    }
+    builder.connect().await.map_err(|e| e.to_string())
+}
+
+fn lease_from_env() -> Result<Option<Duration>, String> {
+    match std::env::var(ENV_LEASE_SECONDS) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(|s| Some(Duration::from_secs(s)))
+            .ok_or_else(|| {
+                format!("{ENV_LEASE_SECONDS}={v:?} is not a positive number of seconds")
+            }),
+        _ => Ok(None),
+    }
+}
+
+/// A pack from a directory: `schema.toml`, optional `reference.toml`, and scenario files
+/// (every other `*.toml`).
+pub(crate) fn pack_from_dir(dir: &Path) -> Result<Pack, String> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let schema_path = dir.join("schema.toml");
+    let schema = Schema::from_toml(&read(&schema_path)?, &schema_path.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenarios".into());
+    let mut builder = Pack::builder(name, schema);
+    let reference = dir.join("reference.toml");
+    if reference.exists() {
+        builder = builder
+            .reference_rows_toml(&read(&reference)?, &reference.display().to_string())
+            .map_err(|e| e.to_string())?;
+    }
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "schema.toml" && n != "reference.toml")
+        })
+        .collect();
+    files.sort();
+    for f in files {
+        let text = read(&f)?;
+        let file = f
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        builder = builder.scenario(file, text);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// What the expansion asks for: the scenario and its options.
+#[derive(Debug, Clone)]
+pub struct Args {
+    scenario: &'static str,
+    test: &'static str,
+    request: Request,
+}
+
+impl Args {
+    /// The scenario, and the test's path (the run's invoker, and for messages).
+    pub fn new(scenario: &'static str, test: &'static str) -> Self {
+        Args {
+            scenario,
+            test,
+            request: Request::new().invoker(test),
+        }
+    }
+
+    /// One constraint.
+    pub fn constraint(mut self, key: &'static str, value: impl Into<atdm_core::Value>) -> Self {
+        self.request = self.request.constraint(key, value);
+        self
+    }
+
+    /// The seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.request = self.request.seed(seed);
+        self
+    }
+
+    /// The reference date, `YYYY-MM-DD` (the macro checked the form).
+    pub fn reference_date(mut self, date: &'static str) -> Self {
+        let d = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .unwrap_or_else(|e| panic!("atdm: reference_date {date:?} is not a date: {e}"));
+        self.request = self.request.reference_date(d);
+        self
+    }
+}
+
+/// Resets the run it holds when dropped: after the test body returns, while a panic unwinds,
+/// and when an async test's future is dropped (cancelled).
+#[derive(Debug)]
+pub struct Guard {
+    seeded: crate::Seeded,
+    test: &'static str,
+}
+
+/// The seeded data the test receives.
+pub fn seeded(guard: &Guard) -> Seeded {
+    Seeded::new(guard.seeded.clone())
+}
+
+/// Seeds `args` for an async test and returns the guard that resets the run.
+///
+/// # Panics
+///
+/// When the scenario is unknown (the message names close matches), a constraint is invalid,
+/// the plan is rejected, or the database refuses it.
+pub async fn seed(args: Args) -> Guard {
+    let test = args.test;
+    let scenario = args.scenario;
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<crate::Seeded, String>>();
+    let engine = engine().clone();
+    shared().runtime.spawn(async move {
+        let outcome = engine
+            .request(scenario, args.request)
+            .await
+            .map_err(|e| e.to_string());
+        if let Err(Ok(s)) = tx.send(outcome) {
+            // The test was cancelled while seeding: nobody will reset this run.
+            let _ = engine.reset_run(&s.run_id, s.token.expose()).await;
+        }
+    });
+    let outcome = rx
+        .await
+        .unwrap_or_else(|_| Err("the seeding task ended without an answer".into()));
+    guard(outcome, scenario, test)
+}
+
+/// Seeds `args` for a plain (blocking) test and returns the guard that resets the run.
+///
+/// # Panics
+///
+/// As [`seed`].
+#[track_caller]
+pub fn seed_blocking(args: Args) -> Guard {
+    let test = args.test;
+    let scenario = args.scenario;
+    let (tx, rx) = mpsc::channel::<Result<crate::Seeded, String>>();
+    let engine = engine().clone();
+    shared().runtime.spawn(async move {
+        let outcome = engine
+            .request(scenario, args.request)
+            .await
+            .map_err(|e| e.to_string());
+        let _ = tx.send(outcome);
+    });
+    let outcome = rx
+        .recv()
+        .unwrap_or_else(|_| Err("the seeding task ended without an answer".into()));
+    guard(outcome, scenario, test)
+}
+
+#[track_caller]
+fn guard(outcome: Result<crate::Seeded, String>, scenario: &str, test: &'static str) -> Guard {
+    match outcome {
+        Ok(seeded) => Guard { seeded, test },
+        Err(e) => panic!("atdm: cannot seed scenario {scenario:?} for test {test}: {e}"),
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let Some(shared) = SHARED.get() else { return };
+        let Ok(engine) = &shared.engine else { return };
+        let engine = engine.clone();
+        let run_id = self.seeded.run_id.clone();
+        let token = self.seeded.token.expose().to_owned();
+        let (tx, rx) = mpsc::channel();
+        shared.runtime.spawn(async move {
+            let _ = tx.send(engine.reset_run(&run_id, &token).await);
+        });
+        let failure = match rx.recv() {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "the reset task ended without an answer".to_owned(),
+        };
+        // Never panic here: the test's own outcome (perhaps a panic being unwound) wins.
+        eprintln!(
+            "atdm: resetting run {} of test {} failed: {failure}; its lease lets a later engine start reap it",
+            self.seeded.run_id, self.test
+        );
+    }
+}
+
+/// Seeds on the shared engine and resets at once: the per-test cost of `#[atdm_scenario]`
+/// without a test around it (for benchmarks).
+pub fn seed_and_reset_blocking(scenario: &'static str) {
+    drop(seed_blocking(Args::new(scenario, "bench")));
+}

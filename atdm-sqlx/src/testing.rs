@@ -1,0 +1,195 @@
+//! # Scenarios in Rust tests: `#[atdm_scenario]`
+//!
+//! [`atdm_scenario`] seeds a scenario before a test's body and resets
+//! exactly that run afterwards: when the body returns, when it panics, and when an async test
+//! is cancelled (its future dropped). Write it **above** the test attribute; the first
+//! argument without attributes receives the [`Seeded`] data (the argument is optional).
+//!
+//! ```no_run
+//! use atdm_sqlx::atdm_scenario;
+//! use atdm_sqlx::testing::Seeded;
+//!
+//! #[atdm_scenario("claim_denial_active_member")]
+//! #[tokio::test]
+//! async fn denied_claim_is_listed(data: Seeded) {
+//!     let member_id = data.key("member_id");
+//!     // ... run the code under test against member_id ...
+//! }
+//!
+//! #[atdm_scenario(
+//!     "claim_denial_active_member",
+//!     constraints(provider_network = "in_network"),
+//!     seed = 42,
+//!     reference_date = "2026-06-01",
+//! )]
+//! #[test]
+//! fn plain_tests_work_too(data: Seeded) {
+//!     assert_eq!(data.seed(), 42);
+//! }
+//! ```
+//!
+//! Both tokio flavours (`#[tokio::test]`, `#[tokio::test(flavor = "multi_thread")]`) and plain
+//! `#[test]` functions work, as do `#[should_panic]` and other attributes, which the macro
+//! keeps.
+//!
+//! ## Options
+//!
+//! | option | example | meaning |
+//! |---|---|---|
+//! | scenario (first, required) | `"claim_denial_active_member"` | the scenario id; an unknown id fails the test with a message naming close matches |
+//! | `constraints(...)` | `constraints(provider_network = "out_of_network", claim_count = 2)` | knob values: strings, integers, booleans |
+//! | `seed` | `seed = 42` | the generator seed (default: derived from the run id) |
+//! | `reference_date` | `reference_date = "2026-06-01"` | "today" for the run (default: the current UTC date) |
+//!
+//! Misuse is a compile error pointing at the mistake: a missing scenario name, an unknown
+//! option, a malformed constraint, an item that is not a function, or an argument that is
+//! not a [`Seeded`].
+//!
+//! ## The engine: one per test binary, from the environment
+//!
+//! All tests of a test binary share one engine (one connection pool), built on first use from
+//! these variables and kept on a dedicated runtime of its own:
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `ATDM_DATABASE_URL` | the database: `sqlite:...`, `postgres://...`, `mysql://...` | the embedded SQLite `sqlite://.atdm/atdm.sqlite` (relative to the test's working directory, the package directory under `cargo test`) |
+//! | `ATDM_SCENARIO_DIR` | a directory with `schema.toml`, an optional `reference.toml`, and scenario files (every other `*.toml`); the pack is built from them with [`atdm_core::Pack::builder`] | the healthcare pack |
+//! | `ATDM_LEASE_SECONDS` | the lease of each test run, in seconds: how long a run of a killed test process lives before an engine start reaps it | one hour ([`crate::DEFAULT_LEASE`]) |
+//! | `ATDM_STORE_URL` | reserved for the audit store; accepted and not yet used | |
+//!
+//! ## Teardown and crash safety
+//!
+//! The reset runs in the drop guard the macro places before the body, on the shared engine's
+//! runtime, so it works whether or not a runtime is running on the test's thread. A failing
+//! reset is printed to standard error and never replaces the test's own outcome. A test
+//! process killed outright (SIGKILL) cannot reset; its run's lease expires, and the next
+//! engine start (or [`Engine::reap_expired`](crate::Engine::reap_expired)) removes its rows.
+//!
+//! ## Isolation
+//!
+//! Every test gets its own run; keys embed the run id and resets delete by the run's ledger,
+//! so tests in parallel threads (`cargo test`) and processes (`cargo nextest`) share one
+//! database without seeing each other's rows. Query by the keys of [`Seeded`], not by table
+//! totals.
+//!
+//! ## With rstest
+//!
+//! `#[atdm_scenario]` works beside `#[rstest]`: put it **above** `#[rstest]`. It expands
+//! first, takes the `Seeded` argument (the first argument without attributes) and wraps the
+//! body; rstest then sees an ordinary function with its `#[case]` arguments and generates one
+//! test per case, each of which seeds and resets its own run. Plain rstest fixtures (arguments
+//! without attributes) must come after the `Seeded` argument. Below `#[rstest]` the attribute
+//! would be applied to rstest's generated wrappers, which does not work.
+//!
+//! ```no_run
+//! use atdm_sqlx::atdm_scenario;
+//! use atdm_sqlx::testing::Seeded;
+//! use rstest::rstest;
+//!
+//! #[atdm_scenario("claim_denial_active_member")]
+//! #[rstest]
+//! #[case("member_id")]
+//! #[case("claim_id")]
+//! fn has_key(data: Seeded, #[case] name: &str) {
+//!     assert!(!data.key(name).is_empty());
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+pub use atdm_macros::atdm_scenario;
+
+/// The environment variable naming a scenario directory for the tests' engine.
+pub const ENV_SCENARIO_DIR: &str = "ATDM_SCENARIO_DIR";
+
+/// The environment variable giving the lease of each test run, in seconds.
+pub const ENV_LEASE_SECONDS: &str = "ATDM_LEASE_SECONDS";
+
+/// The environment variable reserved for the audit store URL (not yet used).
+pub const ENV_STORE_URL: &str = "ATDM_STORE_URL";
+
+/// The seeded run a test receives: typed access to its keys, run id and data.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    inner: crate::Seeded,
+}
+
+impl Seeded {
+    pub(crate) fn new(inner: crate::Seeded) -> Self {
+        Seeded { inner }
+    }
+
+    /// The run id (a ULID).
+    pub fn run_id(&self) -> &str {
+        &self.inner.run_id
+    }
+
+    /// The request id (`tdr_` and 12 hex digits).
+    pub fn request_id(&self) -> &str {
+        &self.inner.request_id
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &str {
+        &self.inner.scenario
+    }
+
+    /// The key of a seeded entity as text (`data.key("member_id")`).
+    ///
+    /// # Panics
+    ///
+    /// When the scenario has no entity of that name; the message lists the names it has.
+    pub fn key(&self, name: &str) -> &str {
+        match self.inner.data.get(name) {
+            Some(serde_json::Value::String(s)) => s,
+            other => panic!(
+                "scenario {:?} has no text key {name:?}{}; its keys are: {}",
+                self.inner.scenario,
+                match other {
+                    Some(v) => format!(" (it is {v})"),
+                    None => String::new(),
+                },
+                self.inner
+                    .data
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The keys of the seeded entities, by output name.
+    pub fn data(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.inner.data
+    }
+
+    /// Rows written, per table.
+    pub fn rows(&self) -> &BTreeMap<String, u64> {
+        &self.inner.rows
+    }
+
+    /// The seed used.
+    pub fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    /// The reference date used.
+    pub fn reference_date(&self) -> NaiveDate {
+        self.inner.reference_date
+    }
+}
+
+/// The database URL the tests' engine uses: `ATDM_DATABASE_URL`, or the embedded default.
+/// Handy for checking rows with a connection of your own.
+pub fn database_url() -> String {
+    if let Some(url) = crate::__private::DATABASE_URL.get() {
+        return url.clone();
+    }
+    std::env::var(crate::ENV_DATABASE_URL)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| crate::DEFAULT_DATABASE_URL.to_owned())
+}
