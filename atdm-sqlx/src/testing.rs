@@ -107,8 +107,9 @@ pub const ENV_SCENARIO_DIR: &str = "ATDM_SCENARIO_DIR";
 /// The environment variable giving the lease of each test run, in seconds.
 pub const ENV_LEASE_SECONDS: &str = "ATDM_LEASE_SECONDS";
 
-/// The environment variable reserved for the audit store URL (not yet used).
-pub const ENV_STORE_URL: &str = "ATDM_STORE_URL";
+/// The environment variable of the audit store URL (see [`crate::Store`]); tests do not
+/// write audit events yet.
+pub use crate::store::ENV_STORE_URL;
 
 /// The seeded run a test receives: typed access to its keys, run id and data.
 #[derive(Debug, Clone)]
