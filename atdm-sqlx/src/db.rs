@@ -401,65 +401,43 @@ fn returning_clause(d: Dialect, returning: &[(String, ColumnType)]) -> String {
     format!(" RETURNING {}", cols.join(", "))
 }
 
-impl InsertReturning for sqlx::SqliteConnection {
-    async fn insert_returning(
-        &mut self,
-        sql: String,
-        binds: &[(Value, ColumnType)],
-        returning: &[(String, ColumnType)],
-        dialect: Dialect,
-    ) -> Result<Vec<Value>, sqlx::Error> {
-        let sql = if returning.is_empty() {
-            sql
-        } else {
-            sql + &returning_clause(dialect, returning)
-        };
-        let mut q = sqlx::query::<Sqlite>(sqlx::AssertSqlSafe(sql));
-        for (v, ty) in binds {
-            q = q.bind_value(v, ty);
+/// SQLite and PostgreSQL return assigned values with `RETURNING`.
+macro_rules! insert_returning_with_returning_clause {
+    ($conn:ty, $db:ty) => {
+        impl InsertReturning for $conn {
+            async fn insert_returning(
+                &mut self,
+                sql: String,
+                binds: &[(Value, ColumnType)],
+                returning: &[(String, ColumnType)],
+                dialect: Dialect,
+            ) -> Result<Vec<Value>, sqlx::Error> {
+                let sql = if returning.is_empty() {
+                    sql
+                } else {
+                    sql + &returning_clause(dialect, returning)
+                };
+                let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql));
+                for (v, ty) in binds {
+                    q = q.bind_value(v, ty);
+                }
+                if returning.is_empty() {
+                    q.execute(&mut *self).await?;
+                    return Ok(Vec::new());
+                }
+                let row = q.fetch_one(&mut *self).await?;
+                returning
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, ty))| row.value(i, ty))
+                    .collect()
+            }
         }
-        if returning.is_empty() {
-            q.execute(&mut *self).await?;
-            return Ok(Vec::new());
-        }
-        let row = q.fetch_one(&mut *self).await?;
-        returning
-            .iter()
-            .enumerate()
-            .map(|(i, (_, ty))| row.value(i, ty))
-            .collect()
-    }
+    };
 }
 
-impl InsertReturning for sqlx::PgConnection {
-    async fn insert_returning(
-        &mut self,
-        sql: String,
-        binds: &[(Value, ColumnType)],
-        returning: &[(String, ColumnType)],
-        dialect: Dialect,
-    ) -> Result<Vec<Value>, sqlx::Error> {
-        let sql = if returning.is_empty() {
-            sql
-        } else {
-            sql + &returning_clause(dialect, returning)
-        };
-        let mut q = sqlx::query::<Postgres>(sqlx::AssertSqlSafe(sql));
-        for (v, ty) in binds {
-            q = q.bind_value(v, ty);
-        }
-        if returning.is_empty() {
-            q.execute(&mut *self).await?;
-            return Ok(Vec::new());
-        }
-        let row = q.fetch_one(&mut *self).await?;
-        returning
-            .iter()
-            .enumerate()
-            .map(|(i, (_, ty))| row.value(i, ty))
-            .collect()
-    }
-}
+insert_returning_with_returning_clause!(sqlx::SqliteConnection, Sqlite);
+insert_returning_with_returning_clause!(sqlx::PgConnection, Postgres);
 
 impl InsertReturning for sqlx::MySqlConnection {
     /// MySQL has no RETURNING: the AUTO_INCREMENT key comes from `LAST_INSERT_ID()`, other

@@ -827,20 +827,7 @@ impl Engine {
                 run_batch!(pool, tx, batch, d);
                 Ok::<_, sqlx::Error>(assigned)
                 }.await;
-                match outcome {
-                    Ok(assigned) => {
-                        guard.open = false;
-                        Ok(assigned)
-                    }
-                    Err(e) => {
-                        // Roll back what the failed statement left open; if even that fails,
-                        // the guard closes the connection.
-                        if query_for(pool, "ROLLBACK".into()).execute(&mut *guard.conn).await.is_ok() {
-                            guard.open = false;
-                        }
-                        Err(e)
-                    }
-                }
+                settle!(pool, guard, outcome)
             }.await
         });
         match result {
@@ -1107,20 +1094,8 @@ impl Engine {
                 }
                 Ok((reports, totals))
                 }.await;
-                match outcome {
-                    Ok(done) => {
-                        guard.open = false;
-                        Ok(done)
-                    }
-                    Err(e) => {
-                        // Undo everything (a wrong token, an unknown run, a failed delete); if
-                        // even that fails, the guard closes the connection.
-                        if query_for(pool, "ROLLBACK".into()).execute(&mut *guard.conn).await.is_ok() {
-                            guard.open = false;
-                        }
-                        Err(e)
-                    }
-                }
+                // A wrong token, an unknown run or a failed delete undoes everything.
+                settle!(pool, guard, outcome)
             }.await
         });
         result
@@ -1144,6 +1119,25 @@ fn begin_sql(d: Dialect) -> &'static str {
         _ => "BEGIN",
     }
 }
+
+/// Settles a transaction opened on a [`TxConn`] whose body returned `outcome` (COMMIT is the
+/// body's last statement): after success the connection goes back to the pool; after an error
+/// the transaction is rolled back, and if even that fails the guard closes the connection.
+macro_rules! settle {
+    ($pool:expr, $guard:ident, $outcome:expr) => {{
+        let outcome = $outcome;
+        if outcome.is_ok()
+            || query_for($pool, "ROLLBACK".into())
+                .execute(&mut *$guard.conn)
+                .await
+                .is_ok()
+        {
+            $guard.open = false;
+        }
+        outcome
+    }};
+}
+use settle;
 
 /// Runs pending statements inside a transaction: on SQLite as one batch (one round trip to its
 /// worker thread), elsewhere one by one.
