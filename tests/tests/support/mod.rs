@@ -18,6 +18,27 @@ use std::path::PathBuf;
 
 use sqlx::{AssertSqlSafe, Connection};
 
+/// Runs `$body` with `$c` bound to a fresh connection to the test database, whatever its
+/// backend (each arm is compiled for its own connection type).
+macro_rules! on_backend {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db.kind {
+            Kind::Sqlite => {
+                let mut $c = sqlx::SqliteConnection::connect(&$db.url).await.unwrap();
+                $body
+            }
+            Kind::Postgres => {
+                let mut $c = sqlx::PgConnection::connect(&$db.url).await.unwrap();
+                $body
+            }
+            Kind::MySql => {
+                let mut $c = sqlx::MySqlConnection::connect(&$db.url).await.unwrap();
+                $body
+            }
+        }
+    };
+}
+
 /// A backend under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -152,83 +173,23 @@ impl TestDb {
 
     /// Runs one SQL statement on the test database (setup and assertions).
     pub async fn exec(&self, sql: &str) {
-        match self.kind {
-            Kind::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-            Kind::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-            Kind::MySql => {
-                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
-                sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-        }
+        on_backend!(self, c => {
+            sqlx::query(AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        })
     }
 
     /// The single integer a query returns (`SELECT COUNT(*) ...`).
     pub async fn count(&self, sql: &str) -> i64 {
-        match self.kind {
-            Kind::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            }
-            Kind::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            }
-            Kind::MySql => {
-                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            }
-        }
+        on_backend!(self, c => {
+            sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned())).fetch_one(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        })
     }
 
     /// The single text a query returns.
     pub async fn text(&self, sql: &str) -> Option<String> {
-        match self.kind {
-            Kind::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            }
-            Kind::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            }
-            Kind::MySql => {
-                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.to_owned()))
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            }
-        }
+        on_backend!(self, c => {
+            sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.to_owned())).fetch_one(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        })
     }
 
     /// Drops the database.
