@@ -42,9 +42,17 @@ pub struct EngineBuilder {
     acquire_timeout: Duration,
     reap_on_start: bool,
     apply_schema: bool,
+    fixture_dir: Option<std::path::PathBuf>,
 }
 
 impl EngineBuilder {
+    /// Where fixture files go when a request asks for them. Without one, the engine reads
+    /// `ATDM_FIXTURE_DIR`, and without that uses `.atdm/fixtures`.
+    pub fn fixture_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.fixture_dir = Some(dir.into());
+        self
+    }
+
     /// The database URL: `sqlite:...`, `postgres://...` or `mysql://...`. Without one, the
     /// engine reads `ATDM_DATABASE_URL`, and without that uses [`DEFAULT_DATABASE_URL`].
     pub fn database_url(mut self, url: impl Into<String>) -> Self {
@@ -117,6 +125,15 @@ impl EngineBuilder {
             .unwrap_or_else(|| "atdm".into());
         let engine = Engine {
             inner: Arc::new(Inner {
+                fixture_dir: self
+                    .fixture_dir
+                    .clone()
+                    .or_else(|| {
+                        std::env::var_os(crate::fixture_files::ENV_FIXTURE_DIR)
+                            .filter(|d| !d.is_empty())
+                            .map(Into::into)
+                    })
+                    .unwrap_or_else(|| crate::fixture_files::DEFAULT_FIXTURE_DIR.into()),
                 db,
                 catalog,
                 pack: self.pack.clone(),
@@ -135,6 +152,7 @@ impl EngineBuilder {
 }
 
 struct Inner {
+    fixture_dir: std::path::PathBuf,
     db: Db,
     catalog: CatalogSql,
     pack: Pack,
@@ -171,9 +189,25 @@ pub struct Request {
     pub reference_date: Option<NaiveDate>,
     /// An invoker instead of the engine's.
     pub invoker: Option<String>,
+    /// Write a Playwright fixture (`<scenario>_<run>.json`) into the engine's fixture directory.
+    pub playwright: bool,
+    /// Write a pytest fixture module (`<scenario>_<run>.py`) into the engine's fixture directory.
+    pub pytest: bool,
 }
 
 impl Request {
+    /// Asks for a Playwright fixture file.
+    pub fn playwright(mut self) -> Self {
+        self.playwright = true;
+        self
+    }
+
+    /// Asks for a pytest fixture module.
+    pub fn pytest(mut self) -> Self {
+        self.pytest = true;
+        self
+    }
+
     /// An empty request: scenario defaults, seed from the run id, the engine's date.
     pub fn new() -> Self {
         Request::default()
@@ -228,6 +262,8 @@ pub struct Seeded {
     pub reference_date: NaiveDate,
     /// When the lease ends (then [`Engine::reap_expired`] removes the run).
     pub lease_expires_at: DateTime<Utc>,
+    /// The fixture files written (readable by their owner only; removed by the reset).
+    pub fixtures: Vec<std::path::PathBuf>,
 }
 
 fn expose_token<S: serde::Serializer>(t: &CleanupToken, s: S) -> Result<S::Ok, S::Error> {
@@ -345,6 +381,7 @@ impl Engine {
             acquire_timeout: Duration::from_secs(30),
             reap_on_start: true,
             apply_schema: true,
+            fixture_dir: None,
         }
     }
 
@@ -628,7 +665,20 @@ impl Engine {
             plan.entity_keys(self.schema(), &|r| assigned.get(r).cloned())
         };
         tracing::info!(run_id = %run_id, scenario, rows = plan.row_count(), "seeded");
+        let fixture = atdm_core::fixtures::Fixture {
+            scenario_id: scenario.to_owned(),
+            test_run_id: run_id.clone(),
+            data: serde_json::Value::Object(data.clone()),
+            cleanup: serde_json::json!({ "run_id": run_id, "token": token.expose() }),
+        };
+        let fixtures = crate::fixture_files::write(
+            &self.inner.fixture_dir,
+            &fixture,
+            request.playwright,
+            request.pytest,
+        )?;
         Ok(Seeded {
+            fixtures,
             status: "ready",
             scenario: scenario.to_owned(),
             run_id,
@@ -1098,7 +1148,12 @@ impl Engine {
                 settle!(pool, guard, outcome)
             }.await
         });
-        result
+        let (reports, totals) = result?;
+        // The run's fixture files hold its token: they go with its rows.
+        for r in &reports {
+            crate::fixture_files::remove(&self.inner.fixture_dir, &r.run_id)?;
+        }
+        Ok((reports, totals))
     }
 }
 

@@ -54,12 +54,14 @@
 //! | pool size | [`EngineBuilder::pool_size`] | | 8 |
 //! | create tables and reference rows | [`EngineBuilder::apply_schema`] | | yes |
 //! | reap expired runs at start-up | [`EngineBuilder::reap_on_start`] | | yes |
+//! | fixture files (when a request asks) | [`EngineBuilder::fixture_dir`] | `ATDM_FIXTURE_DIR` | `.atdm/fixtures` |
 
 mod audit_log;
 mod catalog;
 mod db;
 mod engine;
 mod error;
+mod fixture_files;
 mod introspect;
 mod store;
 
@@ -76,6 +78,7 @@ pub use engine::{
     ResetAllReport, ResetReport, ResetStatus, RunInfo, Seeded,
 };
 pub use error::Error;
+pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
 pub use introspect::{Introspection, introspect};
 pub use store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
