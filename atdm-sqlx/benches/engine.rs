@@ -63,6 +63,20 @@ fn fresh_pg(rt: &Runtime) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// Drops this run's database again, so benchmarks (and test runs of them) leave nothing behind.
+fn drop_pg(rt: &Runtime) {
+    let name = format!("atdm_bench_{}", std::process::id());
+    rt.block_on(async {
+        if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin()).await {
+            let _ = sqlx::query(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut c)
+            .await;
+        }
+    });
+}
+
 fn lifecycle(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let dir = std::env::temp_dir().join(format!("atdm-bench-{}", std::process::id()));
@@ -98,6 +112,7 @@ fn lifecycle(c: &mut Criterion) {
     }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
+    drop_pg(&rt);
 }
 
 const WIDE: &str = r#"
@@ -247,6 +262,7 @@ fn bulk(c: &mut Criterion) {
     g.finish();
     rt.block_on(engine.close());
     let _ = std::fs::remove_file(&csv_path);
+    drop_pg(&rt);
 }
 
 criterion_group!(benches, lifecycle, bulk);
