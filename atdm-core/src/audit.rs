@@ -151,6 +151,17 @@ pub struct AuditEvent {
     pub schema_version: u32,
 }
 
+/// A run's audit trail: what [`crate::audit`] views render and what programs read as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditTrail {
+    /// The run (or strategy run) id.
+    pub run_id: String,
+    /// Where the run's audit objects are (store URL and prefix).
+    pub location: String,
+    /// Every event of the run, in the order they happened; empty for an unknown run.
+    pub events: Vec<AuditEvent>,
+}
+
 /// The Arrow schema of audit events: JSON fields as UTF-8 text, the timestamp in
 /// microseconds, UTC.
 pub fn arrow_schema() -> Arc<Schema> {

@@ -40,6 +40,9 @@ pub enum ErrorCode {
     InvalidUrl,
     /// The database could not be reached or failed outside a seed.
     DatabaseError,
+    /// The audit store could not be written or read. When the events before an action cannot
+    /// be written, the action does not happen.
+    AuditStoreError,
 }
 
 impl ErrorCode {
@@ -60,6 +63,7 @@ impl ErrorCode {
             ErrorCode::PlanFailed => "PLAN_FAILED",
             ErrorCode::InvalidUrl => "INVALID_URL",
             ErrorCode::DatabaseError => "DATABASE_ERROR",
+            ErrorCode::AuditStoreError => "AUDIT_STORE_ERROR",
         }
     }
 }

@@ -13,7 +13,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
+use atdm_core::audit::{AUDIT_SCHEMA_VERSION, AuditAction, AuditEvent, AuditStatus};
+
+use crate::audit_log::AuditLog;
 use crate::catalog::CatalogSql;
+use crate::store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 use crate::db::{
     BindValue, BulkCopy, Db, DecodeValue, InsertReturning, TxConn, copy_field, placeholder,
     query_for, with_db,
@@ -43,9 +47,26 @@ pub struct EngineBuilder {
     reap_on_start: bool,
     apply_schema: bool,
     fixture_dir: Option<std::path::PathBuf>,
+    store_url: Option<String>,
+    store: Option<Store>,
 }
 
 impl EngineBuilder {
+    /// Where the audit trail (and baselines) are kept: `file://` or a directory path,
+    /// `memory://`, or `s3://bucket/prefix` (see [`Store`]). Without one, the engine reads
+    /// `ATDM_STORE_URL`, and without that uses `.atdm/store`. A malformed URL fails
+    /// [`EngineBuilder::connect`] with [`Error::InvalidUrl`].
+    pub fn store_url(mut self, url: impl Into<String>) -> Self {
+        self.store_url = Some(url.into());
+        self
+    }
+
+    /// An already opened store for the audit trail and baselines.
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Where fixture files go when a request asks for them. Without one, the engine reads
     /// `ATDM_FIXTURE_DIR`, and without that uses `.atdm/fixtures`.
     pub fn fixture_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
@@ -116,6 +137,17 @@ impl EngineBuilder {
                     .filter(|u| !u.trim().is_empty())
             })
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let store = match (self.store.clone(), &self.store_url) {
+            (Some(s), _) => s,
+            (None, Some(url)) => Store::from_url(url)?,
+            (None, None) => {
+                let url = std::env::var(ENV_STORE_URL)
+                    .ok()
+                    .filter(|u| !u.trim().is_empty())
+                    .unwrap_or_else(|| DEFAULT_STORE_URL.to_owned());
+                Store::from_url(&url)?
+            }
+        };
         let db = Db::connect(&url, self.pool_size, self.acquire_timeout).await?;
         let catalog = CatalogSql::new(db.dialect());
         let invoker = self
@@ -136,6 +168,8 @@ impl EngineBuilder {
                     .unwrap_or_else(|| crate::fixture_files::DEFAULT_FIXTURE_DIR.into()),
                 db,
                 catalog,
+                audit: AuditLog::new(store),
+                pending: std::sync::Mutex::new(Vec::new()),
                 pack: self.pack.clone(),
                 url: crate::db::redact(&url),
                 reference_date: self.reference_date,
@@ -151,10 +185,13 @@ impl EngineBuilder {
     }
 }
 
-struct Inner {
+pub(crate) struct Inner {
     fixture_dir: std::path::PathBuf,
-    db: Db,
-    catalog: CatalogSql,
+    pub(crate) db: Db,
+    pub(crate) catalog: CatalogSql,
+    pub(crate) audit: AuditLog,
+    /// Events written after their action whose write failed; retried before every later write.
+    pending: std::sync::Mutex<Vec<Vec<AuditEvent>>>,
     pack: Pack,
     url: String,
     reference_date: Option<NaiveDate>,
@@ -166,7 +203,7 @@ struct Inner {
 /// connection pool).
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -338,15 +375,15 @@ pub struct RunInfo {
     pub cleaned_at: Option<DateTime<Utc>>,
 }
 
-fn micros(t: DateTime<Utc>) -> i64 {
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
-fn from_micros(m: i64) -> DateTime<Utc> {
+pub(crate) fn from_micros(m: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(m).unwrap_or_default()
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).expect("the operating system provides randomness");
     b
@@ -382,6 +419,8 @@ impl Engine {
             reap_on_start: true,
             apply_schema: true,
             fixture_dir: None,
+            store_url: None,
+            store: None,
         }
     }
 
@@ -1160,15 +1199,124 @@ impl Engine {
 /// From this many rows on, PostgreSQL loads a table (and the ledger) with COPY.
 const COPY_THRESHOLD: usize = 500;
 
-/// One statement and its values.
-struct Stmt {
-    sql: String,
-    binds: Vec<(Value, ColumnType)>,
+/// Microseconds since the epoch, strictly increasing within this process, so that events
+/// written by one process sort in the order they happened even within one microsecond.
+fn event_micros() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = Utc::now().timestamp_micros();
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
 }
+
+/// A run id for a strategy action (reset_all, snapshot, restore): `strategy-<name>-<ULID>`.
+pub(crate) fn strategy_run_id(name: &str) -> String {
+    format!("strategy-{name}-{}", ulid::Ulid::new())
+}
+
+impl Engine {
+    /// A new audit event of `run_id`, stamped now, with a fresh ULID as its id.
+    pub(crate) fn event(
+        &self,
+        run_id: &str,
+        invoker: &str,
+        action: AuditAction,
+        status: AuditStatus,
+        inputs: serde_json::Value,
+        outputs: serde_json::Value,
+    ) -> AuditEvent {
+        let micros = event_micros();
+        let timestamp = from_micros(micros);
+        let ms = u64::try_from(micros / 1000).unwrap_or_default();
+        AuditEvent {
+            event_id: ulid::Ulid::from_parts(ms, u128::from_be_bytes(random_bytes())).to_string(),
+            timestamp,
+            test_run_id: run_id.to_owned(),
+            invoker: invoker.to_owned(),
+            action,
+            inputs,
+            tools_called: serde_json::Value::Array(Vec::new()),
+            outputs,
+            status,
+            reviewer_decision: None,
+            schema_version: AUDIT_SCHEMA_VERSION,
+        }
+    }
+
+    /// Writes events of one run as one audit object.
+    ///
+    /// With `gate`, a failure is returned and the caller must not go on with its action: the
+    /// events before an action are written before it happens. Without `gate` (the events
+    /// after an action, which has happened whatever the store says), a failure is counted,
+    /// logged and kept; every later write retries the kept events first, and
+    /// [`Engine::flush_audit`] reports what is still unwritten.
+    pub(crate) async fn record(&self, events: Vec<AuditEvent>, gate: bool) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.retry_pending().await;
+        match self.inner.audit.append(&events).await {
+            Ok(_) => Ok(()),
+            Err(e) if gate => Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, run_id = %events[0].test_run_id, events = events.len(), "audit events kept for a retry");
+                self.inner.pending.lock().expect("not poisoned").push(events);
+                Ok(())
+            }
+        }
+    }
+
+    async fn retry_pending(&self) {
+        let kept = std::mem::take(&mut *self.inner.pending.lock().expect("not poisoned"));
+        for events in kept {
+            if let Err(e) = self.inner.audit.append(&events).await {
+                // An earlier attempt may have written it after all: then it is done.
+                if !self.inner.audit.trail(&events[0].test_run_id).await.is_ok_and(|t| t.iter().any(|x| x.event_id == events[0].event_id)) {
+                    tracing::warn!(error = %e, "audit events still kept for a retry");
+                    self.inner.pending.lock().expect("not poisoned").push(events);
+                }
+            }
+        }
+    }
+
+    /// Retries audit events whose write failed after their action. Fails with
+    /// [`Error::Audit`] if some are still unwritten (they stay kept for the next attempt).
+    pub async fn flush_audit(&self) -> Result<(), Error> {
+        self.retry_pending().await;
+        let kept: usize = self.inner.pending.lock().expect("not poisoned").iter().map(Vec::len).sum();
+        if kept == 0 {
+            Ok(())
+        } else {
+            Err(Error::Audit {
+                store: self.inner.audit.store().url().to_owned(),
+                context: "cannot write audit events".into(),
+                message: format!("{kept} events are still unwritten; they are kept and retried by every later write"),
+            })
+        }
+    }
+
+    /// The store that holds the audit trail and baselines.
+    pub fn store(&self) -> &Store {
+        self.inner.audit.store()
+    }
+}
+
+/// One statement and its values.
+pub(crate) struct Stmt {
+    pub(crate) sql: String,
+    pub(crate) binds: Vec<(Value, ColumnType)>,
+}
+
 
 /// The statement that opens a write transaction: SQLite takes the write lock at once, so two
 /// writers never deadlock upgrading a read lock.
-fn begin_sql(d: Dialect) -> &'static str {
+pub(crate) fn begin_sql(d: Dialect) -> &'static str {
     match d {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         _ => "BEGIN",
@@ -1192,7 +1340,7 @@ macro_rules! settle {
         outcome
     }};
 }
-use settle;
+pub(crate) use settle;
 
 /// Runs pending statements inside a transaction: on SQLite as one batch (one round trip to its
 /// worker thread), elsewhere one by one.
@@ -1223,7 +1371,7 @@ macro_rules! run_batch {
         }
     }};
 }
-use run_batch;
+pub(crate) use run_batch;
 
 /// Reads a [`RunInfo`] from a catalog row (columns in `select_run` order).
 macro_rules! run_info {
@@ -1263,7 +1411,7 @@ struct RefInsert {
 }
 
 /// The columns that identify a row: the primary key, or every column without one.
-fn key_columns(t: &Table) -> Vec<String> {
+pub(crate) fn key_columns(t: &Table) -> Vec<String> {
     if t.primary_key.is_empty() {
         t.columns.iter().map(|c| c.name.clone()).collect()
     } else {
@@ -1271,7 +1419,7 @@ fn key_columns(t: &Table) -> Vec<String> {
     }
 }
 
-fn col_type(t: &Table, c: &str) -> ColumnType {
+pub(crate) fn col_type(t: &Table, c: &str) -> ColumnType {
     t.get_column(c)
         .map(|c| c.ty.clone())
         .unwrap_or(ColumnType::Text)
@@ -1279,7 +1427,7 @@ fn col_type(t: &Table, c: &str) -> ColumnType {
 
 /// The cast a PostgreSQL placeholder needs (enumeration types only; text does not convert
 /// to them implicitly).
-fn pg_cast(d: Dialect, t: &Table, c: &str) -> Option<String> {
+pub(crate) fn pg_cast(d: Dialect, t: &Table, c: &str) -> Option<String> {
     if d != Dialect::Postgres {
         return None;
     }

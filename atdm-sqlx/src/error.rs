@@ -51,6 +51,17 @@ pub enum Error {
         /// The action.
         action: String,
     },
+    /// The audit store failed. When this comes from a request or a reset, the action did not
+    /// happen (its first events could not be written).
+    #[error("audit store {store}: {context}: {message}")]
+    Audit {
+        /// The store URL.
+        store: String,
+        /// What the engine was doing.
+        context: String,
+        /// The store's message.
+        message: String,
+    },
     /// A database operation failed outside a seed.
     #[error("{context}: {message}")]
     Database {
@@ -72,6 +83,7 @@ impl Error {
             Error::TokenMismatch { .. } => ErrorCode::TokenMismatch,
             Error::ConfirmRequired { .. } => ErrorCode::ConfirmRequired,
             Error::Database { .. } => ErrorCode::DatabaseError,
+            Error::Audit { .. } => ErrorCode::AuditStoreError,
         }
     }
 
