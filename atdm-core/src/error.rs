@@ -43,6 +43,9 @@ pub enum ErrorCode {
     /// The audit store could not be written or read. When the events before an action cannot
     /// be written, the action does not happen.
     AuditStoreError,
+    /// A file or directory could not be read or written (a scenario directory, a scenario
+    /// file, an output file).
+    IoError,
 }
 
 impl ErrorCode {
@@ -64,6 +67,7 @@ impl ErrorCode {
             ErrorCode::InvalidUrl => "INVALID_URL",
             ErrorCode::DatabaseError => "DATABASE_ERROR",
             ErrorCode::AuditStoreError => "AUDIT_STORE_ERROR",
+            ErrorCode::IoError => "IO_ERROR",
         }
     }
 }

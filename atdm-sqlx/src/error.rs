@@ -62,6 +62,14 @@ pub enum Error {
         /// The store's message.
         message: String,
     },
+    /// A file or directory could not be read (a scenario directory or one of its files).
+    #[error("cannot read {}: {message}", path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The operating system's message.
+        message: String,
+    },
     /// A database operation failed outside a seed.
     #[error("{context}: {message}")]
     Database {
@@ -84,6 +92,7 @@ impl Error {
             Error::ConfirmRequired { .. } => ErrorCode::ConfirmRequired,
             Error::Database { .. } => ErrorCode::DatabaseError,
             Error::Audit { .. } => ErrorCode::AuditStoreError,
+            Error::Io { .. } => ErrorCode::IoError,
         }
     }
 

@@ -55,6 +55,14 @@
 //! | create tables and reference rows | [`EngineBuilder::apply_schema`] | | yes |
 //! | reap expired runs at start-up | [`EngineBuilder::reap_on_start`] | | yes |
 //! | fixture files (when a request asks) | [`EngineBuilder::fixture_dir`] | `ATDM_FIXTURE_DIR` | `.atdm/fixtures` |
+//! | scenarios of your own schema | [`pack_from_dir`] (a directory with `schema.toml`, optional `reference.toml`, scenario files) | `ATDM_SCENARIO_DIR` (for `#[atdm_scenario]` and `atdm`) | the healthcare pack |
+//!
+//! ## The `atdm` command-line tool
+//!
+//! The default `cli` feature builds the `atdm` binary (`cargo install --path atdm-sqlx`):
+//! every engine capability from the shell, with JSON output for scripts (`-o json`). See
+//! `docs/cli.md`. Library users who do not want its dependencies (clap, indicatif) depend on
+//! this crate with `default-features = false`.
 
 mod audit_log;
 mod catalog;
@@ -63,6 +71,7 @@ mod engine;
 mod error;
 mod fixture_files;
 mod introspect;
+mod pack_dir;
 mod store;
 
 /// Support for `#[atdm_scenario]`'s expansion. **Not public API**: it may change in any
@@ -80,6 +89,7 @@ pub use engine::{
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
 pub use introspect::{Introspection, introspect};
+pub use pack_dir::pack_from_dir;
 pub use store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
 pub use testing::atdm_scenario;

@@ -14,9 +14,7 @@ use std::path::Path;
 use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
-use atdm_core::Pack;
 use atdm_core::domains::healthcare;
-use atdm_core::schema::Schema;
 use chrono::NaiveDate;
 
 use crate::testing::{ENV_LEASE_SECONDS, ENV_SCENARIO_DIR, Seeded};
@@ -70,7 +68,7 @@ fn engine() -> &'static Engine {
 /// Builds the engine from the environment.
 async fn connect() -> Result<Engine, String> {
     let pack = match std::env::var_os(ENV_SCENARIO_DIR).filter(|d| !d.is_empty()) {
-        Some(dir) => pack_from_dir(Path::new(&dir))?,
+        Some(dir) => crate::pack_from_dir(Path::new(&dir)).map_err(|e| e.to_string())?,
         None => healthcare::pack(),
     };
     let mut builder = Engine::builder(pack);
@@ -96,48 +94,6 @@ fn lease_from_env() -> Result<Option<Duration>, String> {
             }),
         _ => Ok(None),
     }
-}
-
-/// A pack from a directory: `schema.toml`, optional `reference.toml`, and scenario files
-/// (every other `*.toml`).
-pub(crate) fn pack_from_dir(dir: &Path) -> Result<Pack, String> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
-    };
-    let schema_path = dir.join("schema.toml");
-    let schema = Schema::from_toml(&read(&schema_path)?, &schema_path.display().to_string())
-        .map_err(|e| e.to_string())?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenarios".into());
-    let mut builder = Pack::builder(name, schema);
-    let reference = dir.join("reference.toml");
-    if reference.exists() {
-        builder = builder
-            .reference_rows_toml(&read(&reference)?, &reference.display().to_string())
-            .map_err(|e| e.to_string())?;
-    }
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n != "schema.toml" && n != "reference.toml")
-        })
-        .collect();
-    files.sort();
-    for f in files {
-        let text = read(&f)?;
-        let file = f
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        builder = builder.scenario(file, text);
-    }
-    builder.build().map_err(|e| e.to_string())
 }
 
 /// What the expansion asks for: the scenario and its options.
