@@ -46,7 +46,7 @@ impl fmt::Display for Failure {
 
 /// The gate refused a plan; nothing may be written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-#[error("scenario {scenario:?} was rejected by {} validator failure(s): {}", failures.len(), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+#[error("scenario {scenario:?} (run {run_id}) was rejected by {} validator failure(s): {}", failures.len(), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
 pub struct Rejection {
     /// The scenario.
     pub scenario: String,

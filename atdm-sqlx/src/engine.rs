@@ -13,7 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use atdm_core::audit::{AUDIT_SCHEMA_VERSION, AuditAction, AuditEvent, AuditStatus};
+use atdm_core::audit::{AUDIT_SCHEMA_VERSION, AuditAction, AuditEvent, AuditStatus, AuditTrail};
+use futures::{StreamExt, TryStreamExt};
 
 use crate::audit_log::AuditLog;
 use crate::catalog::CatalogSql;
@@ -170,6 +171,7 @@ impl EngineBuilder {
                 catalog,
                 audit: AuditLog::new(store),
                 pending: std::sync::Mutex::new(Vec::new()),
+                metrics: crate::metrics::Metrics::new(),
                 pack: self.pack.clone(),
                 url: crate::db::redact(&url),
                 reference_date: self.reference_date,
@@ -192,11 +194,30 @@ pub(crate) struct Inner {
     pub(crate) audit: AuditLog,
     /// Events written after their action whose write failed; retried before every later write.
     pending: std::sync::Mutex<Vec<Vec<AuditEvent>>>,
+    pub(crate) metrics: crate::metrics::Metrics,
     pack: Pack,
     url: String,
     reference_date: Option<NaiveDate>,
     invoker: String,
     lease: Duration,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let kept: usize = self
+            .pending
+            .get_mut()
+            .map(|p| p.iter().map(Vec::len).sum())
+            .unwrap_or_default();
+        if kept > 0 {
+            self.metrics.audit_dropped(kept);
+            tracing::error!(
+                events = kept,
+                store = self.audit.store().url(),
+                "audit events could not be written before the engine closed; they are lost"
+            );
+        }
+    }
 }
 
 /// The engine: one database, one pack. Cheap to clone; share one per process (it holds the
@@ -644,49 +665,172 @@ impl Engine {
         Ok(keys)
     }
 
-    /// Plans and validates a request without writing anything: the rows `request` would seed
-    /// (under a fresh run id), or the error it would fail with.
+    /// Plans and validates a request without writing anything to the database: the rows
+    /// `request` would seed (under a fresh run id), or the error it would fail with. The dry
+    /// run is audited like a request (`request_received`, `plan_resolved`,
+    /// `validators_passed` or `plan_rejected`, with `dry_run: true`).
     pub async fn plan(&self, scenario: &str, request: &Request) -> Result<ValidatedPlan, Error> {
-        self.plan_run(scenario, request, &ulid::Ulid::new().to_string())
-            .await
+        let run_id = ulid::Ulid::new().to_string();
+        let invoker = self.invoker_of(request);
+        let mut inputs = request_inputs(scenario, request);
+        inputs["dry_run"] = true.into();
+        let mut events = vec![self.event(
+            &run_id,
+            &invoker,
+            AuditAction::RequestReceived,
+            AuditStatus::Ok,
+            inputs,
+            serde_json::json!({}),
+        )];
+        let planned = self
+            .plan_audited(scenario, request, &run_id, &invoker, &mut events)
+            .await;
+        self.record(events, false).await?;
+        planned
     }
 
-    async fn plan_run(
+    fn invoker_of(&self, request: &Request) -> String {
+        request
+            .invoker
+            .clone()
+            .unwrap_or_else(|| self.inner.invoker.clone())
+    }
+
+    /// Plans and validates, adding `plan_resolved` and then `validators_passed` or
+    /// `plan_rejected` to `events`.
+    async fn plan_audited(
         &self,
         scenario: &str,
         request: &Request,
         run_id: &str,
+        invoker: &str,
+        events: &mut Vec<AuditEvent>,
     ) -> Result<ValidatedPlan, Error> {
         let pack = &self.inner.pack;
-        pack.scenario(scenario)?;
-        let existing = self.existing_rows(scenario).await?;
-        let reference_date = request
-            .reference_date
-            .or(self.inner.reference_date)
-            .unwrap_or_else(|| Utc::now().date_naive());
-        let mut ctx = RunContext::new(run_id, reference_date);
-        if let Some(seed) = request.seed {
-            ctx = ctx.with_seed(seed);
+        let planned = async {
+            pack.scenario(scenario)?;
+            let existing = self.existing_rows(scenario).await?;
+            let reference_date = request
+                .reference_date
+                .or(self.inner.reference_date)
+                .unwrap_or_else(|| Utc::now().date_naive());
+            let mut ctx = RunContext::new(run_id, reference_date);
+            if let Some(seed) = request.seed {
+                ctx = ctx.with_seed(seed);
+            }
+            let plan = pack.plan(scenario, &request.constraints, &ctx, &existing)?;
+            Ok::<_, Error>((plan, existing))
         }
-        Ok(pack.plan_validated(scenario, &request.constraints, &ctx, &existing)?)
+        .await;
+        let (plan, existing) = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                events.push(self.rejected(run_id, invoker, &e));
+                return Err(e);
+            }
+        };
+        events.push(self.event(
+            run_id,
+            invoker,
+            AuditAction::PlanResolved,
+            AuditStatus::Ok,
+            serde_json::json!({ "scenario": scenario }),
+            plan_summary(&plan),
+        ));
+        match pack.validate(plan, &existing) {
+            Ok(v) => {
+                events.push(self.event(
+                    run_id,
+                    invoker,
+                    AuditAction::ValidatorsPassed,
+                    AuditStatus::Ok,
+                    serde_json::json!({}),
+                    serde_json::json!({ "validators": v.validators() }),
+                ));
+                Ok(v)
+            }
+            Err(e) => {
+                let e = Error::Core(e);
+                events.push(self.rejected(run_id, invoker, &e));
+                Err(e)
+            }
+        }
+    }
+
+    /// A `plan_rejected` event for an error of planning or validation.
+    fn rejected(&self, run_id: &str, invoker: &str, e: &Error) -> AuditEvent {
+        let failures = match e {
+            Error::Core(atdm_core::Error::Rejected(r)) => {
+                serde_json::to_value(&r.failures).unwrap_or_default()
+            }
+            _ => serde_json::Value::Array(Vec::new()),
+        };
+        let status = match e {
+            Error::Core(_) => AuditStatus::Rejected,
+            _ => AuditStatus::Failed,
+        };
+        self.event(
+            run_id,
+            invoker,
+            AuditAction::PlanRejected,
+            status,
+            serde_json::json!({}),
+            serde_json::json!({ "error": error_json(e), "failures": failures }),
+        )
     }
 
     /// Requests a scenario: plans it, runs the validator gate, and writes every row, the run's
     /// catalog entry and its ledger in one transaction. A rejected plan writes nothing; a plan
     /// the database refuses rolls back and fails with [`Error::SeedFailed`].
+    ///
+    /// Audited: `request_received`, `plan_resolved`, `validators_passed` and `seed_started`
+    /// are written before the transaction begins (if the store cannot take them, nothing is
+    /// seeded and the error is [`Error::Audit`]); `seed_completed` (or `seed_failed`) and
+    /// `fixtures_emitted` after it.
     pub async fn request(&self, scenario: &str, request: Request) -> Result<Seeded, Error> {
         let run_id = ulid::Ulid::new().to_string();
         let request_id = new_request_id();
-        let validated = self.plan_run(scenario, &request, &run_id).await?;
+        let invoker = self.invoker_of(&request);
+        let metrics = &self.inner.metrics;
+        let mut events = vec![self.event(
+            &run_id,
+            &invoker,
+            AuditAction::RequestReceived,
+            AuditStatus::Ok,
+            request_inputs(scenario, &request),
+            serde_json::json!({ "request_id": request_id }),
+        )];
+        let validated = match self
+            .plan_audited(scenario, &request, &run_id, &invoker, &mut events)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                if let Error::Core(atdm_core::Error::Rejected(r)) = &e {
+                    metrics.validator_rejections(r.failures.iter().map(|f| f.validator.as_str()));
+                }
+                metrics.request(scenario, if matches!(e, Error::Core(_)) { "rejected" } else { "failed" });
+                self.record(events, false).await?;
+                return Err(e);
+            }
+        };
+        events.push(self.event(
+            &run_id,
+            &invoker,
+            AuditAction::SeedStarted,
+            AuditStatus::Ok,
+            serde_json::json!({}),
+            serde_json::json!({ "database": self.inner.url, "dialect": dialect_name(self.dialect()) }),
+        ));
+        if let Err(e) = self.record(events, true).await {
+            metrics.request(scenario, "failed");
+            return Err(e);
+        }
         let token = CleanupToken::from_entropy(random_bytes());
-        let invoker = request
-            .invoker
-            .clone()
-            .unwrap_or_else(|| self.inner.invoker.clone());
         let now = Utc::now();
         let lease_expires_at = now
             + chrono::Duration::from_std(self.inner.lease).unwrap_or(chrono::Duration::hours(1));
-        let (assigned, rows, keys) = self
+        let seeded = self
             .seed(
                 &validated,
                 &token,
@@ -695,7 +839,25 @@ impl Engine {
                 now,
                 lease_expires_at,
             )
-            .await?;
+            .await;
+        let (assigned, rows, keys) = match seeded {
+            Ok(s) => s,
+            Err(e) => {
+                metrics.request(scenario, "failed");
+                let failed = self.event(
+                    &run_id,
+                    &invoker,
+                    AuditAction::SeedFailed,
+                    AuditStatus::RolledBack,
+                    serde_json::json!({}),
+                    serde_json::json!({ "error": error_json(&e) }),
+                );
+                self.record(vec![failed], false).await?;
+                return Err(e);
+            }
+        };
+        metrics.request(scenario, "ok");
+        metrics.seeded_rows(&rows);
         let plan = validated.plan();
         // Keys the database assigned are known only now; otherwise the seed's keys stand.
         let data = if assigned.is_empty() {
@@ -704,6 +866,19 @@ impl Engine {
             plan.entity_keys(self.schema(), &|r| assigned.get(r).cloned())
         };
         tracing::info!(run_id = %run_id, scenario, rows = plan.row_count(), "seeded");
+        let mut events = vec![self.event(
+            &run_id,
+            &invoker,
+            AuditAction::SeedCompleted,
+            AuditStatus::Ok,
+            serde_json::json!({}),
+            serde_json::json!({
+                "request_id": request_id,
+                "rows": rows,
+                "data": data,
+                "lease_expires_at": lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            }),
+        )];
         let fixture = atdm_core::fixtures::Fixture {
             scenario_id: scenario.to_owned(),
             test_run_id: run_id.clone(),
@@ -715,7 +890,28 @@ impl Engine {
             &fixture,
             request.playwright,
             request.pytest,
-        )?;
+        );
+        match &fixtures {
+            Ok(files) if !files.is_empty() => events.push(self.event(
+                &run_id,
+                &invoker,
+                AuditAction::FixturesEmitted,
+                AuditStatus::Ok,
+                serde_json::json!({ "playwright": request.playwright, "pytest": request.pytest }),
+                serde_json::json!({ "files": files }),
+            )),
+            Ok(_) => {}
+            Err(e) => events.push(self.event(
+                &run_id,
+                &invoker,
+                AuditAction::FixturesEmitted,
+                AuditStatus::Failed,
+                serde_json::json!({ "playwright": request.playwright, "pytest": request.pytest }),
+                serde_json::json!({ "error": error_json(e) }),
+            )),
+        }
+        self.record(events, false).await?;
+        let fixtures = fixtures?;
         Ok(Seeded {
             fixtures,
             status: "ready",
@@ -961,38 +1157,160 @@ impl Engine {
     /// [`ResetStatus::AlreadyCleaned`] and changes nothing; a wrong token fails with
     /// [`Error::TokenMismatch`] and changes nothing; an unknown run fails with
     /// [`Error::RunNotFound`].
+    ///
+    /// Audited in the run's trail: `reset_started` before (if the store cannot take it,
+    /// nothing is deleted), then `reset_completed`, `reset_rejected` or `reset_failed`.
     pub async fn reset_run(&self, run_id: &str, token: &str) -> Result<ResetReport, Error> {
-        self.clean_runs(&[run_id.to_owned()], Some(token))
+        self.reset_one("reset_run", run_id, Some(token)).await
+    }
+
+    /// Resets one run, audited in its own trail.
+    async fn reset_one(
+        &self,
+        strategy: &'static str,
+        run_id: &str,
+        token: Option<&str>,
+    ) -> Result<ResetReport, Error> {
+        let invoker = self.inner.invoker.clone();
+        let started = self.event(
+            run_id,
+            &invoker,
+            AuditAction::ResetStarted,
+            AuditStatus::Ok,
+            serde_json::json!({ "run_id": run_id, "strategy": strategy, "token_given": token.is_some() }),
+            serde_json::json!({}),
+        );
+        self.record(vec![started], true).await?;
+        let result = self
+            .clean_runs(&[run_id.to_owned()], token)
             .await
-            .map(|(mut reports, _)| reports.remove(0))
+            .map(|(mut reports, _)| reports.remove(0));
+        let (event, status) = match &result {
+            Ok(r) => (self.reset_done(run_id, &invoker, r, serde_json::json!({})), reset_status(r.status)),
+            Err(e) => self.reset_error(run_id, &invoker, e),
+        };
+        self.inner.metrics.reset(strategy, status);
+        self.record(vec![event], false).await?;
+        result
+    }
+
+    fn reset_done(
+        &self,
+        run_id: &str,
+        invoker: &str,
+        r: &ResetReport,
+        inputs: serde_json::Value,
+    ) -> AuditEvent {
+        self.event(
+            run_id,
+            invoker,
+            AuditAction::ResetCompleted,
+            AuditStatus::Cleaned,
+            inputs,
+            serde_json::json!({ "status": r.status, "deleted": r.deleted }),
+        )
+    }
+
+    /// The event and metric status of a failed reset: refused (wrong token, unknown run, no
+    /// confirmation) or failed.
+    fn reset_error(&self, run_id: &str, invoker: &str, e: &Error) -> (AuditEvent, &'static str) {
+        let (action, status, metric) = match e {
+            Error::TokenMismatch { .. } | Error::RunNotFound { .. } | Error::ConfirmRequired { .. } => {
+                (AuditAction::ResetRejected, AuditStatus::Forbidden, "rejected")
+            }
+            _ => (AuditAction::ResetFailed, AuditStatus::Failed, "failed"),
+        };
+        let event = self.event(
+            run_id,
+            invoker,
+            action,
+            status,
+            serde_json::json!({}),
+            serde_json::json!({ "error": error_json(e) }),
+        );
+        (event, metric)
     }
 
     /// Deletes every row owned by any run (reference rows stay) and marks every run cleaned,
     /// in one transaction. Without `confirm`, deletes nothing and fails with
     /// [`Error::ConfirmRequired`].
+    ///
+    /// Audited as a strategy run (`strategy-reset_all-<ULID>`): `reset_started` before,
+    /// `reset_completed` (or `reset_rejected`, `reset_failed`) after; each cleaned run's own
+    /// trail also gets a `reset_completed` that names the strategy run.
     pub async fn reset_all(&self, confirm: bool) -> Result<ResetAllReport, Error> {
+        let strategy_run = strategy_run_id("reset_all");
+        let invoker = self.inner.invoker.clone();
+        let started = self.event(
+            &strategy_run,
+            &invoker,
+            AuditAction::ResetStarted,
+            AuditStatus::Ok,
+            serde_json::json!({ "strategy": "reset_all", "confirm": confirm }),
+            serde_json::json!({}),
+        );
         if !confirm {
-            return Err(Error::ConfirmRequired {
+            let e = Error::ConfirmRequired {
                 action: "reset_all".into(),
-            });
+            };
+            let (event, status) = self.reset_error(&strategy_run, &invoker, &e);
+            self.inner.metrics.reset("reset_all", status);
+            self.record(vec![started, event], false).await?;
+            return Err(e);
         }
-        let sql = self.inner.catalog.ready_runs();
-        let runs: Vec<String> = with_db!(&self.inner.db, pool => {
-            let rows = query_for(pool, sql).fetch_all(pool).await.map_err(Error::db("cannot read the run catalog"))?;
-            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>().map_err(Error::db("cannot read the run catalog"))?
-        });
-        let (reports, deleted) = self.clean_runs(&runs, None).await?;
-        Ok(ResetAllReport {
+        self.record(vec![started], true).await?;
+        let result = async {
+            let sql = self.inner.catalog.ready_runs();
+            let runs: Vec<String> = with_db!(&self.inner.db, pool => {
+                let rows = query_for(pool, sql).fetch_all(pool).await.map_err(Error::db("cannot read the run catalog"))?;
+                rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>().map_err(Error::db("cannot read the run catalog"))?
+            });
+            self.clean_runs(&runs, None).await
+        }
+        .await;
+        let (reports, deleted) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let (event, status) = self.reset_error(&strategy_run, &invoker, &e);
+                self.inner.metrics.reset("reset_all", status);
+                self.record(vec![event], false).await?;
+                return Err(e);
+            }
+        };
+        self.inner.metrics.reset("reset_all", "cleaned");
+        let report = ResetAllReport {
             runs: reports
-                .into_iter()
+                .iter()
                 .filter(|r| r.status == ResetStatus::Cleaned)
-                .map(|r| r.run_id)
+                .map(|r| r.run_id.clone())
                 .collect(),
             deleted,
-        })
+        };
+        let done = self.event(
+            &strategy_run,
+            &invoker,
+            AuditAction::ResetCompleted,
+            AuditStatus::Cleaned,
+            serde_json::json!({ "strategy": "reset_all" }),
+            serde_json::json!({ "runs": report.runs, "deleted": report.deleted }),
+        );
+        self.record(vec![done], false).await?;
+        let inputs = serde_json::json!({ "strategy": "reset_all", "strategy_run": strategy_run });
+        let per_run: Vec<Vec<AuditEvent>> = reports
+            .iter()
+            .filter(|r| r.status == ResetStatus::Cleaned)
+            .map(|r| vec![self.reset_done(&r.run_id, &invoker, r, inputs.clone())])
+            .collect();
+        futures::stream::iter(per_run)
+            .map(|events| self.record(events, false))
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(report)
     }
 
-    /// Resets every run whose lease has passed; returns what each reset deleted.
+    /// Resets every run whose lease has passed; returns what each reset deleted. Each is
+    /// audited in its run's trail with strategy `reap`.
     pub async fn reap_expired(&self) -> Result<Vec<ResetReport>, Error> {
         let sql = self.inner.catalog.expired_runs();
         let now = micros(Utc::now());
@@ -1002,10 +1320,43 @@ impl Engine {
         });
         let mut out = Vec::new();
         for r in runs {
-            let (mut reports, _) = self.clean_runs(&[r], None).await?;
-            out.append(&mut reports);
+            out.push(self.reset_one("reap", &r, None).await?);
         }
         Ok(out)
+    }
+
+    /// The audit trail of a run (or strategy run), oldest event first: the JSON view for
+    /// programs. A run id with no events and no catalog entry fails with
+    /// [`Error::RunNotFound`].
+    pub async fn audit(&self, run_id: &str) -> Result<AuditTrail, Error> {
+        let events = self.inner.audit.trail(run_id).await?;
+        if events.is_empty() {
+            self.run(run_id).await?;
+        }
+        Ok(AuditTrail {
+            run_id: run_id.to_owned(),
+            location: self.inner.audit.location(run_id),
+            events,
+        })
+    }
+
+    /// The audit page of a run for people: one self-contained HTML document (no scripts, no
+    /// external resources) with the run's summary, plan, validator decisions, records,
+    /// fixtures, reset status and timeline. An unknown run gets a page that says so, not an
+    /// error; only a store failure is an error.
+    pub async fn audit_html(&self, run_id: &str) -> Result<String, Error> {
+        let trail = AuditTrail {
+            run_id: run_id.to_owned(),
+            location: self.inner.audit.location(run_id),
+            events: self.inner.audit.trail(run_id).await?,
+        };
+        Ok(atdm_core::audit::render_html(&trail))
+    }
+
+    /// The engine's metrics in the Prometheus text format (see the metrics table in the
+    /// crate docs). They also go to any recorder installed with the `metrics` facade.
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.render()
     }
 
     /// Cleans runs in one transaction: checks each run (and its token, when given), claims
@@ -1199,6 +1550,72 @@ impl Engine {
 /// From this many rows on, PostgreSQL loads a table (and the ledger) with COPY.
 const COPY_THRESHOLD: usize = 500;
 
+/// The inputs of a request as audited (no token: a request has none yet).
+fn request_inputs(scenario: &str, r: &Request) -> serde_json::Value {
+    serde_json::json!({
+        "scenario": scenario,
+        "constraints": r.constraints.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<serde_json::Map<_, _>>(),
+        "seed": r.seed.map(|s| s.to_string()),
+        "reference_date": r.reference_date.map(|d| d.to_string()),
+        "playwright": r.playwright,
+        "pytest": r.pytest,
+    })
+}
+
+/// How many planned rows per table the audit shows in full.
+const AUDITED_ROWS: usize = 20;
+
+/// A plan as audited: its parameters, row counts, and the first rows of each table.
+fn plan_summary(plan: &atdm_core::Plan) -> serde_json::Value {
+    let cell = |c: &Cell| match c {
+        Cell::Value(v) => v.to_json(),
+        Cell::Default => serde_json::json!({ "default": true }),
+        Cell::Ref(r) => serde_json::json!({ "ref": format!("{}[{}].{}", r.table, r.row, r.column) }),
+    };
+    let tables: Vec<serde_json::Value> = plan
+        .tables
+        .iter()
+        .map(|tp| {
+            serde_json::json!({
+                "table": &*tp.table,
+                "columns": &*tp.columns,
+                "rows": tp.rows.iter().take(AUDITED_ROWS).map(|r| r.iter().map(cell).collect::<Vec<_>>()).collect::<Vec<_>>(),
+                "total": tp.rows.len(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": plan.scenario,
+        "seed": plan.seed.to_string(),
+        "reference_date": plan.reference_date.to_string(),
+        "generator_version": plan.generator_version,
+        "schema_version": plan.schema_version,
+        "constraints": plan.constraints.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<serde_json::Map<_, _>>(),
+        "rows": plan.tables.iter().map(|tp| (tp.table.to_string(), serde_json::Value::from(tp.rows.len()))).collect::<serde_json::Map<_, _>>(),
+        "tables": tables,
+    })
+}
+
+/// An error as audited: its code and message.
+fn error_json(e: &Error) -> serde_json::Value {
+    serde_json::json!({ "code": e.code().as_str(), "message": e.to_string() })
+}
+
+fn dialect_name(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "sqlite",
+        Dialect::Postgres => "postgres",
+        Dialect::MySql => "mysql",
+    }
+}
+
+fn reset_status(s: ResetStatus) -> &'static str {
+    match s {
+        ResetStatus::Cleaned => "cleaned",
+        ResetStatus::AlreadyCleaned => "already_cleaned",
+    }
+}
+
 /// Microseconds since the epoch, strictly increasing within this process, so that events
 /// written by one process sort in the order they happened even within one microsecond.
 fn event_micros() -> i64 {
@@ -1261,10 +1678,18 @@ impl Engine {
             return Ok(());
         }
         self.retry_pending().await;
+        let started = std::time::Instant::now();
         match self.inner.audit.append(&events).await {
-            Ok(_) => Ok(()),
-            Err(e) if gate => Err(e),
+            Ok(_) => {
+                self.inner.metrics.audit_written(&events, started.elapsed());
+                Ok(())
+            }
+            Err(e) if gate => {
+                self.inner.metrics.audit_write_failed();
+                Err(e)
+            }
             Err(e) => {
+                self.inner.metrics.audit_write_failed();
                 tracing::error!(error = %e, run_id = %events[0].test_run_id, events = events.len(), "audit events kept for a retry");
                 self.inner.pending.lock().expect("not poisoned").push(events);
                 Ok(())
@@ -1275,12 +1700,16 @@ impl Engine {
     async fn retry_pending(&self) {
         let kept = std::mem::take(&mut *self.inner.pending.lock().expect("not poisoned"));
         for events in kept {
+            let started = std::time::Instant::now();
             if let Err(e) = self.inner.audit.append(&events).await {
+                self.inner.metrics.audit_write_failed();
                 // An earlier attempt may have written it after all: then it is done.
                 if !self.inner.audit.trail(&events[0].test_run_id).await.is_ok_and(|t| t.iter().any(|x| x.event_id == events[0].event_id)) {
                     tracing::warn!(error = %e, "audit events still kept for a retry");
                     self.inner.pending.lock().expect("not poisoned").push(events);
                 }
+            } else {
+                self.inner.metrics.audit_written(&events, started.elapsed());
             }
         }
     }

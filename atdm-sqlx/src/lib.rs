@@ -77,6 +77,7 @@ mod store;
 /// Support for `#[atdm_scenario]`'s expansion. **Not public API**: it may change in any
 /// release without notice.
 #[doc(hidden)]
+mod metrics;
 #[path = "private.rs"]
 pub mod __private;
 pub mod testing;
