@@ -1,7 +1,47 @@
-//! The audit event model and its Arrow schema.
+//! The audit event model, its Arrow schema, and the two views of a run's trail.
 //!
 //! Every engine action becomes an [`AuditEvent`]; the engine writes them, append-only, as
 //! Parquet objects with [`arrow_schema()`]. No event ever holds a cleanup token's plaintext.
+//!
+//! A run's events together are an [`AuditTrail`], shown two ways:
+//!
+//! - **JSON, for programs**: the serde form of [`AuditTrail`] ([`AuditTrail::to_json`]).
+//! - **HTML, for people**: [`render_html`], one self-contained page per run (see [`html`]).
+//!
+//! ## The JSON form
+//!
+//! The JSON form is stable: fields are only ever added, never renamed or removed, and
+//! [`AUDIT_SCHEMA_VERSION`] changes when the meaning of one does.
+//!
+//! ```json
+//! {
+//!   "run_id": "01KAJ3Q6Z8M9V4T2R1P0N7X5WB",
+//!   "location": "file:///srv/atdm/store/audit/dt=2026-06-01/run=01KAJ3Q6Z8M9V4T2R1P0N7X5WB",
+//!   "events": [
+//!     {
+//!       "event_id": "01KAJ3Q6Z8QK5D1T7G2M3N4P5R",
+//!       "timestamp": "2026-06-01T09:30:00.123456Z",
+//!       "test_run_id": "01KAJ3Q6Z8M9V4T2R1P0N7X5WB",
+//!       "invoker": "ci",
+//!       "action": "request_received",
+//!       "inputs": { "scenario": "claim_denial_active_member", "constraints": {} },
+//!       "tools_called": [],
+//!       "outputs": { "request_id": "tdr_0123456789ab" },
+//!       "status": "ok",
+//!       "reviewer_decision": null,
+//!       "schema_version": 1
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! - `timestamp`: RFC 3339, always UTC (`Z`), always six fractional digits (microseconds).
+//!   Reading accepts any RFC 3339 time and converts it to UTC.
+//! - `action`: `snake_case`, one of [`AuditAction::as_str`]; `status`: `snake_case`, one of
+//!   [`AuditStatus::as_str`].
+//! - `inputs`, `outputs`: JSON objects whose keys depend on the action; `tools_called`: `[]` or
+//!   `[{"tool": ..., "arguments": ...}]` for calls made through MCP.
+//! - `events` are in the order they happened; an unknown run has `"events": []`.
 
 use std::sync::Arc;
 
@@ -10,6 +50,10 @@ use arrow_array::{Array, RecordBatch, StringArray, TimestampMicrosecondArray, UI
 use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub mod html;
+
+pub use html::render_html;
 
 /// The version of the event layout, stored in every event.
 pub const AUDIT_SCHEMA_VERSION: u32 = 1;
@@ -129,7 +173,9 @@ impl AuditStatus {
 pub struct AuditEvent {
     /// A unique id (a ULID in the engine).
     pub event_id: String,
-    /// When it happened, UTC, microsecond precision.
+    /// When it happened, UTC, microsecond precision; in JSON, RFC 3339 with six fractional
+    /// digits and `Z` (`2026-06-01T09:30:00.123456Z`).
+    #[serde(with = "rfc3339_micros")]
     pub timestamp: DateTime<Utc>,
     /// The run (or `strategy-<name>-<ULID>` for reset_all, snapshot and restore).
     pub test_run_id: String,
@@ -160,6 +206,35 @@ pub struct AuditTrail {
     pub location: String,
     /// Every event of the run, in the order they happened; empty for an unknown run.
     pub events: Vec<AuditEvent>,
+}
+
+impl AuditTrail {
+    /// The trail as pretty-printed JSON (the stable form described in the [module
+    /// docs](self)).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("an audit trail always serializes")
+    }
+}
+
+/// The JSON form of event times: RFC 3339, UTC, exactly six fractional digits.
+mod rfc3339_micros {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "audit timestamp {text:?} is not an RFC 3339 time ({e}); write it like 2026-06-01T09:30:00.123456Z"
+                ))
+            })
+    }
 }
 
 /// The Arrow schema of audit events: JSON fields as UTF-8 text, the timestamp in
@@ -290,5 +365,80 @@ mod tests {
         };
         let batch = to_record_batch(std::slice::from_ref(&e)).unwrap();
         assert_eq!(from_record_batch(&batch).unwrap(), vec![e]);
+    }
+
+    fn event_at(micros: i64) -> AuditEvent {
+        AuditEvent {
+            event_id: "01KAJ3Q6Z8QK5D1T7G2M3N4P5R".into(),
+            timestamp: DateTime::<Utc>::from_timestamp_micros(micros).unwrap(),
+            test_run_id: "R".into(),
+            invoker: "ci".into(),
+            action: AuditAction::ResetCompleted,
+            inputs: serde_json::json!({}),
+            tools_called: serde_json::json!([]),
+            outputs: serde_json::json!({"status": "cleaned"}),
+            status: AuditStatus::Cleaned,
+            reviewer_decision: None,
+            schema_version: AUDIT_SCHEMA_VERSION,
+        }
+    }
+
+    #[test]
+    fn the_json_form_is_stable() {
+        // A whole second still has six fractional digits; action and status are snake_case.
+        let trail = AuditTrail {
+            run_id: "R".into(),
+            location: "memory:///audit/dt=2026-06-01/run=R".into(),
+            events: vec![
+                event_at(1_780_300_800_000_000),
+                event_at(1_780_300_800_000_001),
+            ],
+        };
+        let v: serde_json::Value = serde_json::from_str(&trail.to_json()).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 3);
+        let e = &v["events"][0];
+        assert_eq!(e["timestamp"], "2026-06-01T08:00:00.000000Z");
+        assert_eq!(v["events"][1]["timestamp"], "2026-06-01T08:00:00.000001Z");
+        assert_eq!(e["action"], "reset_completed");
+        assert_eq!(e["status"], "cleaned");
+        assert_eq!(e["reviewer_decision"], serde_json::Value::Null);
+        assert_eq!(e["schema_version"], AUDIT_SCHEMA_VERSION);
+        let mut names: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "action",
+                "event_id",
+                "inputs",
+                "invoker",
+                "outputs",
+                "reviewer_decision",
+                "schema_version",
+                "status",
+                "test_run_id",
+                "timestamp",
+                "tools_called"
+            ]
+        );
+        let back: AuditTrail = serde_json::from_str(&trail.to_json()).unwrap();
+        assert_eq!(back, trail);
+    }
+
+    #[test]
+    fn any_rfc3339_time_reads_back_as_utc() {
+        let mut v = serde_json::to_value(event_at(0)).unwrap();
+        v["timestamp"] = "2026-06-01T10:00:00.5+02:00".into();
+        let e: AuditEvent = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(e.timestamp.timestamp_micros(), 1_780_300_800_500_000);
+        v["timestamp"] = "yesterday".into();
+        let err = serde_json::from_value::<AuditEvent>(v)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"yesterday\" is not an RFC 3339 time"),
+            "{err}"
+        );
     }
 }
