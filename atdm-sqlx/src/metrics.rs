@@ -5,16 +5,7 @@
 //! also into a recorder of the engine's own, which [`crate::Engine::metrics_text`] renders in
 //! the Prometheus text format without any exporter installed.
 //!
-//! | metric | kind | labels |
-//! |---|---|---|
-//! | `atdm_audit_events_total` | counter | `action`, `status` |
-//! | `atdm_audit_write_seconds` | histogram | |
-//! | `atdm_audit_write_failures_total` | counter | |
-//! | `atdm_audit_events_dropped_total` | counter (stays 0: events whose write fails are kept and retried) | |
-//! | `atdm_requests_total` | counter | `scenario`, `status` (`ok`, `rejected`, `failed`) |
-//! | `atdm_resets_total` | counter | `strategy` (`reset_run`, `reset_all`, `reap`, `restore`), `status` |
-//! | `atdm_seeded_rows_total` | counter | `table` |
-//! | `atdm_validator_rejections_total` | counter | `validator` |
+//! The metrics and their labels are listed in the crate documentation.
 
 use std::time::Duration;
 
