@@ -1,0 +1,274 @@
+//! The command line: global options, subcommands and their arguments.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 an engine error (code and message on stderr, a JSON error object \
+with -o json); 2 a usage error.
+
+JSON output (-o json) is stable and documented in docs/cli.md: fields may be added, none \
+are renamed or removed.
+
+A CI job in four lines:
+  out=$(atdm -o json request claim_denial_active_member)
+  run=$(echo \"$out\" | jq -r .run_id); token=$(echo \"$out\" | jq -r .token)
+  ./run-my-tests --member \"$(echo \"$out\" | jq -r .data.member_id)\"
+  atdm reset \"$run\" --token \"$token\" && atdm audit \"$run\" --html audit.html";
+
+/// atdm: synthetic test data by intent. Request a scenario, run your tests, reset exactly
+/// what was seeded, and read the audit trail.
+#[derive(Debug, Parser)]
+#[command(name = "atdm", version, after_help = AFTER_HELP)]
+pub(crate) struct Cli {
+    /// Options every command accepts, before or after the subcommand.
+    #[command(flatten)]
+    pub(crate) global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum OutputFormat {
+    /// Short, aligned lines for people.
+    #[default]
+    Human,
+    /// One JSON document on stdout (errors as a JSON object on stderr).
+    Json,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Global {
+    /// Output format.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub(crate) output: OutputFormat,
+
+    /// Database URL: sqlite://PATH, postgres://..., mysql://... [default: sqlite://.atdm/atdm.sqlite]
+    #[arg(
+        long,
+        global = true,
+        env = "ATDM_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) database_url: Option<String>,
+
+    /// Store for the audit trail and baselines: file://DIR or a directory, memory://, s3://BUCKET/PREFIX [default: .atdm/store]
+    #[arg(
+        long,
+        global = true,
+        env = "ATDM_STORE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) store_url: Option<String>,
+
+    /// A directory with schema.toml, optional reference.toml and scenario files [default: the healthcare pack]
+    #[arg(long, global = true, env = "ATDM_SCENARIO_DIR", value_name = "DIR")]
+    pub(crate) scenario_dir: Option<PathBuf>,
+
+    /// Where requested fixture files are written [default: .atdm/fixtures]
+    #[arg(long, global = true, env = "ATDM_FIXTURE_DIR", value_name = "DIR")]
+    pub(crate) fixture_dir: Option<PathBuf>,
+
+    /// The reference date ("today") of requests, YYYY-MM-DD [default: the current UTC date]
+    #[arg(long, global = true, env = "ATDM_REFERENCE_DATE", value_name = "DATE", value_parser = parse_date)]
+    pub(crate) reference_date: Option<NaiveDate>,
+
+    /// Who is asking, for the run catalog and the audit trail [default: $USER, or atdm]
+    #[arg(long, global = true, env = "ATDM_INVOKER", value_name = "NAME")]
+    pub(crate) invoker: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List the scenarios of the pack.
+    Scenarios,
+    /// Describe a scenario: its knobs (allowed values, defaults), rows and validators.
+    Describe {
+        /// The scenario id.
+        scenario: String,
+    },
+    /// Find scenarios by intent ("denied claim out of network"), best match first.
+    Find {
+        /// Words saying what data you need.
+        #[arg(required = true, num_args = 1..)]
+        intent: Vec<String>,
+        /// At most this many matches.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
+    /// Show what a request would seed (or why it would fail), without writing anything.
+    Plan(RequestArgs),
+    /// Seed a scenario: prints the run id, the entity keys and the cleanup token (shown once).
+    Request {
+        /// What to request.
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Write a Playwright fixture (<scenario>_<run>.json) into the fixture directory.
+        #[arg(long)]
+        playwright: bool,
+        /// Write a pytest fixture module (<scenario>_<run>.py) into the fixture directory.
+        #[arg(long)]
+        pytest: bool,
+        /// The run's lease in seconds: when it passes, `atdm reap` (or any later start) resets the run [default: 3600]
+        #[arg(long, env = "ATDM_LEASE_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        lease: Option<u64>,
+    },
+    /// Delete exactly the rows of one run, if the token is its cleanup token.
+    Reset {
+        /// The run id.
+        run: String,
+        /// The run's cleanup token (it may begin with `-`).
+        #[arg(
+            long,
+            env = "ATDM_CLEANUP_TOKEN",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
+        token: String,
+    },
+    /// Delete every row owned by any run (reference rows stay). Needs --confirm.
+    ResetAll {
+        /// Confirms that every run-owned row is to be deleted.
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// List the runs in the run catalog, oldest first.
+    Runs,
+    /// Print a run's audit trail; with --html, also write it as a self-contained page.
+    Audit {
+        /// The run id (or a strategy run id, strategy-<name>-<ULID>).
+        run: String,
+        /// Write the audit page to this file (`-` for stdout, instead of the trail).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Snapshot, restore, list and compare baselines of every table.
+    #[command(subcommand, alias = "baselines")]
+    Baseline(BaselineCommand),
+    /// Reset every run whose lease has passed.
+    Reap,
+    /// Print the schema of the live database as the engine reads it (TOML, plus notes).
+    Introspect {
+        /// The schema's name in the output.
+        #[arg(long, default_value = "introspected")]
+        name: String,
+    },
+    /// Check scenario files against the schema without a database; reports every file's errors.
+    Validate {
+        /// The scenario files.
+        #[arg(required = true, num_args = 1.., value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the engine's metrics (Prometheus text format).
+    Metrics,
+}
+
+/// What a request (or a plan preview) asks for.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RequestArgs {
+    /// The scenario id.
+    pub(crate) scenario: String,
+    /// A constraint, KEY=VALUE (repeatable; the value is everything after the first `=`).
+    #[arg(short = 'c', long = "constraint", value_name = "KEY=VALUE", value_parser = parse_constraint)]
+    pub(crate) constraints: Vec<(String, String)>,
+    /// Sets a nullable knob to NULL (repeatable).
+    #[arg(long = "null", value_name = "KEY")]
+    pub(crate) nulls: Vec<String>,
+    /// A seed instead of the one derived from the run id.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+}
+
+/// The baseline subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaselineCommand {
+    /// Snapshot every table of the schema into the store.
+    Snapshot {
+        /// The baseline id [default: a new ULID]; an existing id is never overwritten.
+        #[arg(long)]
+        id: Option<String>,
+        /// A tag, KEY=VALUE (repeatable).
+        #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_constraint)]
+        tags: Vec<(String, String)>,
+    },
+    /// Restore a baseline (the newest when no id is given), in one transaction.
+    Restore {
+        /// The baseline id.
+        id: Option<String>,
+    },
+    /// List the baselines, newest first.
+    List,
+    /// Compare two baselines table by table.
+    Diff {
+        /// The older baseline.
+        from: String,
+        /// The newer baseline.
+        to: String,
+    },
+}
+
+/// `KEY=VALUE`: the key before the first `=`, the value (which may hold `=`) after it.
+pub(crate) fn parse_constraint(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        Some(_) => Err(format!("{s:?} has no key before `=`; write KEY=VALUE")),
+        None => Err(format!("{s:?} has no `=`; write KEY=VALUE")),
+    }
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("{s:?} is not a date in the form YYYY-MM-DD: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_constraint_splits_at_the_first_equals_sign() {
+        assert_eq!(
+            parse_constraint("k=v=w").unwrap(),
+            ("k".to_owned(), "v=w".to_owned())
+        );
+        assert_eq!(
+            parse_constraint("k=").unwrap(),
+            ("k".to_owned(), String::new())
+        );
+        assert!(parse_constraint("kv").is_err());
+        assert!(parse_constraint("=v").is_err());
+    }
+
+    #[test]
+    fn a_token_may_begin_with_a_hyphen() {
+        let cli =
+            Cli::try_parse_from(["atdm", "reset", "R", "--token", "-zQ_x", "-o", "json"]).unwrap();
+        match cli.command {
+            Command::Reset { token, .. } => assert_eq!(token, "-zQ_x"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cli.global.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn output_is_accepted_before_and_after_the_subcommand() {
+        let before = Cli::try_parse_from(["atdm", "-o", "json", "scenarios"]).unwrap();
+        let after = Cli::try_parse_from(["atdm", "scenarios", "--output", "json"]).unwrap();
+        assert_eq!(before.global.output, OutputFormat::Json);
+        assert_eq!(after.global.output, OutputFormat::Json);
+    }
+}

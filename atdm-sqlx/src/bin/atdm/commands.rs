@@ -1,0 +1,343 @@
+//! The commands: each does its work through the engine (or the pack alone) and prints its
+//! result.
+
+use std::time::Duration;
+
+use atdm_core::Value;
+use atdm_sqlx::{Engine, Request, SnapshotOptions};
+use serde::Serialize;
+
+use crate::args::{BaselineCommand, Cli, Command, Global, RequestArgs};
+use crate::config::{self, EngineOptions};
+use crate::output::{CliError, Output, USAGE_ERROR, write_stdout};
+use crate::progress::Spinner;
+use crate::{render, validate};
+
+/// Runs the command line's command.
+pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Scenarios => scenarios(g, out),
+        Command::Describe { scenario } => {
+            let d = config::pack(g)?.describe(&scenario)?;
+            out.emit(&d, || render::describe(&d))
+        }
+        Command::Find { intent, limit } => find(g, out, &intent.join(" "), limit),
+        Command::Validate { files } => {
+            let date = g
+                .reference_date
+                .unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let report = validate::validate(g.scenario_dir.as_deref(), &files, date)?;
+            out.emit(&report, || render::validate(&report))?;
+            if report.valid {
+                Ok(())
+            } else {
+                let bad = report.files.iter().filter(|f| !f.valid).count();
+                Err(CliError::failed(
+                    "INVALID_SCENARIO",
+                    format!(
+                        "{bad} of {} scenario files have errors (listed on stdout)",
+                        report.files.len()
+                    ),
+                ))
+            }
+        }
+        Command::Introspect { name } => introspect(g, out, &name).await,
+        Command::ResetAll { confirm } if !confirm => Err(CliError::usage(
+            "CONFIRM_REQUIRED",
+            "reset-all deletes every run-owned row in every table; add --confirm to do it",
+        )),
+        command => {
+            let opts = EngineOptions {
+                lease: match &command {
+                    Command::Request { lease, .. } => lease.map(Duration::from_secs),
+                    _ => None,
+                },
+                // `atdm reap` reports what it reaps, so the start-up must not reap first.
+                no_reap_on_start: matches!(command, Command::Reap),
+            };
+            let engine = config::engine(g, opts).await?;
+            let result = on_engine(&engine, *out, command).await;
+            finish(&engine, out, result).await
+        }
+    }
+}
+
+/// After a command on the engine: writes any audit events kept for a retry and closes the
+/// pool. The command's result is already printed; an audit failure still makes the exit
+/// code 1.
+async fn finish(
+    engine: &Engine,
+    out: &Output,
+    result: Result<(), CliError>,
+) -> Result<(), CliError> {
+    let flushed = engine.flush_audit().await;
+    engine.close().await;
+    match (result, flushed) {
+        (Err(e), Err(audit)) => {
+            out.warn(audit.code().as_str(), &audit.to_string());
+            Err(e)
+        }
+        (Err(e), Ok(())) => Err(e),
+        (Ok(()), Err(audit)) => Err(audit.into()),
+        (Ok(()), Ok(())) => Ok(()),
+    }
+}
+
+async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Plan(request) => {
+            let r = request_of(&request)?;
+            let validated = engine.plan(&request.scenario, &r).await?;
+            let plan = validated.plan();
+            out.emit(plan, || render::plan(plan, validated.validators()))
+        }
+        Command::Request {
+            request,
+            playwright,
+            pytest,
+            ..
+        } => {
+            let mut r = request_of(&request)?;
+            r.playwright = playwright;
+            r.pytest = pytest;
+            let seeded = engine.request(&request.scenario, r).await?;
+            out.emit(&seeded, || render::seeded(&seeded))
+        }
+        Command::Reap => {
+            let reaped = Reaped {
+                reaped: engine.reap_expired().await?,
+            };
+            out.emit(&reaped, || render::reaped(&reaped.reaped))
+        }
+        Command::Reset { run, token } => {
+            let report = engine.reset_run(&run, &token).await?;
+            out.emit(&report, || render::reset(&report))
+        }
+        Command::ResetAll { .. } => {
+            let report = {
+                let _spinner = Spinner::start(&out, "deleting every run-owned row");
+                engine.reset_all(true).await?
+            };
+            out.emit(&report, || render::reset_all(&report))
+        }
+        Command::Runs => {
+            let runs = engine.runs().await?;
+            out.emit(&Runs { runs: &runs }, || render::runs(&runs))
+        }
+        Command::Audit { run, html } => {
+            let trail = engine.audit(&run).await?;
+            match html {
+                Some(path) if path.as_os_str() == "-" => {
+                    write_stdout(&atdm_core::audit::render_html(&trail))
+                }
+                Some(path) => {
+                    let page = atdm_core::audit::render_html(&trail);
+                    std::fs::write(&path, page).map_err(|e| {
+                        CliError::failed(
+                            "IO_ERROR",
+                            format!("cannot write the audit page to {}: {e}", path.display()),
+                        )
+                    })?;
+                    out.emit(&trail, || render::audit(&trail, Some(&path)))
+                }
+                None => out.emit(&trail, || render::audit(&trail, None)),
+            }
+        }
+        Command::Metrics => {
+            let text = engine.metrics_text();
+            let metrics = render::Metrics::parse(&text);
+            out.emit(&metrics, || text.clone())
+        }
+        Command::Baseline(b) => baseline(engine, out, b).await,
+        // Handled before an engine is connected.
+        Command::Scenarios
+        | Command::Describe { .. }
+        | Command::Find { .. }
+        | Command::Validate { .. }
+        | Command::Introspect { .. } => Err(CliError::failed(
+            "INTERNAL_ERROR",
+            "this command does not run on a connected engine",
+        )),
+    }
+}
+
+async fn baseline(engine: &Engine, out: Output, command: BaselineCommand) -> Result<(), CliError> {
+    match command {
+        BaselineCommand::Snapshot { id, tags } => {
+            let mut options = SnapshotOptions::new();
+            if let Some(id) = id {
+                options = options.id(id);
+            }
+            for (k, v) in tags {
+                options = options.tag(k, v);
+            }
+            let manifest = {
+                let _spinner = Spinner::start(&out, "taking a snapshot of every table");
+                engine.snapshot(options).await?
+            };
+            out.emit(&manifest, || render::snapshot(&manifest))
+        }
+        BaselineCommand::Restore { id } => {
+            let report = {
+                let _spinner = Spinner::start(&out, "restoring the baseline");
+                engine.restore(id.as_deref()).await?
+            };
+            out.emit(&report, || render::restored(&report))
+        }
+        BaselineCommand::List => {
+            let baselines = engine.list_baselines().await?;
+            out.emit(
+                &Baselines {
+                    baselines: &baselines,
+                },
+                || render::baselines(&baselines),
+            )
+        }
+        BaselineCommand::Diff { from, to } => {
+            let diff = engine.diff_baselines(&from, &to).await?;
+            out.emit(&diff, || render::diff(&diff))
+        }
+    }
+}
+
+/// `{"baselines": [...]}`.
+#[derive(Serialize)]
+struct Baselines<'a> {
+    baselines: &'a [atdm_sqlx::BaselineManifest],
+}
+
+/// `{"runs": [...]}`.
+#[derive(Serialize)]
+struct Runs<'a> {
+    runs: &'a [atdm_sqlx::RunInfo],
+}
+
+/// `{"scenarios": [...]}`.
+#[derive(Serialize)]
+pub(crate) struct ScenarioList {
+    pub(crate) scenarios: Vec<ScenarioSummary>,
+}
+
+/// One scenario in `atdm scenarios`.
+#[derive(Serialize)]
+pub(crate) struct ScenarioSummary {
+    pub(crate) id: String,
+    pub(crate) description: String,
+    pub(crate) tags: Vec<String>,
+    pub(crate) requirements: Vec<String>,
+    pub(crate) knobs: Vec<String>,
+}
+
+fn scenarios(g: &Global, out: &Output) -> Result<(), CliError> {
+    let pack = config::pack(g)?;
+    let list = ScenarioList {
+        scenarios: pack
+            .catalog()
+            .list()
+            .map(|s| ScenarioSummary {
+                id: s.id.clone(),
+                description: s.description.clone(),
+                tags: s.tags.clone(),
+                requirements: s.requirements.clone(),
+                knobs: s.knobs.keys().cloned().collect(),
+            })
+            .collect(),
+    };
+    out.emit(&list, || render::scenarios(&list))
+}
+
+/// `{"intent": ..., "matches": [...]}`.
+#[derive(Serialize)]
+pub(crate) struct Found {
+    pub(crate) intent: String,
+    pub(crate) matches: Vec<FoundMatch>,
+}
+
+/// One match of `atdm find`.
+#[derive(Serialize)]
+pub(crate) struct FoundMatch {
+    #[serde(flatten)]
+    pub(crate) found: atdm_core::scenario::Match,
+    pub(crate) description: String,
+}
+
+fn find(g: &Global, out: &Output, intent: &str, limit: usize) -> Result<(), CliError> {
+    let pack = config::pack(g)?;
+    let matches = pack
+        .catalog()
+        .find(intent, limit)
+        .into_iter()
+        .map(|m| FoundMatch {
+            description: pack
+                .scenario(&m.id)
+                .map(|s| s.description.clone())
+                .unwrap_or_default(),
+            found: m,
+        })
+        .collect();
+    let found = Found {
+        intent: intent.to_owned(),
+        matches,
+    };
+    out.emit(&found, || render::found(&found))
+}
+
+/// `atdm introspect` in JSON.
+#[derive(Serialize)]
+pub(crate) struct Introspected {
+    pub(crate) database: String,
+    pub(crate) schema: atdm_core::schema::Schema,
+    pub(crate) toml: String,
+    pub(crate) notes: Vec<String>,
+}
+
+async fn introspect(g: &Global, out: &Output, name: &str) -> Result<(), CliError> {
+    let url = config::database_url(g);
+    let found = atdm_sqlx::introspect(&url, name).await?;
+    let result = Introspected {
+        database: redact(&url),
+        toml: found.schema.to_toml(),
+        schema: found.schema,
+        notes: found.notes,
+    };
+    out.emit(&result, || render::introspected(&result))
+}
+
+/// `{"reaped": [...]}`.
+#[derive(Serialize)]
+struct Reaped {
+    reaped: Vec<atdm_sqlx::ResetReport>,
+}
+
+/// The engine request of `-c`, `--null` and `--seed`.
+fn request_of(r: &RequestArgs) -> Result<Request, CliError> {
+    let mut req = Request::new();
+    for (k, v) in &r.constraints {
+        req = req.constraint(k.clone(), Value::Text(v.clone()));
+    }
+    for k in &r.nulls {
+        if r.constraints.iter().any(|(c, _)| c == k) {
+            return Err(CliError::usage(
+                USAGE_ERROR,
+                format!("knob {k:?} is given both with -c and with --null; give it once"),
+            ));
+        }
+        req = req.constraint(k.clone(), Value::Null);
+    }
+    if let Some(seed) = r.seed {
+        req = req.seed(seed);
+    }
+    Ok(req)
+}
+
+/// A URL without its password, for output.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

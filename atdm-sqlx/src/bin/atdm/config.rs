@@ -1,0 +1,63 @@
+//! From the global options (flags or their environment variables) to a pack and an engine.
+
+use std::time::Duration;
+
+use atdm_core::Pack;
+use atdm_core::domains::healthcare;
+use atdm_sqlx::{DEFAULT_DATABASE_URL, Engine};
+
+use crate::args::Global;
+use crate::output::CliError;
+
+/// How long a command waits for a database connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The pack: the scenario directory's, or the healthcare pack.
+pub(crate) fn pack(g: &Global) -> Result<Pack, CliError> {
+    match &g.scenario_dir {
+        Some(dir) => Ok(atdm_sqlx::pack_from_dir(dir)?),
+        None => Ok(healthcare::pack()),
+    }
+}
+
+/// The database URL: the flag, `ATDM_DATABASE_URL`, or the embedded default.
+pub(crate) fn database_url(g: &Global) -> String {
+    g.database_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// What a command needs of the engine beyond the global options.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EngineOptions {
+    /// The lease of runs this engine seeds.
+    pub(crate) lease: Option<Duration>,
+    /// Skip reaping expired runs at start-up (`atdm reap` reports what it reaps itself).
+    pub(crate) no_reap_on_start: bool,
+}
+
+/// Connects the engine as the global options say.
+pub(crate) async fn engine(g: &Global, opts: EngineOptions) -> Result<Engine, CliError> {
+    let mut b = Engine::builder(pack(g)?)
+        .database_url(database_url(g))
+        .pool_size(2)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .reap_on_start(!opts.no_reap_on_start);
+    if let Some(url) = g.store_url.as_ref().filter(|u| !u.trim().is_empty()) {
+        b = b.store_url(url.clone());
+    }
+    if let Some(dir) = g.fixture_dir.as_ref().filter(|d| !d.as_os_str().is_empty()) {
+        b = b.fixture_dir(dir.clone());
+    }
+    if let Some(d) = g.reference_date {
+        b = b.reference_date(d);
+    }
+    if let Some(i) = g.invoker.as_ref().filter(|i| !i.trim().is_empty()) {
+        b = b.invoker(i.clone());
+    }
+    if let Some(lease) = opts.lease {
+        b = b.lease(lease);
+    }
+    Ok(b.connect().await?)
+}

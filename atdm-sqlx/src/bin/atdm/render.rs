@@ -1,0 +1,474 @@
+//! Human output of each command: short aligned lines and tables.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use atdm_core::audit::AuditTrail;
+use atdm_core::{Plan, ScenarioDescription};
+use atdm_sqlx::{
+    BaselineDiff, BaselineManifest, ResetAllReport, ResetReport, RestoreReport, RunInfo, Seeded,
+};
+use serde::Serialize;
+
+use crate::commands::{Found, Introspected, ScenarioList};
+use crate::output::{indent, key_values, plain, table};
+use crate::validate::ValidateReport;
+
+pub(crate) fn scenarios(list: &ScenarioList) -> String {
+    if list.scenarios.is_empty() {
+        return "no scenarios\n".into();
+    }
+    let rows: Vec<Vec<String>> = list
+        .scenarios
+        .iter()
+        .map(|s| vec![s.id.clone(), s.description.clone()])
+        .collect();
+    table(&["scenario", "description"], &rows)
+}
+
+pub(crate) fn describe(d: &ScenarioDescription) -> String {
+    let mut s = key_values(&[
+        ("scenario", d.id.clone()),
+        ("description", d.description.clone()),
+        ("tags", d.tags.join(", ")),
+        ("requirements", d.requirements.join(", ")),
+        ("validators", d.validators.join(", ")),
+    ]);
+    if !d.knobs.is_empty() {
+        s.push_str("\nknobs (-c KEY=VALUE)\n");
+        let rows: Vec<Vec<String>> = d
+            .knobs
+            .iter()
+            .map(|k| vec![k.name.clone(), plain(&k.default), k.allowed.clone()])
+            .collect();
+        s.push_str(&indent(&table(&["knob", "default", "allowed"], &rows)));
+    }
+    s.push_str("\nrows\n");
+    let rows: Vec<Vec<String>> = d
+        .rows
+        .iter()
+        .map(|r| vec![r.alias.clone(), r.table.clone(), plain(&r.count)])
+        .collect();
+    s.push_str(&indent(&table(&["alias", "table", "count"], &rows)));
+    s
+}
+
+pub(crate) fn found(f: &Found) -> String {
+    if f.matches.is_empty() {
+        return format!(
+            "no scenario matches {:?}; list them all with `atdm scenarios`\n",
+            f.intent
+        );
+    }
+    let rows: Vec<Vec<String>> = f
+        .matches
+        .iter()
+        .map(|m| {
+            vec![
+                m.found.id.clone(),
+                format!("{:.2}", m.found.score),
+                m.found.matched.join(" "),
+            ]
+        })
+        .collect();
+    table(&["scenario", "score", "matched"], &rows)
+}
+
+pub(crate) fn seeded(s: &Seeded) -> String {
+    let total: u64 = s.rows.values().sum();
+    let mut pairs: Vec<(String, String)> = vec![
+        ("run".into(), s.run_id.clone()),
+        ("scenario".into(), s.scenario.clone()),
+        ("request".into(), s.request_id.clone()),
+        ("rows".into(), format!("{total} ({})", counts(&s.rows))),
+        ("reference date".into(), s.reference_date.to_string()),
+        (
+            "lease until".into(),
+            s.lease_expires_at
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+        ),
+    ];
+    for (k, v) in &s.data {
+        pairs.push((k.clone(), plain(v)));
+    }
+    for f in &s.fixtures {
+        pairs.push(("fixture".into(), f.display().to_string()));
+    }
+    pairs.push(("token".into(), s.token.expose().to_owned()));
+    let mut out = key_values(&pairs);
+    let _ = writeln!(
+        out,
+        "\nThe token is shown only now. Reset with: atdm reset {} --token {}",
+        s.run_id,
+        s.token.expose()
+    );
+    out
+}
+
+pub(crate) fn plan(p: &Plan, validators: &[String]) -> String {
+    let mut pairs: Vec<(String, String)> = vec![
+        ("scenario".into(), p.scenario.clone()),
+        ("run (preview)".into(), p.run_id.clone()),
+        ("seed".into(), p.seed.to_string()),
+        ("reference date".into(), p.reference_date.to_string()),
+        ("validators".into(), validators.join(", ")),
+    ];
+    for (k, v) in &p.constraints {
+        pairs.push((format!("knob {k}"), plain(&v.to_json())));
+    }
+    let mut s = key_values(&pairs);
+    s.push_str("\nrows (nothing was written)\n");
+    let rows: Vec<Vec<String>> = p
+        .tables
+        .iter()
+        .map(|t| vec![t.table.to_string(), t.rows.len().to_string()])
+        .collect();
+    s.push_str(&indent(&table(&["table", "rows"], &rows)));
+    s
+}
+
+pub(crate) fn reset(r: &ResetReport) -> String {
+    let total: u64 = r.deleted.values().sum();
+    let status = serde_json::to_value(r.status)
+        .map(|v| plain(&v))
+        .unwrap_or_default();
+    key_values(&[
+        ("run", r.run_id.clone()),
+        ("status", status),
+        ("deleted", format!("{total} rows{}", paren(&r.deleted))),
+    ])
+}
+
+pub(crate) fn reset_all(r: &ResetAllReport) -> String {
+    let total: u64 = r.deleted.values().sum();
+    key_values(&[
+        ("runs cleaned", r.runs.len().to_string()),
+        ("deleted", format!("{total} rows{}", paren(&r.deleted))),
+    ])
+}
+
+pub(crate) fn reaped(r: &[ResetReport]) -> String {
+    if r.is_empty() {
+        return "no expired runs\n".into();
+    }
+    let rows: Vec<Vec<String>> = r
+        .iter()
+        .map(|x| {
+            vec![
+                x.run_id.clone(),
+                x.deleted.values().sum::<u64>().to_string(),
+            ]
+        })
+        .collect();
+    let mut s = format!("reaped {} expired runs\n", r.len());
+    s.push_str(&table(&["run", "rows deleted"], &rows));
+    s
+}
+
+pub(crate) fn runs(runs: &[RunInfo]) -> String {
+    if runs.is_empty() {
+        return "no runs\n".into();
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.run_id.clone(),
+                r.scenario.clone(),
+                r.status.clone(),
+                r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                r.invoker.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["run", "scenario", "status", "created (UTC)", "invoker"],
+        &rows,
+    )
+}
+
+pub(crate) fn audit(t: &AuditTrail, page: Option<&std::path::Path>) -> String {
+    let mut pairs = vec![
+        ("run", t.run_id.clone()),
+        ("location", t.location.clone()),
+        ("events", t.events.len().to_string()),
+    ];
+    if let Some(p) = page {
+        pairs.push(("page", p.display().to_string()));
+    }
+    let mut s = key_values(&pairs);
+    if !t.events.is_empty() {
+        s.push('\n');
+        let rows: Vec<Vec<String>> = t
+            .events
+            .iter()
+            .map(|e| {
+                vec![
+                    e.timestamp.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+                    e.action.as_str().to_owned(),
+                    e.status.as_str().to_owned(),
+                    e.invoker.clone(),
+                ]
+            })
+            .collect();
+        s.push_str(&table(
+            &["time (UTC)", "action", "status", "invoker"],
+            &rows,
+        ));
+    }
+    s
+}
+
+pub(crate) fn introspected(i: &Introspected) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Schema of {}, as the engine reads it.", i.database);
+    for n in &i.notes {
+        let _ = writeln!(s, "# note: {n}");
+    }
+    s.push('\n');
+    s.push_str(&i.toml);
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+pub(crate) fn validate(r: &ValidateReport) -> String {
+    let mut s = String::new();
+    let width = r.files.iter().map(|f| f.file.len()).max().unwrap_or(0);
+    for f in &r.files {
+        let mark = if f.valid { "ok   " } else { "error" };
+        let ids = if f.scenarios.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", f.scenarios.join(", "))
+        };
+        let line = format!("{mark}  {:width$}{ids}", f.file);
+        s.push_str(line.trim_end());
+        s.push('\n');
+        for p in &f.errors {
+            let mut lines = p.message.lines();
+            let _ = writeln!(s, "       {}: {}", p.code, lines.next().unwrap_or_default());
+            for l in lines {
+                let _ = writeln!(s, "         {l}");
+            }
+        }
+    }
+    let bad = r.files.iter().filter(|f| !f.valid).count();
+    let _ = writeln!(
+        s,
+        "\n{} files checked against {}: {} valid, {} with errors",
+        r.files.len(),
+        r.schema,
+        r.files.len() - bad,
+        bad
+    );
+    s
+}
+
+pub(crate) fn snapshot(m: &BaselineManifest) -> String {
+    let mut s = key_values(&[
+        ("baseline", m.id.clone()),
+        (
+            "captured",
+            m.captured_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ),
+        ("rows", m.total_rows().to_string()),
+        ("tags", tags(&m.tags)),
+        ("audit run", m.audit_run_id.clone()),
+    ]);
+    s.push('\n');
+    let rows: Vec<Vec<String>> = m
+        .tables
+        .iter()
+        .map(|t| vec![t.name.clone(), t.rows.to_string()])
+        .collect();
+    s.push_str(&table(&["table", "rows"], &rows));
+    s
+}
+
+pub(crate) fn baselines(list: &[BaselineManifest]) -> String {
+    if list.is_empty() {
+        return "no baselines; take one with `atdm baseline snapshot`\n".into();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|m| {
+            vec![
+                m.id.clone(),
+                m.captured_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                m.total_rows().to_string(),
+                tags(&m.tags),
+            ]
+        })
+        .collect();
+    table(&["baseline", "captured (UTC)", "rows", "tags"], &rows)
+}
+
+pub(crate) fn restored(r: &RestoreReport) -> String {
+    let written: u64 = r.rows.values().sum();
+    let deleted: u64 = r.deleted.values().sum();
+    key_values(&[
+        ("baseline", r.baseline_id.clone()),
+        ("restored", format!("{written} rows{}", paren(&r.rows))),
+        ("replaced", format!("{deleted} rows{}", paren(&r.deleted))),
+        ("audit run", r.audit_run_id.clone()),
+    ])
+}
+
+pub(crate) fn diff(d: &BaselineDiff) -> String {
+    let mut s = key_values(&[("from", d.from.as_str()), ("to", d.to.as_str())]);
+    if d.is_empty() {
+        s.push_str("\nno differences\n");
+        return s;
+    }
+    s.push('\n');
+    let rows: Vec<Vec<String>> = d
+        .tables
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            vec![
+                t.table.clone(),
+                t.added.to_string(),
+                t.removed.to_string(),
+                t.changed.to_string(),
+            ]
+        })
+        .collect();
+    s.push_str(&table(&["table", "added", "removed", "changed"], &rows));
+    s
+}
+
+/// `"k=v, k2=v2"`.
+fn tags(tags: &BTreeMap<String, String>) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `" (claim 1, member 1)"` for the tables with rows, or nothing.
+fn paren(counts_by_table: &BTreeMap<String, u64>) -> String {
+    let c = counts(counts_by_table);
+    if c.is_empty() {
+        String::new()
+    } else {
+        format!(" ({c})")
+    }
+}
+
+/// `"claim 1, member 1"`: the tables with rows.
+fn counts(counts_by_table: &BTreeMap<String, u64>) -> String {
+    counts_by_table
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `atdm metrics` in JSON: every sample of the Prometheus text, and the text itself.
+#[derive(Debug, Serialize)]
+pub(crate) struct Metrics {
+    /// Every sample line: metric name, labels and value.
+    pub(crate) samples: Vec<Sample>,
+    /// The Prometheus text format, as `atdm metrics` prints it for people.
+    pub(crate) text: String,
+}
+
+/// One sample.
+#[derive(Debug, Serialize, PartialEq)]
+pub(crate) struct Sample {
+    /// The metric name (with `_bucket`, `_sum`, `_count` suffixes for histograms).
+    pub(crate) name: String,
+    /// The labels.
+    pub(crate) labels: BTreeMap<String, String>,
+    /// The value (`null` for NaN and infinities, which JSON cannot hold).
+    pub(crate) value: Option<f64>,
+}
+
+impl Metrics {
+    /// Reads the sample lines of the Prometheus text format; comments and lines that are
+    /// not samples are skipped.
+    pub(crate) fn parse(text: &str) -> Metrics {
+        let samples = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(parse_sample)
+            .collect();
+        Metrics {
+            samples,
+            text: text.to_owned(),
+        }
+    }
+}
+
+fn parse_sample(line: &str) -> Option<Sample> {
+    let (name, labels, rest) = match line.find('{') {
+        Some(open) => {
+            let (labels, rest) = parse_labels(&line[open + 1..])?;
+            (line[..open].to_owned(), labels, rest)
+        }
+        None => {
+            let (name, rest) = line.split_once(char::is_whitespace)?;
+            (name.to_owned(), BTreeMap::new(), rest)
+        }
+    };
+    let value: f64 = rest.split_whitespace().next()?.parse().ok()?;
+    Some(Sample {
+        name,
+        labels,
+        value: value.is_finite().then_some(value),
+    })
+}
+
+/// Reads `k="v",...}` and returns the labels and what follows the closing brace.
+fn parse_labels(s: &str) -> Option<(BTreeMap<String, String>, &str)> {
+    let mut labels = BTreeMap::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start_matches([',', ' ']);
+        if let Some(after) = rest.strip_prefix('}') {
+            return Some((labels, after));
+        }
+        let (key, after) = rest.split_once('=')?;
+        let mut chars = after.strip_prefix('"')?.char_indices();
+        let mut value = String::new();
+        let end = loop {
+            let (i, c) = chars.next()?;
+            match c {
+                '"' => break i,
+                '\\' => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                c => value.push(c),
+            }
+        };
+        labels.insert(key.trim().to_owned(), value);
+        rest = &after[1 + end + 1..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_samples_are_read_with_labels() {
+        let m = Metrics::parse(
+            "# HELP atdm_requests_total Requests.\n# TYPE atdm_requests_total counter\n\
+             atdm_requests_total{scenario=\"a \\\"b\\\"\",status=\"ok\"} 3\nup 1\nbad line here\n",
+        );
+        assert_eq!(m.samples.len(), 2);
+        assert_eq!(m.samples[0].name, "atdm_requests_total");
+        assert_eq!(m.samples[0].labels["scenario"], "a \"b\"");
+        assert_eq!(m.samples[0].labels["status"], "ok");
+        assert_eq!(m.samples[0].value, Some(3.0));
+        assert_eq!(m.samples[1].name, "up");
+        assert!(m.samples[1].labels.is_empty());
+    }
+}
