@@ -130,7 +130,7 @@ section{border:1px solid var(--line);border-radius:8px;padding:14px 18px;margin:
 .badge{display:inline-block;border:1px solid;border-radius:999px;padding:0 9px;font-size:13px;font-weight:600;white-space:nowrap}
 .t-rejected.badge,.t-failed.badge{border-style:dashed}
 ol.steps{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px;list-style:none;padding:0;margin:0 0 12px}
-ol.steps li{min-width:0;overflow-wrap:anywhere;border:1px solid var(--line);border-left:5px solid var(--line);border-radius:6px;padding:6px 10px;background:var(--card)}
+ol.steps li{min-width:0;overflow-wrap:break-word;border:1px solid var(--line);border-left:5px solid var(--line);border-radius:6px;padding:6px 10px;background:var(--card)}
 ol.steps li b{display:block;font-size:14px}
 ol.steps li span{font-size:13px;color:var(--muted)}
 ol.steps li.s-done{border-left-color:var(--ok)}
@@ -144,6 +144,7 @@ dl.facts dd{margin:0;word-break:break-all}
 .why{border-left:4px solid var(--line);padding:4px 12px;margin:6px 0;color:var(--muted)}
 .err{border-left:4px solid var(--bad);background:var(--badbg);padding:6px 12px;margin:6px 0;border-radius:0 6px 6px 0}
 .err.rej{border-left-color:var(--rej);background:var(--rejbg)}
+.err p{margin:4px 0}.err ul{margin:4px 0;padding-left:22px}
 .more{color:var(--muted);font-style:italic;margin:4px 0}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}
@@ -749,6 +750,24 @@ impl<'a> Run<'a> {
         names
     }
 
+    /// The failures of the last rejection, as recorded.
+    fn failures(&self) -> &'a [Json] {
+        self.last(AuditAction::PlanRejected)
+            .and_then(|e| e.outputs.get("failures"))
+            .and_then(Json::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Why nothing was written, for a rejected run: "the plan was rejected by V" or "the
+    /// request was refused by the planner (CODE)".
+    fn rejection(&self) -> String {
+        if self.refusing_validators().is_empty() {
+            format!("the request was refused by {}", self.rejected_by())
+        } else {
+            format!("the plan was rejected by {}", self.rejected_by())
+        }
+    }
+
     /// Who refused a rejected plan, in words.
     fn rejected_by(&self) -> String {
         let names = self.refusing_validators();
@@ -1069,6 +1088,7 @@ fn summary(out: &mut String, run: &Run<'_>, verdict: &Verdict) {
         out.push_str("<li>Every audited run has a folder <code>audit/dt=YYYY-MM-DD/run=&lt;run id&gt;/</code> in the audit store; the store of this page is named below.</li>\n");
         out.push_str("<li>Run ids are ULIDs (26 characters) or <code>strategy-&lt;name&gt;-&lt;ULID&gt;</code> for reset_all, snapshots and restores; check for a typo or a different store.</li>\n</ul>\n");
     } else if run.strategy.is_none() {
+        reasons(out, run);
         steps(out, run);
     }
     let start = out.len();
@@ -1099,8 +1119,15 @@ fn summary(out: &mut String, run: &Run<'_>, verdict: &Verdict) {
     fact("Invoker", run.invokers());
     if run.strategy.is_none() {
         fact("Request id", or_none(run.request_id()));
-        fact("Reference date", or_none(run.reference_date()));
-        fact("Seed", or_none(run.seed()));
+        let unplanned = |v: Option<String>| match v {
+            Some(v) => text(&v),
+            None if run.plan().is_none() && run.any(AuditAction::PlanRejected) => {
+                "<span class=\"none\">none: no plan was made</span>".to_owned()
+            }
+            None => NOT_RECORDED.to_owned(),
+        };
+        fact("Reference date", unplanned(run.reference_date()));
+        fact("Seed", unplanned(run.seed()));
         if let Some(g) = run.plan().and_then(|o| str_at(o, &["generator_version"])) {
             fact("Generator version", text(&g));
         }
@@ -1134,6 +1161,42 @@ fn summary(out: &mut String, run: &Run<'_>, verdict: &Verdict) {
     out.push_str("</dl>\n</section>\n");
 }
 
+/// For a rejected run, what was wrong, right under the verdict.
+fn reasons(out: &mut String, run: &Run<'_>) {
+    let Some(e) = run.last(AuditAction::PlanRejected) else {
+        return;
+    };
+    let failures = run.failures();
+    if failures.is_empty() {
+        if let Some(err) = error_text(&e.outputs) {
+            let _ = writeln!(
+                out,
+                "<div class=\"err rej\"><p><b>Why:</b> {}</p></div>",
+                text_n(&err, 600)
+            );
+        }
+        return;
+    }
+    out.push_str("<div class=\"err rej\"><p><b>Why:</b></p><ul>");
+    for f in failures.iter().take(3) {
+        let _ = write!(
+            out,
+            "<li><code>{}</code>: {}</li>",
+            or_none(str_at(f, &["validator"])),
+            or_none(str_at(f, &["message"]))
+        );
+    }
+    out.push_str("</ul>");
+    if failures.len() > 3 {
+        let _ = write!(
+            out,
+            "<p class=\"more\">{} more under Validator decisions.</p>",
+            failures.len() - 3
+        );
+    }
+    out.push_str("</div>\n");
+}
+
 /// The run's path as a row of steps, each done, failed, skipped or not reached.
 fn steps(out: &mut String, run: &Run<'_>) {
     let mut items: Vec<(&str, &str, String)> = Vec::new(); // (state, title, detail)
@@ -1147,7 +1210,13 @@ fn steps(out: &mut String, run: &Run<'_>) {
         (_, true) => (
             "fail",
             "Planned",
-            format!("refused by {}", run.rejected_by()),
+            match run
+                .last(AuditAction::PlanRejected)
+                .and_then(|e| error_code(&e.outputs))
+            {
+                Some(code) => format!("refused: {code}"),
+                None => "refused".to_owned(),
+            },
         ),
         (Some(p), _) => (
             "done",
@@ -1179,7 +1248,10 @@ fn steps(out: &mut String, run: &Run<'_>) {
             (_, Some(_), false) => (
                 "fail",
                 "Validated",
-                format!("rejected by {}", run.rejected_by()),
+                format!(
+                    "rejected: {}",
+                    plural(run.failures().len() as u64, "failure", "failures")
+                ),
             ),
             (Some(e), None, _) => (
                 "done",
@@ -1700,10 +1772,7 @@ fn records(out: &mut String, run: &Run<'_>) {
     } else if run.any(AuditAction::PlanRejected) {
         why(
             out,
-            &format!(
-                "No rows were written: the plan was rejected by {}.",
-                esc(&run.rejected_by())
-            ),
+            &format!("No rows were written: {}.", esc(&run.rejection())),
         );
     } else if run.dry_run() {
         why(
@@ -1757,8 +1826,8 @@ fn fixtures(out: &mut String, run: &Run<'_>) {
     if emitted.is_empty() {
         let reason = if run.any(AuditAction::PlanRejected) {
             format!(
-                "No fixture files: the plan was rejected by {}, so nothing was seeded.",
-                esc(&run.rejected_by())
+                "No fixture files: {}, so nothing was seeded.",
+                esc(&run.rejection())
             )
         } else if run.any(AuditAction::SeedFailed) {
             "No fixture files: the seed rolled back, so nothing was seeded.".to_owned()
