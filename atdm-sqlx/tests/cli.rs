@@ -1227,10 +1227,12 @@ async fn baselines_snapshot_list_diff_and_restore() {
             .fails_with("BASELINE_EXISTS");
 
         let (run_id, _, _) = s.request("active_member_clean", &[]);
-        let human = s
-            .atdm(&["baseline", "snapshot", "--id", "seeded"])
-            .ok()
-            .stdout;
+        let r = s.atdm(&["baseline", "snapshot", "--id", "seeded"]).ok();
+        assert_eq!(
+            r.stderr, "",
+            "no progress output when stderr is not a terminal"
+        );
+        let human = r.stdout;
         assert!(human.starts_with("baseline   seeded\n"), "{human}");
         assert!(
             human
@@ -1297,6 +1299,47 @@ async fn baselines_snapshot_list_diff_and_restore() {
             .fails_with("BASELINE_NOT_FOUND");
         s.atdm(&["-o", "json", "baseline", "restore", "nope"])
             .fails_with_json("BASELINE_NOT_FOUND");
+        s.done().await;
+    }
+}
+
+/// The README's four lines, run by a shell with `atdm` on the PATH and configured by the
+/// environment only (JSON read with python3, which the test suite needs anyway).
+#[tokio::test]
+async fn the_readme_ci_lines_run_in_a_shell() {
+    const SCRIPT: &str = r#"set -eu
+field() { python3 -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."): v = v[k]
+print(v)' "$1"; }
+out=$(atdm -o json request claim_denial_active_member)
+run=$(echo "$out" | field run_id); token=$(echo "$out" | field token)
+test "$(echo "$out" | field data.member_id)" = "m-$run"
+atdm reset "$run" --token "$token" && atdm audit "$run" --html audit.html
+"#;
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_atdm")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for s in backends().await {
+        let mut c = Command::new("bash");
+        for v in ATDM_VARS {
+            c.env_remove(v);
+        }
+        c.current_dir(&s.tmp.0)
+            .env("PATH", &path)
+            .env("ATDM_DATABASE_URL", &s.db.url)
+            .env("ATDM_STORE_URL", s.store())
+            .env("ATDM_FIXTURE_DIR", s.fixtures())
+            .args(["-c", SCRIPT]);
+        let r = run(c).ok();
+        assert!(r.stdout.contains("audit.html"), "{}", r.stdout);
+        let page = std::fs::read_to_string(s.tmp.0.join("audit.html")).unwrap();
+        assert!(page.contains("reset_completed"), "the page shows the reset");
+        assert_eq!(s.count("claim").await, 0);
+        assert_eq!(s.count("member").await, 0);
         s.done().await;
     }
 }

@@ -268,16 +268,19 @@ pub(crate) fn validate(r: &ValidateReport) -> String {
 }
 
 pub(crate) fn snapshot(m: &BaselineManifest) -> String {
-    let mut s = key_values(&[
+    let mut pairs = vec![
         ("baseline", m.id.clone()),
         (
             "captured",
             m.captured_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         ),
         ("rows", m.total_rows().to_string()),
-        ("tags", tags(&m.tags)),
-        ("audit run", m.audit_run_id.clone()),
-    ]);
+    ];
+    if !m.tags.is_empty() {
+        pairs.push(("tags", tags(&m.tags)));
+    }
+    pairs.push(("audit run", m.audit_run_id.clone()));
+    let mut s = key_values(&pairs);
     s.push('\n');
     let rows: Vec<Vec<String>> = m
         .tables
