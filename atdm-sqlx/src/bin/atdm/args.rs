@@ -111,10 +111,10 @@ pub(crate) enum Command {
         /// What to request.
         #[command(flatten)]
         request: RequestArgs,
-        /// Write a Playwright fixture (<scenario>_<run>.json) into the fixture directory.
+        /// Write a Playwright fixture (SCENARIO_RUN.json) into the fixture directory.
         #[arg(long)]
         playwright: bool,
-        /// Write a pytest fixture module (<scenario>_<run>.py) into the fixture directory.
+        /// Write a pytest fixture module (SCENARIO_RUN.py) into the fixture directory.
         #[arg(long)]
         pytest: bool,
         /// The run's lease in seconds: when it passes, `atdm reap` (or any later start) resets the run [default: 3600]
@@ -144,7 +144,7 @@ pub(crate) enum Command {
     Runs,
     /// Print a run's audit trail; with --html, also write it as a self-contained page.
     Audit {
-        /// The run id (or a strategy run id, strategy-<name>-<ULID>).
+        /// The run id (or a strategy run id, strategy-NAME-ULID).
         run: String,
         /// Write the audit page to this file (`-` for stdout, instead of the trail).
         #[arg(long, value_name = "FILE")]
