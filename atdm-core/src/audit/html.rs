@@ -173,7 +173,8 @@ ol.tl dd{margin:0;word-break:break-word}
 footer{color:var(--muted);font-size:13px;padding-bottom:24px}
 @media print{:root{--bg:#fff;--fg:#000;--muted:#444;--line:#999;--card:#f2f2f2;--code:#f2f2f2}
 nav{display:none}body{font-size:11pt}section{break-inside:auto;border-color:#999}
-h2,h3{break-after:avoid}.scroll{overflow:visible}}
+h2,h3{break-after:avoid}.scroll{overflow:visible}
+.scroll table{table-layout:fixed;width:100%;font-size:8pt}th,td{overflow-wrap:anywhere}}
 "#;
 
 /// A marker for a tone or status that does not rely on colour: a symbol and a word.
