@@ -12,12 +12,13 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test test-rust lint bench doc ci venv
+.PHONY: demo test test-rust test-python lint bench doc ci venv
 
 demo:
 	$(CARGO) run --quiet -p atdm-examples --example main_job
 
-test: test-rust
+test: test-rust test-python
+	@cat target/test-rust.total target/test-python.total | awk '{p += $$2; f += $$4} END {printf "all: %d passed, %d failed\n", p, f}'
 
 PYTHON ?= python3
 VENV := .venv
@@ -34,7 +35,23 @@ $(VENV)/.installed: requirements-dev.txt
 test-rust: venv
 	@mkdir -p target
 	@export ATDM_TEST_PYTHON="$(CURDIR)/$(VENV)/bin/python" ATDM_REQUIRE_PYTHON=1; set -o pipefail; { $(CARGO) test --workspace --all-targets && $(CARGO) test --workspace --doc; } 2>&1 | tee target/test-rust.log
-	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "rust: %d passed, %d failed\n", p, f}' target/test-rust.log
+	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "rust: %d passed, %d failed\n", p, f}' target/test-rust.log | tee target/test-rust.total
+
+# The Python package: build the wheel with maturin, install it into a fresh virtual environment
+# to prove it stands alone, then into ./.venv for the tests; check the stubs against the
+# module; run pytest. Ends with "python: N passed, N failed".
+WHEELS := target/wheels
+test-python: venv
+	@mkdir -p target
+	@rm -rf $(WHEELS) target/wheel-check
+	cd atdm-py && ../$(VENV)/bin/maturin build --quiet --out ../$(WHEELS)
+	$(PYTHON) -m venv target/wheel-check
+	target/wheel-check/bin/python -m pip install --quiet --disable-pip-version-check --no-index $(WHEELS)/atdm-*.whl
+	target/wheel-check/bin/python -c "import atdm; e = atdm.Engine('sqlite://target/wheel-check/check.sqlite', 'memory://'); r = e.request('claim_denial_active_member'); e.reset_run(r['run_id'], r['token']); print('fresh venv: atdm', atdm.__version__, 'seeded and reset', r['run_id'])"
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/atdm-*.whl
+	$(VENV)/bin/python -m mypy.stubtest atdm._atdm atdm._types --mypy-config-file atdm-py/mypy.ini
+	@set -o pipefail; $(VENV)/bin/python -m pytest atdm-py/tests -p no:cacheprovider -q -rs 2>&1 | tee target/test-python.log
+	@awk '/ passed| failed| error/ {for (i = 1; i <= NF; i++) {if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^(failed|errors?)/) f += $$i}} END {printf "python: %d passed, %d failed\n", p, f}' target/test-python.log | tail -1 | tee target/test-python.total
 
 lint:
 	$(CARGO) fmt --all -- --check

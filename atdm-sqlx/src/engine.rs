@@ -138,6 +138,8 @@ impl EngineBuilder {
                     .filter(|u| !u.trim().is_empty())
             })
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        // The database first: a broken database URL fails before the store's directory is made.
+        let db = Db::connect(&url, self.pool_size, self.acquire_timeout).await?;
         let store = match (self.store.clone(), &self.store_url) {
             (Some(s), _) => s,
             (None, Some(url)) => Store::from_url(url)?,
@@ -149,7 +151,6 @@ impl EngineBuilder {
                 Store::from_url(&url)?
             }
         };
-        let db = Db::connect(&url, self.pool_size, self.acquire_timeout).await?;
         let catalog = CatalogSql::new(db.dialect());
         let invoker = self
             .invoker

@@ -1,0 +1,133 @@
+"""Typing stubs of the compiled module ``atdm._atdm`` (checked against it with mypy's stubtest)."""
+
+import datetime
+import decimal
+import os
+from typing import List, Mapping, Optional, Union, final
+
+from atdm._types import (
+    AuditTrail,
+    BaselineDiff,
+    BaselineManifest,
+    Failure,
+    PlanResult,
+    ResetAllReport,
+    ResetReport,
+    RestoreReport,
+    RunInfo,
+    ScenarioDescription,
+    ScenarioMatch,
+    Seeded,
+)
+
+_Date = Union[datetime.date, str]
+_Constraint = Union[str, bool, int, float, decimal.Decimal, datetime.date, None]
+_Path = Union[str, os.PathLike[str]]
+
+__all__ = [
+    "AtdmError",
+    "AuditStoreError",
+    "BaselineNotFound",
+    "ConfirmRequired",
+    "DatabaseError",
+    "Engine",
+    "GENERATOR_VERSION",
+    "InvalidConstraint",
+    "InvalidScenario",
+    "InvalidUrl",
+    "NoBaseline",
+    "RunNotFound",
+    "ScenarioNotFound",
+    "SeedFailed",
+    "TokenMismatch",
+    "ValidatorRejected",
+    "__version__",
+    "plan_json",
+]
+
+GENERATOR_VERSION: int
+__version__: str
+
+class AtdmError(Exception):
+    code: str
+    run_id: Optional[str]
+    failures: List[Failure]
+
+class ScenarioNotFound(AtdmError): ...
+class InvalidConstraint(AtdmError): ...
+class ValidatorRejected(AtdmError): ...
+class SeedFailed(AtdmError): ...
+class RunNotFound(AtdmError): ...
+class TokenMismatch(AtdmError): ...
+class ConfirmRequired(AtdmError): ...
+class NoBaseline(AtdmError): ...
+class BaselineNotFound(AtdmError): ...
+class InvalidScenario(AtdmError): ...
+class InvalidUrl(AtdmError): ...
+class DatabaseError(AtdmError): ...
+class AuditStoreError(AtdmError): ...
+
+@final
+class Engine:
+    def __new__(
+        cls,
+        database_url: Optional[str] = None,
+        store_url: Optional[str] = None,
+        fixture_dir: Optional[_Path] = None,
+        reference_date: Optional[_Date] = None,
+        invoker: Optional[str] = None,
+        *,
+        scenario_dir: Optional[_Path] = None,
+        lease_seconds: Optional[float] = None,
+    ) -> Engine: ...
+    @property
+    def database(self) -> str: ...
+    @property
+    def store(self) -> str: ...
+    def request(
+        self,
+        scenario: str,
+        constraints: Optional[Mapping[str, _Constraint]] = None,
+        *,
+        seed: Optional[int] = None,
+        reference_date: Optional[_Date] = None,
+        invoker: Optional[str] = None,
+        playwright: bool = False,
+        pytest: bool = False,
+    ) -> Seeded: ...
+    def plan(
+        self,
+        scenario: str,
+        constraints: Optional[Mapping[str, _Constraint]] = None,
+        *,
+        seed: Optional[int] = None,
+        reference_date: Optional[_Date] = None,
+    ) -> PlanResult: ...
+    def reset_run(self, run_id: str, token: str) -> ResetReport: ...
+    def reset_all(self, *, confirm: bool = False) -> ResetAllReport: ...
+    def reap_expired(self) -> List[ResetReport]: ...
+    def runs(self) -> List[RunInfo]: ...
+    def snapshot(
+        self, id: Optional[str] = None, *, tags: Optional[Mapping[str, str]] = None
+    ) -> BaselineManifest: ...
+    def restore(self, id: Optional[str] = None) -> RestoreReport: ...
+    def list_baselines(self) -> List[BaselineManifest]: ...
+    def diff_baselines(self, from_id: str, to_id: str) -> BaselineDiff: ...
+    def audit(self, run_id: str) -> AuditTrail: ...
+    def audit_html(self, run_id: str) -> str: ...
+    def scenarios(self) -> List[ScenarioDescription]: ...
+    def describe(self, scenario: str) -> ScenarioDescription: ...
+    def find_scenarios(self, intent: str, limit: int = 5) -> List[ScenarioMatch]: ...
+    def metrics_text(self) -> str: ...
+    def flush_audit(self) -> None: ...
+    def close(self) -> None: ...
+
+def plan_json(
+    scenario: str,
+    run_id: str,
+    reference_date: _Date,
+    constraints: Optional[Mapping[str, _Constraint]] = None,
+    *,
+    seed: Optional[int] = None,
+    scenario_dir: Optional[_Path] = None,
+) -> str: ...

@@ -1,0 +1,217 @@
+"""The shapes of the values the engine returns: plain dicts, described as TypedDicts.
+
+These are for type checkers and readers; at run time every result is an ordinary ``dict`` (or
+``list``) of ``str``, ``int``, ``float``, ``bool`` and ``None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Literal, Optional, TypedDict
+
+__all__ = [
+    "AuditEvent",
+    "AuditTrail",
+    "BaselineDiff",
+    "BaselineManifest",
+    "BaselineTable",
+    "Failure",
+    "KnobDescription",
+    "PlanResult",
+    "ResetAllReport",
+    "ResetReport",
+    "RestoreReport",
+    "RowDescription",
+    "RunInfo",
+    "ScenarioDescription",
+    "ScenarioMatch",
+    "SchemaVersion",
+    "Seeded",
+    "TableDiff",
+]
+
+
+class Seeded(TypedDict):
+    """A seeded run. ``token`` is shown only here; the engine keeps its hash."""
+
+    status: Literal["ready"]
+    scenario: str
+    run_id: str
+    request_id: str
+    data: Dict[str, Any]
+    token: str
+    rows: Dict[str, int]
+    seed: int
+    reference_date: str
+    lease_expires_at: str
+    fixtures: List[str]
+
+
+class ResetReport(TypedDict):
+    """What a reset deleted, per table."""
+
+    run_id: str
+    status: Literal["cleaned", "already_cleaned"]
+    deleted: Dict[str, int]
+
+
+class ResetAllReport(TypedDict):
+    """What ``reset_all`` deleted: the runs cleaned and rows per table."""
+
+    runs: List[str]
+    deleted: Dict[str, int]
+
+
+class RunInfo(TypedDict):
+    """A run in the catalog."""
+
+    run_id: str
+    scenario: str
+    request_id: str
+    status: str
+    created_at: str
+    lease_expires_at: str
+    invoker: str
+    reference_date: str
+    seed: str
+    generator_version: int
+    constraints: Dict[str, Any]
+    data: Dict[str, Any]
+    cleaned_at: Optional[str]
+
+
+class Failure(TypedDict):
+    """One validator finding of a rejected plan."""
+
+    validator: str
+    message: str
+    values: Dict[str, Any]
+
+
+class PlanResult(TypedDict):
+    """A dry run: the plan that would be seeded and the validators it passed."""
+
+    plan: Dict[str, Any]
+    validators: List[str]
+
+
+class AuditEvent(TypedDict):
+    """One audit event; ``timestamp`` is RFC 3339, UTC, with microseconds."""
+
+    event_id: str
+    timestamp: str
+    test_run_id: str
+    invoker: str
+    action: str
+    inputs: Dict[str, Any]
+    tools_called: Any
+    outputs: Dict[str, Any]
+    status: str
+    reviewer_decision: Optional[str]
+    schema_version: int
+
+
+class AuditTrail(TypedDict):
+    """A run's audit trail, oldest event first."""
+
+    run_id: str
+    location: str
+    events: List[AuditEvent]
+
+
+class SchemaVersion(TypedDict):
+    """Which schema a baseline was taken of."""
+
+    pack: str
+    schema: str
+    version: str
+    hash: str
+
+
+class BaselineTable(TypedDict):
+    """One table of a baseline."""
+
+    name: str
+    rows: int
+    checksum: str
+    object: str
+    catalog: bool
+
+
+class BaselineManifest(TypedDict):
+    """A baseline's manifest."""
+
+    format_version: int
+    id: str
+    captured_at: str
+    dialect: str
+    schema_version: SchemaVersion
+    tables: List[BaselineTable]
+    tags: Dict[str, str]
+    audit_run_id: str
+
+
+class RestoreReport(TypedDict):
+    """What a restore wrote and deleted, per table."""
+
+    baseline_id: str
+    rows: Dict[str, int]
+    deleted: Dict[str, int]
+    audit_run_id: str
+
+
+class TableDiff(TypedDict):
+    """How one table differs between two baselines, by primary key."""
+
+    table: str
+    added: int
+    removed: int
+    changed: int
+    added_keys: List[Dict[str, Any]]
+    removed_keys: List[Dict[str, Any]]
+    changed_keys: List[Dict[str, Any]]
+    truncated: bool
+
+
+# "from" is a keyword, so this one is declared the functional way.
+BaselineDiff = TypedDict(
+    "BaselineDiff", {"from": str, "to": str, "tables": List[TableDiff]}
+)
+"""How two baselines differ, table by table (``from`` is the older baseline)."""
+
+
+class KnobDescription(TypedDict):
+    """A scenario knob: what it changes and the values it allows."""
+
+    name: str
+    description: str
+    allowed: str
+    values: Optional[List[Any]]
+    default: Any
+
+
+class RowDescription(TypedDict):
+    """A row entry of a scenario."""
+
+    alias: str
+    table: str
+    count: Any
+
+
+class ScenarioDescription(TypedDict):
+    """A scenario, described."""
+
+    id: str
+    description: str
+    tags: List[str]
+    requirements: List[str]
+    validators: List[str]
+    knobs: List[KnobDescription]
+    rows: List[RowDescription]
+
+
+class ScenarioMatch(TypedDict):
+    """A scenario found by intent; only the order of ``score`` is meaningful."""
+
+    id: str
+    score: float
+    matched: List[str]

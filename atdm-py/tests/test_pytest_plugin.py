@@ -1,0 +1,111 @@
+"""The pytest plugin, run in real pytest subprocesses (pytester): it loads from its entry point
+with no conftest, seeds before and resets after (also when the test fails or errors), passes
+--strict-markers, explains a missing marker, and keeps pytest-xdist workers apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import atdm
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def _configure(pytester: pytest.Pytester, tmp_path: Path) -> str:
+    db = f"sqlite://{tmp_path}/plugin.sqlite"
+    pytester.makeini(
+        f"""
+        [pytest]
+        atdm_database_url = {db}
+        atdm_store_url = {tmp_path}/store
+        atdm_reference_date = 2026-06-01
+        """
+    )
+    return db
+
+
+def _runs(db: str, tmp_path: Path) -> list:
+    e = atdm.Engine(database_url=db, store_url=str(tmp_path / "store"))
+    try:
+        return e.runs()
+    finally:
+        e.close()
+
+
+def test_marker_and_fixture_seed_and_reset_even_when_the_test_fails(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    db = _configure(pytester, tmp_path)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.atdm_scenario("claim_denial_active_member", constraints={"provider_network": "in_network"})
+        def test_passes(atdm_data):
+            assert atdm_data["data"]["member_id"]
+            assert atdm_data["scenario"] == "claim_denial_active_member"
+
+        @pytest.mark.atdm_scenario("active_member_clean")
+        def test_fails(atdm_data):
+            assert False, "the test's own failure"
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("setup error after seeding")
+
+        @pytest.mark.atdm_scenario("active_member_clean")
+        def test_errors(atdm_data, broken):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    runs = _runs(db, tmp_path)
+    assert len(runs) == 3
+    assert all(r["status"] == "cleaned" for r in runs), runs
+    assert {r["invoker"].split("::")[-1] for r in runs} == {"test_passes", "test_fails", "test_errors"}
+
+
+def test_the_fixture_without_the_marker_is_a_usage_error(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    _configure(pytester, tmp_path)
+    pytester.makepyfile(
+        """
+        def test_forgot_the_marker(atdm_data):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*atdm_scenario*"])
+
+
+def test_the_marker_is_registered(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    _configure(pytester, tmp_path)
+    result = pytester.runpytest_subprocess("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.atdm_scenario(name, constraints=None*"])
+
+
+def test_xdist_workers_stay_apart(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    db = _configure(pytester, tmp_path)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("i", range(8))
+        @pytest.mark.atdm_scenario("claim_denial_active_member")
+        def test_own_rows(atdm_data, atdm_engine, i):
+            mine = [r for r in atdm_engine.runs() if r["run_id"] == atdm_data["run_id"]]
+            assert len(mine) == 1 and mine[0]["status"] == "ready"
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8)
+    runs = _runs(db, tmp_path)
+    assert len(runs) == 8 and len({r["run_id"] for r in runs}) == 8
+    assert all(r["status"] == "cleaned" for r in runs)
+    workers = {r["invoker"] for r in runs}
+    assert len(workers) == 8
