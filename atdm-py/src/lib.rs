@@ -30,19 +30,79 @@ create_exception!(
     PyException,
     "An ATDM error. `code` is the stable error code (`TOKEN_MISMATCH`); `run_id` names the run where the error is about one (else None)."
 );
-create_exception!(atdm, ScenarioNotFound, AtdmError, "No scenario has this id; the message names close matches.");
-create_exception!(atdm, InvalidConstraint, AtdmError, "A constraint key is unknown or its value is not allowed; the message lists the allowed values.");
-create_exception!(atdm, ValidatorRejected, AtdmError, "The validator gate refused the plan and nothing was written; `failures` lists each finding.");
-create_exception!(atdm, SeedFailed, AtdmError, "The database refused the plan; the transaction rolled back and nothing was written.");
+create_exception!(
+    atdm,
+    ScenarioNotFound,
+    AtdmError,
+    "No scenario has this id; the message names close matches."
+);
+create_exception!(
+    atdm,
+    InvalidConstraint,
+    AtdmError,
+    "A constraint key is unknown or its value is not allowed; the message lists the allowed values."
+);
+create_exception!(
+    atdm,
+    ValidatorRejected,
+    AtdmError,
+    "The validator gate refused the plan and nothing was written; `failures` lists each finding."
+);
+create_exception!(
+    atdm,
+    SeedFailed,
+    AtdmError,
+    "The database refused the plan; the transaction rolled back and nothing was written."
+);
 create_exception!(atdm, RunNotFound, AtdmError, "No run has this id.");
-create_exception!(atdm, TokenMismatch, AtdmError, "The cleanup token does not belong to the run; nothing was deleted.");
-create_exception!(atdm, ConfirmRequired, AtdmError, "A destructive action needs confirm=True.");
-create_exception!(atdm, NoBaseline, AtdmError, "No baseline exists yet; take one with snapshot().");
-create_exception!(atdm, BaselineNotFound, AtdmError, "No baseline has this id; the message lists the ones there are.");
-create_exception!(atdm, InvalidScenario, AtdmError, "A scenario file or schema cannot be loaded; the message names the file and field.");
-create_exception!(atdm, InvalidUrl, AtdmError, "A database or store URL is malformed or not supported.");
-create_exception!(atdm, DatabaseError, AtdmError, "The database failed outside a seed (unreachable, refused a statement).");
-create_exception!(atdm, AuditStoreError, AtdmError, "The audit store failed; when it happens before an action, the action did not happen.");
+create_exception!(
+    atdm,
+    TokenMismatch,
+    AtdmError,
+    "The cleanup token does not belong to the run; nothing was deleted."
+);
+create_exception!(
+    atdm,
+    ConfirmRequired,
+    AtdmError,
+    "A destructive action needs confirm=True."
+);
+create_exception!(
+    atdm,
+    NoBaseline,
+    AtdmError,
+    "No baseline exists yet; take one with snapshot()."
+);
+create_exception!(
+    atdm,
+    BaselineNotFound,
+    AtdmError,
+    "No baseline has this id; the message lists the ones there are."
+);
+create_exception!(
+    atdm,
+    InvalidScenario,
+    AtdmError,
+    "A scenario file or schema cannot be loaded; the message names the file and field."
+);
+create_exception!(
+    atdm,
+    InvalidUrl,
+    AtdmError,
+    "A database or store URL is malformed or not supported."
+);
+create_exception!(
+    atdm,
+    DatabaseError,
+    AtdmError,
+    "The database failed outside a seed (unreachable, refused a statement)."
+);
+create_exception!(
+    atdm,
+    AuditStoreError,
+    AtdmError,
+    "The audit store failed; when it happens before an action, the action did not happen."
+);
 
 /// The runtime every engine call runs on (two worker threads; calls from many Python threads
 /// share it).
@@ -157,9 +217,7 @@ fn date_arg(name: &str, v: &Bound<'_, PyAny>) -> PyResult<NaiveDate> {
         )));
     };
     NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| {
-        PyValueError::new_err(format!(
-            "{name} {text:?} is not a date (YYYY-MM-DD): {e}"
-        ))
+        PyValueError::new_err(format!("{name} {text:?} is not a date (YYYY-MM-DD): {e}"))
     })
 }
 
@@ -173,7 +231,9 @@ fn value_arg(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
     if v.cast::<PyInt>().is_ok() {
         let i: i64 = v.extract().map_err(|_| {
-            PyValueError::new_err(format!("constraint {key:?}: the integer is out of range (64-bit)"))
+            PyValueError::new_err(format!(
+                "constraint {key:?}: the integer is out of range (64-bit)"
+            ))
         })?;
         return Ok(Value::Int(i));
     }
@@ -183,10 +243,9 @@ fn value_arg(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Value> {
     let type_name = v.get_type().name()?.to_string();
     if v.cast::<PyFloat>().is_ok() || type_name == "Decimal" {
         let text = v.str()?.to_string();
-        return text
-            .parse()
-            .map(Value::Numeric)
-            .map_err(|_| PyValueError::new_err(format!("constraint {key:?}: {text} is not a finite number")));
+        return text.parse().map(Value::Numeric).map_err(|_| {
+            PyValueError::new_err(format!("constraint {key:?}: {text} is not a finite number"))
+        });
     }
     if type_name == "date" {
         return Ok(Value::Date(date_arg(key, v)?));
@@ -309,7 +368,9 @@ impl PyEngine {
         let mut r = Request::new();
         r.constraints = constraints_arg(constraints)?;
         r.seed = seed;
-        r.reference_date = reference_date.map(|d| date_arg("reference_date", d)).transpose()?;
+        r.reference_date = reference_date
+            .map(|d| date_arg("reference_date", d))
+            .transpose()?;
         r.invoker = invoker;
         r.playwright = playwright;
         r.pytest = pytest;
@@ -331,7 +392,9 @@ impl PyEngine {
         let mut r = Request::new();
         r.constraints = constraints_arg(constraints)?;
         r.seed = seed;
-        r.reference_date = reference_date.map(|d| date_arg("reference_date", d)).transpose()?;
+        r.reference_date = reference_date
+            .map(|d| date_arg("reference_date", d))
+            .transpose()?;
         let v = block_on(py, self.engine.plan(scenario, &r)).map_err(|e| py_err(py, e))?;
         let plan: serde_json::Value = serde_json::from_str(&v.plan().to_json())
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -408,8 +471,8 @@ impl PyEngine {
         from_id: &str,
         to_id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let r = block_on(py, self.engine.diff_baselines(from_id, to_id))
-            .map_err(|e| py_err(py, e))?;
+        let r =
+            block_on(py, self.engine.diff_baselines(from_id, to_id)).map_err(|e| py_err(py, e))?;
         to_py(py, &r)
     }
 

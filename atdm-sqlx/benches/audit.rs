@@ -58,7 +58,8 @@ fn append(c: &mut Criterion) {
     g.finish();
 
     // Tail latency: criterion does not report percentiles.
-    let quick = std::env::args().any(|a| a == "--bench") && !std::env::args().any(|a| a == "--test");
+    let quick =
+        std::env::args().any(|a| a == "--bench") && !std::env::args().any(|a| a == "--test");
     let n = if quick { 2000 } else { 20 };
     let mut took: Vec<Duration> = (0..n)
         .map(|_| {

@@ -18,12 +18,12 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::audit_log::AuditLog;
 use crate::catalog::CatalogSql;
-use crate::store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 use crate::db::{
     BindValue, BulkCopy, Db, DecodeValue, InsertReturning, TxConn, copy_field, placeholder,
     query_for, with_db,
 };
 use crate::error::{Error, db_message};
+use crate::store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
 /// The database used when no URL is given: an SQLite file in `.atdm/` of the working
 /// directory, in WAL mode.
@@ -158,6 +158,7 @@ impl EngineBuilder {
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "atdm".into());
         let engine = Engine {
+            caller: None,
             inner: Arc::new(Inner {
                 fixture_dir: self
                     .fixture_dir
@@ -226,6 +227,16 @@ impl Drop for Inner {
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
+    /// Who is calling through this handle, when it is not the engine's own invoker (see
+    /// [`Engine::as_caller`]).
+    caller: Option<Arc<Caller>>,
+}
+
+/// The invoker and tool calls that a handle's audit events carry.
+#[derive(Debug)]
+struct Caller {
+    invoker: String,
+    tools_called: serde_json::Value,
 }
 
 impl std::fmt::Debug for Engine {
@@ -461,9 +472,26 @@ impl Engine {
         &self.inner.url
     }
 
-    /// The default invoker.
+    /// The invoker that audit events name: the caller's (see [`Engine::as_caller`]), or the
+    /// engine's own.
     pub fn invoker(&self) -> &str {
-        &self.inner.invoker
+        match &self.caller {
+            Some(c) => &c.invoker,
+            None => &self.inner.invoker,
+        }
+    }
+
+    /// A handle on the same engine (same pool, same store) whose audit events name `invoker`
+    /// and carry `tools_called` (for example `[{"tool": "request_scenario", "arguments":
+    /// {...}}]` for a call through the MCP server), so the trail says who asked and how.
+    pub fn as_caller(&self, invoker: impl Into<String>, tools_called: serde_json::Value) -> Engine {
+        Engine {
+            inner: self.inner.clone(),
+            caller: Some(Arc::new(Caller {
+                invoker: invoker.into(),
+                tools_called,
+            })),
+        }
     }
 
     /// Closes the connection pool.
@@ -694,7 +722,7 @@ impl Engine {
         request
             .invoker
             .clone()
-            .unwrap_or_else(|| self.inner.invoker.clone())
+            .unwrap_or_else(|| self.invoker().to_owned())
     }
 
     /// Plans and validates, adding `plan_resolved` and then `validators_passed` or
@@ -810,7 +838,14 @@ impl Engine {
                 if let Error::Core(atdm_core::Error::Rejected(r)) = &e {
                     metrics.validator_rejections(r.failures.iter().map(|f| f.validator.as_str()));
                 }
-                metrics.request(scenario, if matches!(e, Error::Core(_)) { "rejected" } else { "failed" });
+                metrics.request(
+                    scenario,
+                    if matches!(e, Error::Core(_)) {
+                        "rejected"
+                    } else {
+                        "failed"
+                    },
+                );
                 self.record(events, false).await?;
                 return Err(e);
             }
@@ -1172,7 +1207,7 @@ impl Engine {
         run_id: &str,
         token: Option<&str>,
     ) -> Result<ResetReport, Error> {
-        let invoker = self.inner.invoker.clone();
+        let invoker = self.invoker().to_owned();
         let started = self.event(
             run_id,
             &invoker,
@@ -1187,7 +1222,10 @@ impl Engine {
             .await
             .map(|(mut reports, _)| reports.remove(0));
         let (event, status) = match &result {
-            Ok(r) => (self.reset_done(run_id, &invoker, r, serde_json::json!({})), reset_status(r.status)),
+            Ok(r) => (
+                self.reset_done(run_id, &invoker, r, serde_json::json!({})),
+                reset_status(r.status),
+            ),
             Err(e) => self.reset_error(run_id, &invoker, e),
         };
         self.inner.metrics.reset(strategy, status);
@@ -1216,9 +1254,13 @@ impl Engine {
     /// confirmation) or failed.
     fn reset_error(&self, run_id: &str, invoker: &str, e: &Error) -> (AuditEvent, &'static str) {
         let (action, status, metric) = match e {
-            Error::TokenMismatch { .. } | Error::RunNotFound { .. } | Error::ConfirmRequired { .. } => {
-                (AuditAction::ResetRejected, AuditStatus::Forbidden, "rejected")
-            }
+            Error::TokenMismatch { .. }
+            | Error::RunNotFound { .. }
+            | Error::ConfirmRequired { .. } => (
+                AuditAction::ResetRejected,
+                AuditStatus::Forbidden,
+                "rejected",
+            ),
             _ => (AuditAction::ResetFailed, AuditStatus::Failed, "failed"),
         };
         let event = self.event(
@@ -1241,7 +1283,7 @@ impl Engine {
     /// trail also gets a `reset_completed` that names the strategy run.
     pub async fn reset_all(&self, confirm: bool) -> Result<ResetAllReport, Error> {
         let strategy_run = strategy_run_id("reset_all");
-        let invoker = self.inner.invoker.clone();
+        let invoker = self.invoker().to_owned();
         let started = self.event(
             &strategy_run,
             &invoker,
@@ -1571,7 +1613,9 @@ fn plan_summary(plan: &atdm_core::Plan) -> serde_json::Value {
     let cell = |c: &Cell| match c {
         Cell::Value(v) => v.to_json(),
         Cell::Default => serde_json::json!({ "default": true }),
-        Cell::Ref(r) => serde_json::json!({ "ref": format!("{}[{}].{}", r.table, r.row, r.column) }),
+        Cell::Ref(r) => {
+            serde_json::json!({ "ref": format!("{}[{}].{}", r.table, r.row, r.column) })
+        }
     };
     let tables: Vec<serde_json::Value> = plan
         .tables
@@ -1659,7 +1703,11 @@ impl Engine {
             invoker: invoker.to_owned(),
             action,
             inputs,
-            tools_called: serde_json::Value::Array(Vec::new()),
+            tools_called: self
+                .caller
+                .as_ref()
+                .map(|c| c.tools_called.clone())
+                .unwrap_or_else(|| serde_json::Value::Array(Vec::new())),
             outputs,
             status,
             reviewer_decision: None,
@@ -1692,7 +1740,11 @@ impl Engine {
             Err(e) => {
                 self.inner.metrics.audit_write_failed();
                 tracing::error!(error = %e, run_id = %events[0].test_run_id, events = events.len(), "audit events kept for a retry");
-                self.inner.pending.lock().expect("not poisoned").push(events);
+                self.inner
+                    .pending
+                    .lock()
+                    .expect("not poisoned")
+                    .push(events);
                 Ok(())
             }
         }
@@ -1705,9 +1757,19 @@ impl Engine {
             if let Err(e) = self.inner.audit.append(&events).await {
                 self.inner.metrics.audit_write_failed();
                 // An earlier attempt may have written it after all: then it is done.
-                if !self.inner.audit.trail(&events[0].test_run_id).await.is_ok_and(|t| t.iter().any(|x| x.event_id == events[0].event_id)) {
+                if !self
+                    .inner
+                    .audit
+                    .trail(&events[0].test_run_id)
+                    .await
+                    .is_ok_and(|t| t.iter().any(|x| x.event_id == events[0].event_id))
+                {
                     tracing::warn!(error = %e, "audit events still kept for a retry");
-                    self.inner.pending.lock().expect("not poisoned").push(events);
+                    self.inner
+                        .pending
+                        .lock()
+                        .expect("not poisoned")
+                        .push(events);
                 }
             } else {
                 self.inner.metrics.audit_written(&events, started.elapsed());
@@ -1719,14 +1781,23 @@ impl Engine {
     /// [`Error::Audit`] if some are still unwritten (they stay kept for the next attempt).
     pub async fn flush_audit(&self) -> Result<(), Error> {
         self.retry_pending().await;
-        let kept: usize = self.inner.pending.lock().expect("not poisoned").iter().map(Vec::len).sum();
+        let kept: usize = self
+            .inner
+            .pending
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(Vec::len)
+            .sum();
         if kept == 0 {
             Ok(())
         } else {
             Err(Error::Audit {
                 store: self.inner.audit.store().url().to_owned(),
                 context: "cannot write audit events".into(),
-                message: format!("{kept} events are still unwritten; they are kept and retried by every later write"),
+                message: format!(
+                    "{kept} events are still unwritten; they are kept and retried by every later write"
+                ),
             })
         }
     }
@@ -1742,7 +1813,6 @@ pub(crate) struct Stmt {
     pub(crate) sql: String,
     pub(crate) binds: Vec<(Value, ColumnType)>,
 }
-
 
 /// The statement that opens a write transaction: SQLite takes the write lock at once, so two
 /// writers never deadlock upgrading a read lock.

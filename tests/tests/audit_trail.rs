@@ -65,7 +65,9 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
         let s = e
             .request(
                 "claim_denial_active_member",
-                Request::new().playwright().constraint("denial_reason", "<script>x</script>"),
+                Request::new()
+                    .playwright()
+                    .constraint("denial_reason", "<script>x</script>"),
             )
             .await
             .unwrap();
@@ -75,7 +77,11 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
         e.reset_run(&s.run_id, s.token.expose()).await.unwrap();
         let trail = e.audit(&s.run_id).await.unwrap();
         assert_eq!(trail.run_id, s.run_id);
-        assert!(trail.location.contains(&format!("run={}", s.run_id)), "{}", trail.location);
+        assert!(
+            trail.location.contains(&format!("run={}", s.run_id)),
+            "{}",
+            trail.location
+        );
         assert_eq!(
             steps(&trail.events),
             [
@@ -95,10 +101,19 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
             "{kind:?}"
         );
         let ev = &trail.events;
-        assert!(ev.windows(2).all(|w| w[0].timestamp < w[1].timestamp), "{kind:?}: strictly ordered");
-        assert!(ev.iter().all(|x| x.test_run_id == s.run_id && x.invoker == "audit-test"));
+        assert!(
+            ev.windows(2).all(|w| w[0].timestamp < w[1].timestamp),
+            "{kind:?}: strictly ordered"
+        );
+        assert!(
+            ev.iter()
+                .all(|x| x.test_run_id == s.run_id && x.invoker == "audit-test")
+        );
         assert_eq!(ev[0].inputs["scenario"], "claim_denial_active_member");
-        assert_eq!(ev[0].inputs["constraints"]["denial_reason"], "<script>x</script>");
+        assert_eq!(
+            ev[0].inputs["constraints"]["denial_reason"],
+            "<script>x</script>"
+        );
         assert_eq!(ev[0].outputs["request_id"], s.request_id.as_str());
         assert_eq!(ev[1].outputs["rows"]["claim"], 1);
         assert_eq!(ev[1].outputs["seed"], s.seed.to_string());
@@ -111,7 +126,10 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
             "{}",
             ev[2].outputs
         );
-        assert_eq!(ev[4].outputs["data"], serde_json::Value::Object(s.data.clone()));
+        assert_eq!(
+            ev[4].outputs["data"],
+            serde_json::Value::Object(s.data.clone())
+        );
         assert_eq!(ev[4].outputs["rows"]["member"], 1);
         assert_eq!(ev[5].outputs["files"].as_array().unwrap().len(), 1);
         assert_eq!(ev[7].outputs["error"]["code"], "TOKEN_MISMATCH");
@@ -122,7 +140,11 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
 
         // No object holds the plaintext token (the fixture file did, and is gone).
         let objects = files(&dir);
-        assert!(objects.iter().any(|p| p.extension().is_some_and(|x| x == "parquet")));
+        assert!(
+            objects
+                .iter()
+                .any(|p| p.extension().is_some_and(|x| x == "parquet"))
+        );
         for p in &objects {
             let bytes = std::fs::read(p).unwrap();
             let token = s.token.expose().as_bytes();
@@ -149,7 +171,10 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
             .unwrap()
             .into_iter()
             .find(|r| run.contains(&r.run_id));
-        assert!(rejected_run.is_none(), "a rejected plan has no catalog entry");
+        assert!(
+            rejected_run.is_none(),
+            "a rejected plan has no catalog entry"
+        );
         let rejected_id = run_id_in(&run).expect("a rejection names its run");
         let trail = e.audit(&rejected_id).await.unwrap();
         assert_eq!(
@@ -164,7 +189,10 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
         let failures = trail.events[2].outputs["failures"].as_array().unwrap();
         assert!(!failures.is_empty());
         assert!(failures.iter().all(|f| f["validator"].is_string()));
-        assert_eq!(trail.events[2].outputs["error"]["code"], "VALIDATOR_REJECTED");
+        assert_eq!(
+            trail.events[2].outputs["error"]["code"],
+            "VALIDATOR_REJECTED"
+        );
 
         // A refused plan (the database says no): the seed's start and its rollback.
         if kind == Kind::Sqlite {
@@ -198,11 +226,14 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
 
         // reset_all: refused without confirmation, then a strategy run that also shows in the
         // trail of each run it cleaned.
-        let a = e.request("active_member_clean", Request::new()).await.unwrap();
+        let a = e
+            .request("active_member_clean", Request::new())
+            .await
+            .unwrap();
         let err = e.reset_all(false).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::ConfirmRequired);
         let report = e.reset_all(true).await.unwrap();
-        assert_eq!(report.runs, [a.run_id.clone()]);
+        assert_eq!(report.runs, std::slice::from_ref(&a.run_id));
         let trail = e.audit(&a.run_id).await.unwrap();
         let last = trail.events.last().unwrap();
         assert_eq!((last.action, last.status), (A::ResetCompleted, S::Cleaned));
@@ -243,7 +274,10 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
         ] {
             assert!(m.contains(line), "{kind:?}: no {line:?} in\n{m}");
         }
-        assert!(m.contains("atdm_validator_rejections_total{validator="), "{m}");
+        assert!(
+            m.contains("atdm_validator_rejections_total{validator="),
+            "{m}"
+        );
         assert!(m.contains("atdm_audit_write_seconds_bucket"), "{m}");
 
         e.close().await;
@@ -256,7 +290,12 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
 fn run_id_in(message: &str) -> Option<String> {
     message
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .find(|w| w.len() == 26 && w.starts_with("01") && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        .find(|w| {
+            w.len() == 26
+                && w.starts_with("01")
+                && w.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
         .map(str::to_owned)
 }
 
@@ -272,14 +311,23 @@ async fn a_reaped_run_says_so_in_its_trail() {
         .connect()
         .await
         .unwrap();
-    let s = e.request("active_member_clean", Request::new()).await.unwrap();
+    let s = e
+        .request("active_member_clean", Request::new())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     e.reap_expired().await.unwrap();
     let trail = e.audit(&s.run_id).await.unwrap();
     let tail: Vec<_> = steps(&trail.events).into_iter().skip(5).collect();
-    assert_eq!(tail, [(A::ResetStarted, S::Ok), (A::ResetCompleted, S::Cleaned)]);
+    assert_eq!(
+        tail,
+        [(A::ResetStarted, S::Ok), (A::ResetCompleted, S::Cleaned)]
+    );
     assert_eq!(trail.events[5].inputs["strategy"], "reap");
-    assert!(e.metrics_text().contains("atdm_resets_total{strategy=\"reap\",status=\"cleaned\"} 1"));
+    assert!(
+        e.metrics_text()
+            .contains("atdm_resets_total{strategy=\"reap\",status=\"cleaned\"} 1")
+    );
     e.close().await;
     db.drop_db().await;
     let _ = std::fs::remove_dir_all(dir);
@@ -309,4 +357,35 @@ async fn a_store_that_cannot_be_written_stops_the_request_before_the_seed() {
     e.close().await;
     db.drop_db().await;
     let _ = std::fs::remove_file(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_handle_names_its_invoker_and_tool_calls_in_every_event() {
+    let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
+    let dir = temp_dir("caller");
+    let e = engine(&db, &dir).await;
+    let call = serde_json::json!([{"tool": "request_scenario", "arguments": {"scenario": "active_member_clean"}}]);
+    let agent = e.as_caller("mcp:test-client", call.clone());
+    let s = agent
+        .request("active_member_clean", Request::new())
+        .await
+        .unwrap();
+    let reset_call = serde_json::json!([{"tool": "reset_run", "arguments": {"run_id": s.run_id}}]);
+    e.as_caller("mcp:test-client", reset_call.clone())
+        .reset_run(&s.run_id, s.token.expose())
+        .await
+        .unwrap();
+    let trail = e.audit(&s.run_id).await.unwrap();
+    assert!(trail.events.iter().all(|x| x.invoker == "mcp:test-client"));
+    assert!(trail.events[..5].iter().all(|x| x.tools_called == call));
+    assert!(
+        trail.events[5..]
+            .iter()
+            .all(|x| x.tools_called == reset_call)
+    );
+    // The engine's own handle is unchanged.
+    assert_eq!(e.invoker(), "audit-test");
+    e.close().await;
+    db.drop_db().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

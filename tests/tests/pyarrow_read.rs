@@ -80,7 +80,9 @@ async fn pyarrow_reads_the_audit_trail_exactly() {
     let s = e
         .request(
             "claim_denial_active_member",
-            Request::new().pytest().constraint("denial_reason", "C:\\Users\\fake \"quoted\""),
+            Request::new()
+                .pytest()
+                .constraint("denial_reason", "C:\\Users\\fake \"quoted\""),
         )
         .await
         .unwrap();
