@@ -56,7 +56,8 @@ fn run_prefix(dt: NaiveDate, run_id: &str) -> ObjectPath {
 pub(crate) fn encode(events: &[AuditEvent]) -> Result<Vec<u8>, String> {
     let batch = audit::to_record_batch(events).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut bytes, batch.schema(), None).map_err(|e| e.to_string())?;
+    let mut w =
+        ArrowWriter::try_new(&mut bytes, batch.schema(), None).map_err(|e| e.to_string())?;
     w.write(&batch).map_err(|e| e.to_string())?;
     w.close().map_err(|e| e.to_string())?;
     Ok(bytes)
@@ -84,7 +85,11 @@ impl AuditLog {
     /// Where a run's objects live.
     pub fn location(&self, run_id: &str) -> String {
         let dt = run_date(run_id).unwrap_or_else(|| Utc::now().date_naive());
-        format!("{}/{}", self.store.url().trim_end_matches('/'), run_prefix(dt, run_id))
+        format!(
+            "{}/{}",
+            self.store.url().trim_end_matches('/'),
+            run_prefix(dt, run_id)
+        )
     }
 
     /// Appends events of one run (`events[0].test_run_id`) as one new object, written once,
@@ -97,7 +102,10 @@ impl AuditLog {
         if let Some(e) = events.iter().find(|e| &e.test_run_id != run_id) {
             return Err(self.error(
                 "cannot write events",
-                format!("one write holds one run's events, got {run_id} and {}", e.test_run_id),
+                format!(
+                    "one write holds one run's events, got {run_id} and {}",
+                    e.test_run_id
+                ),
             ));
         }
         let bytes = encode(events).map_err(|e| self.error("cannot encode events", e))?;
@@ -166,7 +174,9 @@ impl AuditLog {
                 .map_err(|e| self.error("cannot read events", e))?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
                 .and_then(|b| b.build())
-                .map_err(|e| self.error(&format!("cannot read Parquet object {}", o.location), e))?;
+                .map_err(|e| {
+                    self.error(&format!("cannot read Parquet object {}", o.location), e)
+                })?;
             for batch in reader {
                 let batch = batch.map_err(|e| self.error("cannot read Parquet", e))?;
                 out.extend(
@@ -240,9 +250,18 @@ mod tests {
             assert_eq!(trail[0], first[0]);
             // put-if-absent: the same object is never written twice.
             let again = log.append(&first).await.unwrap_err();
-            assert_eq!(again.code(), atdm_core::ErrorCode::AuditStoreError, "{again}");
+            assert_eq!(
+                again.code(),
+                atdm_core::ErrorCode::AuditStoreError,
+                "{again}"
+            );
             assert_eq!(log.trail(RUN).await.unwrap().len(), 3);
-            assert!(log.trail("01KAJ0000000000000000000R2").await.unwrap().is_empty());
+            assert!(
+                log.trail("01KAJ0000000000000000000R2")
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
 
             // A run id without a ULID is filed under its event's date and still found; a
             // slash in it cannot reach another run's objects.
