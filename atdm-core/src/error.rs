@@ -46,6 +46,14 @@ pub enum ErrorCode {
     /// A file or directory could not be read or written (a scenario directory, a scenario
     /// file, an output file).
     IoError,
+    /// A snapshot was asked for under a baseline id that exists; nothing was written.
+    BaselineExists,
+    /// A baseline object is missing, unreadable, or does not match its checksum.
+    BaselineCorrupt,
+    /// A baseline was taken of another schema (or by a newer format) than the engine has.
+    BaselineMismatch,
+    /// A baseline id is malformed.
+    InvalidBaselineId,
 }
 
 impl ErrorCode {
@@ -68,6 +76,10 @@ impl ErrorCode {
             ErrorCode::DatabaseError => "DATABASE_ERROR",
             ErrorCode::AuditStoreError => "AUDIT_STORE_ERROR",
             ErrorCode::IoError => "IO_ERROR",
+            ErrorCode::BaselineExists => "BASELINE_EXISTS",
+            ErrorCode::BaselineCorrupt => "BASELINE_CORRUPT",
+            ErrorCode::BaselineMismatch => "BASELINE_MISMATCH",
+            ErrorCode::InvalidBaselineId => "INVALID_BASELINE_ID",
         }
     }
 }

@@ -70,6 +70,60 @@ pub enum Error {
         /// The operating system's message.
         message: String,
     },
+    /// No baseline exists at all (restore without an id).
+    #[error("no baseline exists yet; take one with snapshot (`atdm baseline snapshot`)")]
+    NoBaseline,
+    /// No baseline has this id.
+    #[error("no baseline {id:?}; {}", baseline_list(available))]
+    BaselineNotFound {
+        /// The id asked for.
+        id: String,
+        /// Ids that exist: those that look like `id` first, then the newest; ten at most.
+        available: Vec<String>,
+    },
+    /// A snapshot was asked for under an id that exists. Baselines are never overwritten;
+    /// nothing was written.
+    #[error(
+        "baseline {id:?} already exists and is never overwritten; nothing was written; choose another id, or leave it out for a fresh one"
+    )]
+    BaselineExists {
+        /// The id.
+        id: String,
+    },
+    /// A baseline's object is missing, unreadable, or does not match the checksum its
+    /// manifest records. Nothing was restored.
+    #[error(
+        "baseline {id:?} cannot be used, nothing was changed: {object}: {message}; take a new baseline"
+    )]
+    BaselineCorrupt {
+        /// The baseline id.
+        id: String,
+        /// The object's key in the store.
+        object: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A baseline was taken of another schema (or written by a newer format) than this
+    /// engine's; nothing was restored.
+    #[error(
+        "baseline {id:?} was taken of {found}, but this engine has {expected}; nothing was changed; restore it with an engine of that schema"
+    )]
+    BaselineMismatch {
+        /// The baseline id.
+        id: String,
+        /// What this engine has.
+        expected: String,
+        /// What the baseline holds.
+        found: String,
+    },
+    /// A baseline id that cannot be used.
+    #[error("invalid baseline id {id:?}: {message}")]
+    InvalidBaselineId {
+        /// The id.
+        id: String,
+        /// What is wrong, and what is allowed.
+        message: String,
+    },
     /// A database operation failed outside a seed.
     #[error("{context}: {message}")]
     Database {
@@ -93,6 +147,12 @@ impl Error {
             Error::Database { .. } => ErrorCode::DatabaseError,
             Error::Audit { .. } => ErrorCode::AuditStoreError,
             Error::Io { .. } => ErrorCode::IoError,
+            Error::NoBaseline => ErrorCode::NoBaseline,
+            Error::BaselineNotFound { .. } => ErrorCode::BaselineNotFound,
+            Error::BaselineExists { .. } => ErrorCode::BaselineExists,
+            Error::BaselineCorrupt { .. } => ErrorCode::BaselineCorrupt,
+            Error::BaselineMismatch { .. } => ErrorCode::BaselineMismatch,
+            Error::InvalidBaselineId { .. } => ErrorCode::InvalidBaselineId,
         }
     }
 
@@ -102,6 +162,17 @@ impl Error {
             context,
             message: db_message(&e),
         }
+    }
+}
+
+fn baseline_list(available: &[String]) -> String {
+    if available.is_empty() {
+        "no baseline exists yet; take one with snapshot".into()
+    } else {
+        format!(
+            "available: {}; list them all with `atdm baseline list`",
+            available.join(", ")
+        )
     }
 }
 

@@ -36,6 +36,11 @@
 //!   resets runs whose lease has passed, and a new engine does so when it starts.
 //! - **Parallel runs.** Keys embed the run id and every write is scoped to a run, so test runs
 //!   in parallel threads or processes share one database without seeing each other's rows.
+//! - **Baselines.** [`Engine::snapshot`] keeps every table (and the run catalog) as Parquet
+//!   in the store with a manifest of row counts and order-independent checksums; an id is
+//!   never overwritten. [`Engine::restore`] puts a baseline back in one transaction (the
+//!   newest without an id), [`Engine::list_baselines`] lists them newest first and
+//!   [`Engine::diff_baselines`] compares two by primary key.
 //!
 //! ## Where things are kept
 //!
@@ -65,6 +70,7 @@
 //! this crate with `default-features = false`.
 
 mod audit_log;
+mod baseline;
 mod catalog;
 mod db;
 mod engine;
@@ -83,6 +89,10 @@ pub mod __private;
 pub mod testing;
 
 pub use audit_log::AuditLog;
+pub use baseline::{
+    BASELINE_FORMAT_VERSION, BaselineDiff, BaselineManifest, BaselineTable, DIFF_KEY_LIMIT,
+    RestoreReport, SchemaVersion, SnapshotOptions, TableDiff,
+};
 pub use engine::{
     DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder, Request,
     ResetAllReport, ResetReport, ResetStatus, RunInfo, Seeded,
