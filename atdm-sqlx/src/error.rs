@@ -156,6 +156,18 @@ impl Error {
         }
     }
 
+    /// The run the error is about, where it names one: a rejected plan (whose audit trail
+    /// holds the validators' findings), a failed seed, an unknown run, a wrong token.
+    pub fn run_id(&self) -> Option<&str> {
+        match self {
+            Error::Core(atdm_core::Error::Rejected(r)) => Some(&r.run_id),
+            Error::SeedFailed { run_id, .. }
+            | Error::RunNotFound { run_id }
+            | Error::TokenMismatch { run_id } => Some(run_id),
+            _ => None,
+        }
+    }
+
     pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
         let context = context.into();
         move |e| Error::Database {

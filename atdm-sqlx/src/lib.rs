@@ -60,6 +60,37 @@
 //! | create tables and reference rows | [`EngineBuilder::apply_schema`] | | yes |
 //! | reap expired runs at start-up | [`EngineBuilder::reap_on_start`] | | yes |
 //! | fixture files (when a request asks) | [`EngineBuilder::fixture_dir`] | `ATDM_FIXTURE_DIR` | `.atdm/fixtures` |
+//! | audit trail and baselines | [`EngineBuilder::store_url`] | `ATDM_STORE_URL` | `.atdm/store` (see [`Store`]) |
+//!
+//! ## Audit trail
+//!
+//! Every request, dry run ([`Engine::plan`]), reset, `reset_all`, reaping, snapshot and
+//! restore writes its events (see [`atdm_core::audit::AuditAction`]) in the order they
+//! happen, as immutable Parquet objects in the store, written once with put-if-absent:
+//! `audit/dt=YYYY-MM-DD/run=<run id>/<time>-<event id>.parquet`. The events before an
+//! action are written before it: if the store cannot take them, the action does not happen
+//! ([`Error::Audit`]). The events after an action are never dropped silently: a failed
+//! write is counted and retried by every later write and by [`Engine::flush_audit`]. No
+//! event holds a cleanup token. Read a trail with [`Engine::audit`] (JSON) or
+//! [`Engine::audit_html`] (a self-contained page for people), or with any Parquet reader
+//! (pyarrow, DuckDB, Polars). `reset_all`, snapshot and restore run as strategy runs with
+//! their own id, `strategy-<name>-<ULID>`.
+//!
+//! ## Metrics
+//!
+//! Through the [`metrics`](https://docs.rs/metrics) facade, so the application's own
+//! exporter sees them, and as Prometheus text from [`Engine::metrics_text`]:
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `atdm_requests_total` | counter | `scenario`, `status` (`ok`, `rejected`, `failed`) |
+//! | `atdm_resets_total` | counter | `strategy` (`reset_run`, `reset_all`, `reap`, `restore`), `status` |
+//! | `atdm_seeded_rows_total` | counter | `table` |
+//! | `atdm_validator_rejections_total` | counter | `validator` |
+//! | `atdm_audit_events_total` | counter | `action`, `status` |
+//! | `atdm_audit_write_seconds` | histogram | |
+//! | `atdm_audit_write_failures_total` | counter | |
+//! | `atdm_audit_events_dropped_total` | counter (stays 0) | |
 //! | scenarios of your own schema | [`pack_from_dir`] (a directory with `schema.toml`, optional `reference.toml`, scenario files) | `ATDM_SCENARIO_DIR` (for `#[atdm_scenario]` and `atdm`) | the healthcare pack |
 //!
 //! ## The `atdm` command-line tool
@@ -77,13 +108,13 @@ mod engine;
 mod error;
 mod fixture_files;
 mod introspect;
+mod metrics;
 mod pack_dir;
 mod store;
 
 /// Support for `#[atdm_scenario]`'s expansion. **Not public API**: it may change in any
 /// release without notice.
 #[doc(hidden)]
-mod metrics;
 #[path = "private.rs"]
 pub mod __private;
 pub mod testing;
