@@ -169,6 +169,22 @@ pub(crate) enum Command {
     },
     /// Print the engine's metrics (Prometheus text format).
     Metrics,
+    /// Serve MCP over stdio for AI agents: find, request and reset scenarios by intent.
+    Mcp(McpArgs),
+}
+
+/// What `atdm mcp` exposes beyond its default tools, and the lease of the runs it seeds.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct McpArgs {
+    /// Also offer the reset_all tool (delete every run-owned row, with confirm = true).
+    #[arg(long)]
+    pub(crate) allow_reset_all: bool,
+    /// Also offer the restore_baseline tool (put a baseline back in place of every table).
+    #[arg(long)]
+    pub(crate) allow_restore: bool,
+    /// The lease of runs the server seeds, in seconds: when it passes, the run is reset by the next start or reap [default: 3600]
+    #[arg(long, env = "ATDM_LEASE_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) lease: Option<u64>,
 }
 
 /// What a request (or a plan preview) asks for.
@@ -262,6 +278,31 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(cli.global.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn mcp_exposes_reset_all_and_restore_only_when_asked() {
+        let plain = Cli::try_parse_from(["atdm", "mcp"]).unwrap();
+        let both = Cli::try_parse_from([
+            "atdm",
+            "--database-url",
+            "sqlite://x.sqlite",
+            "mcp",
+            "--allow-reset-all",
+            "--allow-restore",
+            "--lease",
+            "60",
+        ])
+        .unwrap();
+        match (plain.command, both.command) {
+            (Command::Mcp(plain), Command::Mcp(both)) => {
+                assert!(!plain.allow_reset_all && !plain.allow_restore);
+                assert!(both.allow_reset_all && both.allow_restore);
+                assert_eq!(both.lease, Some(60));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["atdm", "mcp", "--lease", "0"]).is_err());
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
             let opts = EngineOptions {
                 lease: match &command {
                     Command::Request { lease, .. } => lease.map(Duration::from_secs),
+                    Command::Mcp(m) => m.lease.map(Duration::from_secs),
                     _ => None,
                 },
                 // `atdm reap` reports what it reaps, so the start-up must not reap first.
@@ -150,6 +151,9 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
             out.emit(&metrics, || text.clone())
         }
         Command::Baseline(b) => baseline(engine, out, b).await,
+        // Serves until the client closes stdin; stdout is the protocol, so nothing else is
+        // printed there.
+        Command::Mcp(args) => crate::mcp::serve(engine, args).await,
         // Handled before an engine is connected.
         Command::Scenarios
         | Command::Describe { .. }

@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod config;
+mod mcp;
 mod output;
 mod progress;
 mod render;

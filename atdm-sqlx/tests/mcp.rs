@@ -1,0 +1,413 @@
+//! `atdm mcp` with a real MCP client nobody here wrote: the official MCP Python SDK starts
+//! the binary as a subprocess and works through `mcp_client.py` (find, validate, request, bad
+//! calls, audit, reset), against SQLite always and PostgreSQL when `ATDM_TEST_POSTGRES_URL`
+//! is set (required when `ATDM_REQUIRE_DATABASES=1`). This test then checks, on its own, what
+//! the server left behind: the database rows, and the audit objects in the store (read with
+//! the engine's `AuditLog`, and scanned byte by byte for the cleanup token).
+//!
+//! The Python comes from `ATDM_TEST_PYTHON` (`make test` points it at `./.venv`, whose
+//! requirements-dev.txt pins `mcp`), else `python3`. Without the `mcp` package the Python
+//! tests are skipped with a note, or fail when `ATDM_REQUIRE_PYTHON=1`.
+
+#![allow(missing_docs)]
+
+#[path = "../../tests/tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use atdm_sqlx::{AuditLog, Store};
+use serde_json::Value as Json;
+use support::{Kind, TestDb};
+
+/// Every variable the binary reads, so the caller's environment cannot leak in.
+const ATDM_VARS: &[&str] = &[
+    "ATDM_DATABASE_URL",
+    "ATDM_STORE_URL",
+    "ATDM_SCENARIO_DIR",
+    "ATDM_FIXTURE_DIR",
+    "ATDM_REFERENCE_DATE",
+    "ATDM_INVOKER",
+    "ATDM_LEASE_SECONDS",
+    "ATDM_CLEANUP_TOKEN",
+];
+
+const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
+const INVOKER: &str = "mcp:atdm-test-agent/1.2.3";
+
+/// A Python with the MCP SDK, or `None` (after a note) when there is none and none is
+/// required.
+fn python() -> Option<String> {
+    let py = std::env::var("ATDM_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py)
+        .args(["-c", "import mcp.client.stdio"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(py);
+    }
+    if std::env::var("ATDM_REQUIRE_PYTHON").as_deref() == Ok("1") {
+        panic!(
+            "{py} cannot import mcp (the MCP Python SDK); run `make venv` or set ATDM_TEST_PYTHON"
+        );
+    }
+    eprintln!("skipped: {py} has no MCP SDK (run `make venv`, or set ATDM_TEST_PYTHON)");
+    None
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).unwrap();
+        let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let dir = std::env::temp_dir().join(format!("atdm_mcp_{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A database and a temporary directory for the store and fixtures.
+struct Setup {
+    db: TestDb,
+    tmp: TempDir,
+}
+
+impl Setup {
+    fn store(&self) -> PathBuf {
+        self.tmp.0.join("store")
+    }
+
+    fn store_url(&self) -> String {
+        format!("file://{}", self.store().display())
+    }
+
+    /// The global options the server is started with.
+    fn options(&self) -> Vec<String> {
+        vec![
+            "--database-url".into(),
+            self.db.url.clone(),
+            "--store-url".into(),
+            self.store_url(),
+            "--fixture-dir".into(),
+            self.tmp.0.join("fixtures").display().to_string(),
+            "--reference-date".into(),
+            "2026-06-01".into(),
+        ]
+    }
+
+    /// Runs the Python client in `mode` against a server with these options; returns its
+    /// summary.
+    fn client(&self, py: &str, mode: &str) -> Json {
+        let mut c = Command::new(py);
+        for v in ATDM_VARS {
+            c.env_remove(v);
+        }
+        c.current_dir(&self.tmp.0)
+            .arg(CLIENT)
+            .arg(env!("CARGO_BIN_EXE_atdm"))
+            .arg(mode)
+            .args(self.options());
+        let out = c.output().expect("the Python client runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{:?} {mode}: the MCP client failed\nstdout: {stdout}\nstderr: {stderr}",
+            self.db.kind
+        );
+        let last = stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(last)
+            .unwrap_or_else(|e| panic!("the summary is not JSON ({e}): {stdout}\nstderr: {stderr}"))
+    }
+
+    /// The audit trail of a run as the engine's `AuditLog` reads it from the store.
+    async fn trail(&self, run_id: &str) -> Vec<atdm_core::audit::AuditEvent> {
+        let store = Store::from_url(&self.store_url()).unwrap();
+        AuditLog::new(store).trail(run_id).await.unwrap()
+    }
+
+    /// Asserts that no object in the store holds `token`'s bytes.
+    fn assert_token_absent(&self, token: &str) {
+        let objects = files(&self.store());
+        assert!(
+            objects
+                .iter()
+                .any(|p| p.extension().is_some_and(|x| x == "parquet")),
+            "no audit objects in {}",
+            self.store().display()
+        );
+        for p in &objects {
+            let bytes = std::fs::read(p).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{:?}: {} holds the cleanup token",
+                self.db.kind,
+                p.display()
+            );
+        }
+    }
+
+    async fn member_rows(&self, run_id: &str) -> i64 {
+        self.db
+            .count(&format!(
+                "SELECT COUNT(*) FROM member WHERE member_id = 'm-{run_id}'"
+            ))
+            .await
+    }
+}
+
+/// SQLite, and PostgreSQL when configured.
+async fn backends() -> Vec<Setup> {
+    let mut out = Vec::new();
+    for kind in [Kind::Sqlite, Kind::Postgres] {
+        if let Some(db) = TestDb::fresh(kind).await {
+            out.push(Setup {
+                db,
+                tmp: TempDir::new(),
+            });
+        }
+    }
+    out
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The tools of every event, in order.
+fn tools(event: &atdm_core::audit::AuditEvent) -> Vec<String> {
+    event
+        .tools_called
+        .as_array()
+        .map(|calls| {
+            calls
+                .iter()
+                .map(|c| c["tool"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An agent's whole session: find by intent, validate, request, bad calls, audit, reset.
+#[tokio::test]
+async fn an_agent_finds_requests_audits_and_resets_through_the_official_sdk() {
+    let Some(py) = python() else { return };
+    for s in backends().await {
+        let kind = s.db.kind;
+        let summary = s.client(&py, "flow");
+        assert_eq!(summary["found"], "claim_denial_active_member", "{kind:?}");
+        assert_eq!(
+            summary["tools"],
+            serde_json::json!([
+                "audit_lookup",
+                "describe_scenario",
+                "find_scenarios",
+                "list_scenarios",
+                "request_scenario",
+                "reset_run",
+                "validate_request"
+            ])
+        );
+        assert_eq!(
+            summary["refused_validator"],
+            "healthcare.eligibility_status_matches_member"
+        );
+        // Thirteen bad or refused calls, each followed by a call that worked.
+        assert_eq!(summary["served_after_errors"], 13, "{kind:?}");
+        for code in summary["error_codes"].as_object().unwrap().values() {
+            assert!(
+                code == "UNKNOWN_TOOL" || code == "INVALID_ARGUMENTS",
+                "{code}"
+            );
+        }
+        let run_id = summary["run_id"].as_str().unwrap().to_owned();
+        let token = summary["token"].as_str().unwrap().to_owned();
+        assert_eq!(summary["member_id"], format!("m-{run_id}"));
+        assert_eq!(summary["rows"]["claim"], 1);
+        assert_eq!(summary["deleted"]["member"], 1);
+
+        // The rows are gone again, exactly.
+        assert_eq!(s.member_rows(&run_id).await, 0, "{kind:?}");
+        assert_eq!(s.db.count("SELECT COUNT(*) FROM claim").await, 0);
+        assert_eq!(s.db.count("SELECT COUNT(*) FROM procedure_code").await, 4);
+
+        // The trail, read from the store by the engine's own reader: every event names the
+        // client and the tool call that led to it; the token appears nowhere.
+        let events = s.trail(&run_id).await;
+        let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "request_received",
+                "plan_resolved",
+                "validators_passed",
+                "seed_started",
+                "seed_completed",
+                "reset_started",
+                "reset_rejected",
+                "reset_started",
+                "reset_completed",
+                "reset_started",
+                "reset_completed",
+            ],
+            "{kind:?}"
+        );
+        assert_eq!(summary["actions"], serde_json::json!(actions));
+        for e in &events {
+            assert_eq!(e.invoker, INVOKER, "{kind:?}: {}", e.action.as_str());
+            let t = tools(e);
+            assert!(
+                t.last()
+                    .is_some_and(|t| t == "request_scenario" || t == "reset_run"),
+                "{kind:?}: {} has tools_called {t:?}",
+                e.action.as_str()
+            );
+        }
+        assert_eq!(
+            tools(&events[0]),
+            ["describe_scenario", "list_scenarios", "request_scenario"]
+        );
+        assert_eq!(
+            events[0].tools_called[2]["arguments"]["scenario"],
+            "claim_denial_active_member"
+        );
+        let rejected = &events[6];
+        assert_eq!(rejected.outputs["error"]["code"], "TOKEN_MISMATCH");
+        assert_eq!(
+            rejected.tools_called.as_array().unwrap().last().unwrap()["arguments"]["token"],
+            "<redacted>"
+        );
+        // The reads and the bad calls before the reset are in its tools_called.
+        let before_reset = tools(&events[8]);
+        for t in ["drop_table", "reset_all", "audit_lookup", "reset_run"] {
+            assert!(before_reset.iter().any(|x| x == t), "{t}: {before_reset:?}");
+        }
+        s.assert_token_absent(&token);
+
+        // The dry run has its own trail, and wrote nothing.
+        let dry = summary["dry_run"].as_str().unwrap();
+        let dry_events = s.trail(dry).await;
+        assert_eq!(dry_events[0].inputs["dry_run"], true);
+        assert!(dry_events.iter().all(|e| e.invoker == INVOKER));
+        assert_eq!(s.member_rows(dry).await, 0);
+        s.db.drop_db().await;
+    }
+}
+
+/// A client that skips the initialize handshake (protocol 2026-07-28) sends its identity with
+/// every request; the audit trail names it all the same.
+#[tokio::test]
+async fn a_client_without_the_handshake_is_named_from_its_request_metadata() {
+    let Some(py) = python() else { return };
+    for s in backends().await {
+        let summary = s.client(&py, "modern");
+        assert_eq!(summary["invokers"], serde_json::json!([INVOKER]));
+        let run_id = summary["run_id"].as_str().unwrap();
+        let events = s.trail(run_id).await;
+        assert!(!events.is_empty());
+        assert!(events.iter().all(|e| e.invoker == INVOKER));
+        assert_eq!(s.member_rows(run_id).await, 0);
+        s.assert_token_absent(summary["token"].as_str().unwrap());
+        s.db.drop_db().await;
+    }
+}
+
+/// reset_all and restore_baseline are offered only with their flags (the flow test checks
+/// that without them they are unknown tools).
+#[tokio::test]
+async fn reset_all_and_restore_are_offered_only_when_the_server_allows_them() {
+    let Some(py) = python() else { return };
+    for s in backends().await {
+        let summary = s.client(&py, "guarded");
+        let offered: Vec<&str> = summary["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert!(offered.contains(&"reset_all") && offered.contains(&"restore_baseline"));
+        let run_id = summary["run_id"].as_str().unwrap();
+        assert_eq!(summary["reset_all_runs"], serde_json::json!([run_id]));
+        assert_eq!(s.member_rows(run_id).await, 0);
+        let events = s.trail(run_id).await;
+        let last = events.last().unwrap();
+        assert_eq!(last.action.as_str(), "reset_completed");
+        assert_eq!(last.invoker, INVOKER);
+        assert_eq!(tools(last).last().map(String::as_str), Some("reset_all"));
+        s.db.drop_db().await;
+    }
+}
+
+/// Without a client on stdin the server says so on stderr and exits 1; nothing but the
+/// protocol ever goes to stdout.
+#[test]
+fn without_a_client_the_server_exits_and_stdout_stays_empty() {
+    let tmp = TempDir::new();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_atdm"));
+    for v in ATDM_VARS {
+        c.env_remove(v);
+    }
+    let db = format!("sqlite://{}/atdm.sqlite", tmp.0.display());
+    let store = format!("file://{}/store", tmp.0.display());
+    let out = c
+        .current_dir(&tmp.0)
+        .args(["--database-url", &db, "--store-url", &store, "mcp"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("atdm mcp: 5 scenarios of pack healthcare"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error[MCP_ERROR]"), "{stderr}");
+}
+
+/// The server's flags are documented where `--help` shows them.
+#[test]
+fn help_documents_the_flags() {
+    let out = Command::new(env!("CARGO_BIN_EXE_atdm"))
+        .args(["mcp", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for flag in [
+        "--allow-reset-all",
+        "--allow-restore",
+        "--lease",
+        "--database-url",
+    ] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+}
