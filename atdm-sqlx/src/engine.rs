@@ -1802,6 +1802,36 @@ impl Engine {
         }
     }
 
+    /// Audits a tool call that does not act on a run by itself (a listing, a lookup, an
+    /// unknown tool, arguments that do not fit) as a `tool_called` event in the trail of
+    /// `session` (for example `mcp-session-<ULID>`): this handle's invoker and
+    /// `tools_called` (see [`Engine::as_caller`]) say who called what; `error` is the code
+    /// and message of a call that failed. Written before the caller answers; a store failure
+    /// is [`Error::Audit`].
+    pub async fn record_tool_call(
+        &self,
+        session: &str,
+        error: Option<(&str, &str)>,
+    ) -> Result<(), Error> {
+        let (status, outputs) = match error {
+            None => (AuditStatus::Ok, serde_json::json!({})),
+            Some((code, message)) => (
+                AuditStatus::Rejected,
+                serde_json::json!({ "error": { "code": code, "message": message } }),
+            ),
+        };
+        let invoker = self.invoker().to_owned();
+        let event = self.event(
+            session,
+            &invoker,
+            AuditAction::ToolCalled,
+            status,
+            serde_json::json!({ "session": session }),
+            outputs,
+        );
+        self.record(vec![event], true).await
+    }
+
     /// The store that holds the audit trail and baselines.
     pub fn store(&self) -> &Store {
         self.inner.audit.store()

@@ -287,12 +287,12 @@ async fn an_agent_finds_requests_audits_and_resets_through_the_official_sdk() {
                 e.action.as_str()
             );
         }
+        for e in &events {
+            assert_eq!(tools(e).len(), 1, "{kind:?}: one call per event");
+        }
+        assert_eq!(tools(&events[0]), ["request_scenario"]);
         assert_eq!(
-            tools(&events[0]),
-            ["describe_scenario", "list_scenarios", "request_scenario"]
-        );
-        assert_eq!(
-            events[0].tools_called[2]["arguments"]["scenario"],
+            events[0].tools_called[0]["arguments"]["scenario"],
             "claim_denial_active_member"
         );
         let rejected = &events[6];
@@ -301,11 +301,46 @@ async fn an_agent_finds_requests_audits_and_resets_through_the_official_sdk() {
             rejected.tools_called.as_array().unwrap().last().unwrap()["arguments"]["token"],
             "<redacted>"
         );
-        // The reads and the bad calls before the reset are in its tools_called.
-        let before_reset = tools(&events[8]);
-        for t in ["drop_table", "reset_all", "audit_lookup", "reset_run"] {
-            assert!(before_reset.iter().any(|x| x == t), "{t}: {before_reset:?}");
+        // Every call that acts on no run (reads, unknown tools, bad arguments) is a
+        // tool_called event in the session's own trail, named in each run event's call.
+        let session = events[0].tools_called[0]["session"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(session.starts_with("mcp-session-"), "{session}");
+        assert!(
+            events
+                .iter()
+                .all(|e| e.tools_called[0]["session"] == session.as_str())
+        );
+        let calls = s.trail(&session).await;
+        assert!(
+            calls
+                .iter()
+                .all(|e| e.action.as_str() == "tool_called" && e.invoker == INVOKER)
+        );
+        let called: Vec<String> = calls.iter().flat_map(tools).collect();
+        for t in [
+            "find_scenarios",
+            "describe_scenario",
+            "list_scenarios",
+            "drop_table",
+            "reset_all",
+            "audit_lookup",
+        ] {
+            assert!(
+                called.iter().any(|x| x == t),
+                "{kind:?}: {t} not in {called:?}"
+            );
         }
+        let unknown = calls.iter().find(|e| tools(e) == ["drop_table"]).unwrap();
+        assert_eq!(unknown.outputs["error"]["code"], "UNKNOWN_TOOL");
+        assert!(
+            calls
+                .iter()
+                .any(|e| e.outputs["error"]["code"] == "INVALID_ARGUMENTS"),
+            "{kind:?}: a call with bad arguments is audited"
+        );
         s.assert_token_absent(&token);
 
         // The dry run has its own trail, and wrote nothing.

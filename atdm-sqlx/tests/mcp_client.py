@@ -224,36 +224,42 @@ async def flow(session, summary):
     check(again["status"] == "already_cleaned", again)
     summary["deleted"] = reset["deleted"]
 
-    # Every step is in the trail: every event names this client and the tool calls that led
-    # to it, and no event holds the token.
+    # Every step is in the trail: every event names this client and the one tool call that
+    # led to it, and no event holds the token.
     trail = await ok(session, "audit_lookup", {"run_id": run_id})
     events = trail["events"]
     actions = [e["action"] for e in events]
     for e in events:
         check(e["invoker"] == INVOKER, e)
         calls = e["tools_called"]
-        check(calls and calls[-1]["tool"] in ("request_scenario", "reset_run"), e)
+        check(len(calls) == 1 and calls[0]["tool"] in ("request_scenario", "reset_run"), e)
+        check(calls[0]["session"].startswith("mcp-session-"), e)
         check(token not in json.dumps(e), f"event {e['action']} holds the token")
     first = events[0]
     check(first["action"] == "request_received", actions)
-    check([c["tool"] for c in first["tools_called"]] == ["describe_scenario", "list_scenarios", "request_scenario"],
-          first["tools_called"])
-    check(first["tools_called"][0]["error"] == "SCENARIO_NOT_FOUND", first["tools_called"])
-    check(first["tools_called"][-1]["arguments"]["constraints"] == {"provider_network": "in_network"}, first)
+    check(first["tools_called"][0]["arguments"]["constraints"] == {"provider_network": "in_network"}, first)
     wrong = next(e for e in events if e["action"] == "reset_rejected")
     check(wrong["tools_called"][-1]["arguments"]["token"] == "<redacted>", wrong)
     cleaned = next(e for e in events if e["action"] == "reset_completed")
-    before_reset = [(c["tool"], c.get("error")) for c in cleaned["tools_called"]]
-    for step in (("drop_table", "UNKNOWN_TOOL"), ("reset_all", "UNKNOWN_TOOL"),
-                 ("request_scenario", "INVALID_ARGUMENTS"), ("audit_lookup", None), ("reset_run", None)):
-        check(step in before_reset, (step, before_reset))
     check(cleaned["tools_called"][-1]["arguments"]["token"] == "<redacted>", cleaned)
     summary["actions"] = actions
 
-    # The dry run is audited too, with the reads that led to it.
+    # The calls that act on no run are in the session's own trail, in order, with the
+    # error code of those that failed.
+    session_id = first["tools_called"][0]["session"]
+    calls = (await ok(session, "audit_lookup", {"run_id": session_id}))["events"]
+    check(all(e["action"] == "tool_called" and e["invoker"] == INVOKER for e in calls), calls)
+    steps = [(e["tools_called"][0]["tool"], (e["outputs"].get("error") or {}).get("code")) for e in calls]
+    for step in (("describe_scenario", "SCENARIO_NOT_FOUND"), ("drop_table", "UNKNOWN_TOOL"),
+                 ("reset_all", "UNKNOWN_TOOL"), ("request_scenario", "INVALID_ARGUMENTS"),
+                 ("find_scenarios", None), ("list_scenarios", None), ("audit_lookup", None)):
+        check(step in steps, (step, steps))
+    check(token not in json.dumps(calls), "a session event holds the token")
+
+    # The dry run is audited too, under its own run.
     dry = await ok(session, "audit_lookup", {"run_id": summary["dry_run"]})
     check(dry["events"][0]["inputs"]["dry_run"] is True, dry["events"][0])
-    check([c["tool"] for c in dry["events"][0]["tools_called"]] == ["find_scenarios", "describe_scenario", "validate_request"],
+    check([c["tool"] for c in dry["events"][0]["tools_called"]] == ["validate_request"],
           dry["events"][0]["tools_called"])
     check(all(e["invoker"] == INVOKER for e in dry["events"]), dry)
     check("seed_started" not in [e["action"] for e in dry["events"]], dry)
@@ -291,7 +297,9 @@ async def guarded(session, summary):
     trail = await ok(session, "audit_lookup", {"run_id": seeded["run_id"]})
     last = trail["events"][-1]
     check(last["action"] == "reset_completed" and last["inputs"]["strategy"] == "reset_all", last)
-    check(last["tools_called"][-1] == {"tool": "reset_all", "arguments": {"confirm": True}}, last)
+    call = dict(last["tools_called"][-1])
+    call.pop("session")
+    check(call == {"tool": "reset_all", "arguments": {"confirm": True}}, last)
     check(last["invoker"] == INVOKER, last)
 
 

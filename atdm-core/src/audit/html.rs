@@ -254,6 +254,7 @@ fn action_words(a: AuditAction) -> &'static str {
         AuditAction::RestoreStarted => "Restore started",
         AuditAction::RestoreCompleted => "Restore committed",
         AuditAction::RestoreFailed => "Restore failed",
+        AuditAction::ToolCalled => "Tool called",
     }
 }
 
@@ -2763,6 +2764,7 @@ mod tests {
             AuditAction::RestoreStarted,
             AuditAction::RestoreCompleted,
             AuditAction::RestoreFailed,
+            AuditAction::ToolCalled,
         ];
         for v in &odd {
             for a in actions {

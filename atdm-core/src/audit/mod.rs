@@ -99,6 +99,10 @@ pub enum AuditAction {
     RestoreCompleted,
     /// A baseline restore failed.
     RestoreFailed,
+    /// A tool was called that does not act on a run by itself (an MCP client listed,
+    /// described or found scenarios, read a trail, or called an unknown tool or with bad
+    /// arguments); its session's trail holds it, with the call in `tools_called`.
+    ToolCalled,
 }
 
 impl AuditAction {
@@ -123,6 +127,7 @@ impl AuditAction {
             AuditAction::RestoreStarted => "restore_started",
             AuditAction::RestoreCompleted => "restore_completed",
             AuditAction::RestoreFailed => "restore_failed",
+            AuditAction::ToolCalled => "tool_called",
         }
     }
 

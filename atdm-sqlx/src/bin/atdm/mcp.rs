@@ -5,11 +5,13 @@
 //! takes SQL, a table to write or rows; `reset_all` and `restore_baseline` exist only when the
 //! server is started with `--allow-reset-all` / `--allow-restore`.
 //!
-//! Every call that reaches the engine goes through [`Engine::as_caller`]: its audit events
-//! name the MCP client (`mcp:<name>/<version>`, from the initialize handshake or the
-//! request's own client metadata) and carry, in `tools_called`, this call and the calls of the
-//! session since the previous audited one (reads, unknown tools, bad arguments), oldest first,
-//! with any `token` argument replaced by `"<redacted>"`.
+//! Every call is audited through [`Engine::as_caller`]: its events name the MCP client
+//! (`mcp:<name>/<version>`, from the initialize handshake or the request's own client
+//! metadata) and carry the call in `tools_called` (`{"tool", "arguments", "session"}`, any
+//! `token` argument replaced by `"<redacted>"`). A call that acts on a run (request, dry run,
+//! reset) is audited in that run's trail; every other call (listing, describing, finding,
+//! reading a trail, an unknown tool, arguments that do not fit) is a `tool_called` event in
+//! the session's own trail, `mcp-session-<ULID>`, written before the answer.
 //!
 //! Results are structured content that matches each tool's output schema, and the same JSON
 //! as text. Engine errors are tool errors (`isError`), whose text starts with the code and
@@ -19,7 +21,6 @@
 //! server keeps serving after every one of them. See `docs/mcp.md`.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use atdm_core::{Cell, ErrorCode, Value};
 use atdm_sqlx::{AuditLog, Engine, Request};
@@ -94,9 +95,8 @@ pub(crate) async fn serve(engine: &Engine, args: McpArgs) -> Result<(), CliError
 pub(crate) struct AtdmServer {
     engine: Engine,
     tool_router: ToolRouter<AtdmServer>,
-    /// Calls since the last audited one (reads, unknown tools, bad arguments), oldest first;
-    /// the next audited call's `tools_called` carries them.
-    pending: Arc<Mutex<Vec<Json>>>,
+    /// The session's own audit trail: calls that do not act on a run.
+    session: String,
 }
 
 /// One tool call as the audit trail shows it: who called, which tool, with what (redacted).
@@ -108,13 +108,9 @@ struct Call {
 }
 
 impl Call {
-    /// `{"tool": ..., "arguments": ...}`, with `"error": CODE` for a call that failed.
-    fn entry(&self, error: Option<&str>) -> Json {
-        let mut e = json!({ "tool": self.tool, "arguments": self.arguments });
-        if let Some(code) = error {
-            e["error"] = code.into();
-        }
-        e
+    /// `[{"tool": ..., "arguments": ..., "session": ...}]`: the call as `tools_called` holds it.
+    fn tools_called(&self, session: &str) -> Json {
+        json!([{ "tool": self.tool, "arguments": self.arguments, "session": session }])
     }
 }
 
@@ -123,7 +119,7 @@ impl AtdmServer {
         AtdmServer {
             engine,
             tool_router: Self::offered(args),
-            pending: Arc::default(),
+            session: format!("mcp-session-{}", ulid::Ulid::new()),
         }
     }
 
@@ -150,36 +146,35 @@ impl AtdmServer {
             .collect()
     }
 
-    /// Keeps a call for the next audited call's `tools_called`.
-    fn note(&self, entry: Json) {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(entry);
-    }
-
-    /// The engine for an audited call: its events name the client and carry the session's
-    /// pending calls and this one.
+    /// The engine for a call: its events name the client and carry the call.
     fn caller(&self, call: &Call) -> Engine {
-        let mut calls =
-            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
-        calls.push(call.entry(None));
         self.engine
-            .as_caller(call.invoker.clone(), Json::Array(calls))
+            .as_caller(call.invoker.clone(), call.tools_called(&self.session))
     }
 
-    /// The result of a call the engine does not audit (it reads only): noted for the next
-    /// audited call, with its error code when it failed.
-    fn read<T: Serialize>(&self, call: &Call, result: Result<T, ToolError>) -> CallToolResult {
-        match result {
-            Ok(v) => {
-                self.note(call.entry(None));
-                structured(&v)
-            }
-            Err(e) => {
-                self.note(call.entry(Some(&e.code)));
-                e.into_result()
-            }
+    /// Audits a call that does not act on a run in the session's trail. A store failure
+    /// becomes the call's error: an unaudited answer is not given.
+    async fn audit_call(&self, call: &Call, error: Option<&ToolError>) -> Result<(), ToolError> {
+        self.caller(call)
+            .record_tool_call(
+                &self.session,
+                error.map(|e| (e.code.as_str(), e.message.as_str())),
+            )
+            .await
+            .map_err(ToolError::from)
+    }
+
+    /// The result of a call that reads only, audited in the session's trail first.
+    async fn read<T: Serialize>(
+        &self,
+        call: &Call,
+        result: Result<T, ToolError>,
+    ) -> CallToolResult {
+        let audited = self.audit_call(call, result.as_ref().err()).await;
+        match (result, audited) {
+            (_, Err(e)) => e.into_result(),
+            (Ok(v), Ok(())) => structured(&v),
+            (Err(e), Ok(())) => e.into_result(),
         }
     }
 
@@ -219,7 +214,7 @@ impl AtdmServer {
                 })
                 .collect(),
         };
-        Ok(self.read(&call, Ok(list)))
+        Ok(self.read(&call, Ok(list)).await)
     }
 
     #[tool(
@@ -238,7 +233,7 @@ impl AtdmServer {
             .describe(&args.scenario)
             .map(Description::from)
             .map_err(ToolError::from);
-        Ok(self.read(&call, described))
+        Ok(self.read(&call, described).await)
     }
 
     #[tool(
@@ -279,7 +274,7 @@ impl AtdmServer {
                 ),
             ))
         };
-        Ok(self.read(&call, found))
+        Ok(self.read(&call, found).await)
     }
 
     #[tool(
@@ -413,7 +408,7 @@ impl AtdmServer {
             Ok(t) => Trail::from_engine(&t),
             Err(e) => Err(ToolError::from(e)),
         };
-        Ok(self.read(&call, trail))
+        Ok(self.read(&call, trail).await)
     }
 
     #[tool(
@@ -481,8 +476,12 @@ impl ServerHandler for AtdmServer {
             arguments: redact(Json::Object(request.arguments.clone().unwrap_or_default())),
         };
         if self.tool_router.get(&call.tool).is_none() {
-            self.note(call.entry(Some(UNKNOWN_TOOL)));
-            return Err(unknown_tool(&call.tool, &self.tool_names()));
+            let err = unknown_tool(&call.tool, &self.tool_names());
+            let why = ToolError::new(UNKNOWN_TOOL, err.message.to_string());
+            if let Err(e) = self.audit_call(&call, Some(&why)).await {
+                return Ok(e.into_result().into());
+            }
+            return Err(err);
         }
         context.extensions.insert(call.clone());
         let response = self
@@ -495,7 +494,6 @@ impl ServerHandler for AtdmServer {
             CallToolResponse::Complete(r)
                 if r.is_error == Some(true) && r.structured_content.is_none() =>
             {
-                self.note(call.entry(Some(INVALID_ARGUMENTS)));
                 let why = r
                     .content
                     .iter()
@@ -505,15 +503,17 @@ impl ServerHandler for AtdmServer {
                 let why = why
                     .trim_start_matches("failed to deserialize parameters:")
                     .trim();
-                ToolError::new(
+                let err = ToolError::new(
                     INVALID_ARGUMENTS,
                     format!(
                         "the arguments of {} do not match its input schema: {why}; see the tool's inputSchema in tools/list",
                         call.tool
                     ),
-                )
-                .into_result()
-                .into()
+                );
+                match self.audit_call(&call, Some(&err)).await {
+                    Ok(()) => err.into_result().into(),
+                    Err(e) => e.into_result().into(),
+                }
             }
             other => other,
         })
