@@ -688,6 +688,145 @@ fn read_array(a: &dyn Array, c: &ColSpec) -> Result<Vec<Value>, String> {
     }
 }
 
+/// One Arrow column, typed, for hashing its cells without building values.
+enum Cells<'a> {
+    I64(&'a arrow_array::PrimitiveArray<Int64Type>),
+    I32(&'a arrow_array::PrimitiveArray<Int32Type>),
+    I16(&'a arrow_array::PrimitiveArray<Int16Type>),
+    Decimal(&'a Decimal128Array, u32),
+    Bool(&'a BooleanArray),
+    Date(&'a Date32Array),
+    /// Microseconds, with the tag of a timestamp (6) or a timestamp with time zone (7).
+    Micros(&'a TimestampMicrosecondArray, u8),
+    Text(&'a StringArray),
+    Binary(&'a BinaryArray),
+}
+
+impl<'a> Cells<'a> {
+    /// The column read as `c`, accepting what [`read_array`] accepts.
+    fn of(a: &'a dyn Array, c: &ColSpec) -> Result<Cells<'a>, String> {
+        let wrong = || {
+            format!(
+                "column {} holds {}, which does not fit a {} column",
+                c.name,
+                a.data_type(),
+                c.ty
+            )
+        };
+        let text = || a.as_string_opt::<i32>().map(Cells::Text);
+        let cells = match &c.ty {
+            ColumnType::Integer | ColumnType::BigInt => a
+                .as_primitive_opt::<Int64Type>()
+                .map(Cells::I64)
+                .or_else(|| a.as_primitive_opt::<Int32Type>().map(Cells::I32))
+                .or_else(|| a.as_primitive_opt::<Int16Type>().map(Cells::I16)),
+            ColumnType::Numeric { .. } => match a.as_primitive_opt::<Decimal128Type>() {
+                Some(x) => Some(Cells::Decimal(
+                    x,
+                    u32::try_from(x.scale()).map_err(|_| wrong())?,
+                )),
+                None => text(),
+            },
+            ColumnType::Boolean => a.as_boolean_opt().map(Cells::Bool),
+            ColumnType::Date => a.as_primitive_opt::<Date32Type>().map(Cells::Date),
+            ColumnType::Timestamp => a
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .map(|x| Cells::Micros(x, 6)),
+            ColumnType::TimestampTz => a
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .map(|x| Cells::Micros(x, 7)),
+            ColumnType::Bytes => a.as_binary_opt::<i32>().map(Cells::Binary),
+            ColumnType::Text
+            | ColumnType::Varchar(_)
+            | ColumnType::Enum { .. }
+            | ColumnType::Uuid
+            | ColumnType::Json => text(),
+        };
+        cells.ok_or_else(wrong)
+    }
+
+    /// Appends row `i` exactly as [`encode_value`] encodes its stored value.
+    fn encode(&self, i: usize, out: &mut Vec<u8>) {
+        let null = match self {
+            Cells::I64(x) => x.is_null(i),
+            Cells::I32(x) => x.is_null(i),
+            Cells::I16(x) => x.is_null(i),
+            Cells::Decimal(x, _) => x.is_null(i),
+            Cells::Bool(x) => x.is_null(i),
+            Cells::Date(x) => x.is_null(i),
+            Cells::Micros(x, _) => x.is_null(i),
+            Cells::Text(x) => x.is_null(i),
+            Cells::Binary(x) => x.is_null(i),
+        };
+        if null {
+            out.push(0);
+            return;
+        }
+        let int = |out: &mut Vec<u8>, v: i64| {
+            out.push(2);
+            out.extend_from_slice(&v.to_be_bytes());
+        };
+        match self {
+            Cells::I64(x) => int(out, x.value(i)),
+            Cells::I32(x) => int(out, x.value(i).into()),
+            Cells::I16(x) => int(out, x.value(i).into()),
+            Cells::Decimal(x, scale) => {
+                out.push(3);
+                out.extend_from_slice(&x.value(i).to_be_bytes());
+                out.extend_from_slice(&scale.to_be_bytes());
+            }
+            Cells::Bool(x) => {
+                out.push(1);
+                out.push(u8::from(x.value(i)));
+            }
+            Cells::Date(x) => {
+                out.push(5);
+                out.extend_from_slice(&i64::from(x.value(i)).to_be_bytes());
+            }
+            Cells::Micros(x, tag) => {
+                out.push(*tag);
+                out.extend_from_slice(&x.value(i).to_be_bytes());
+            }
+            Cells::Text(x) => {
+                let s = x.value(i).as_bytes();
+                out.push(4);
+                out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+                out.extend_from_slice(s);
+            }
+            Cells::Binary(x) => {
+                let b = x.value(i);
+                out.push(8);
+                out.extend_from_slice(&(b.len() as u64).to_be_bytes());
+                out.extend_from_slice(b);
+            }
+        }
+    }
+}
+
+/// Adds the digest of every row of a batch to `checksum`, straight from the arrays.
+fn add_batch(
+    batch: &RecordBatch,
+    cols: &[ColSpec],
+    checksum: &mut Checksum,
+    scratch: &mut Vec<u8>,
+) -> Result<(), String> {
+    let mut cells = Vec::with_capacity(cols.len());
+    for c in cols {
+        let a = batch
+            .column_by_name(&c.name)
+            .ok_or_else(|| format!("column {} is missing", c.name))?;
+        cells.push(Cells::of(a.as_ref(), c)?);
+    }
+    for i in 0..batch.num_rows() {
+        scratch.clear();
+        for c in &cells {
+            c.encode(i, scratch);
+        }
+        checksum.add(&Sha256::digest(scratch.as_slice()).into());
+    }
+    Ok(())
+}
+
 /// The stored rows of a record batch, columns in `cols` order (found by name).
 fn read_batch(batch: &RecordBatch, cols: &[ColSpec]) -> Result<Vec<Vec<Value>>, String> {
     let mut columns = Vec::with_capacity(cols.len());
@@ -796,6 +935,105 @@ fn parents_first(t: &Table, cols: &[ColSpec], rows: Vec<Vec<Value>>) -> Vec<Vec<
         .collect()
 }
 
+/// Appends one value in PostgreSQL's `COPY` text format; dates and times are written
+/// directly (the bulk of a restore's formatting), everything else as [`copy_field`] does.
+fn copy_value(out: &mut String, v: &Value) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    let date = |out: &mut String, d: &NaiveDate| {
+        let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    };
+    let time = |out: &mut String, t: &chrono::NaiveDateTime| {
+        date(out, &t.date());
+        let _ = write!(
+            out,
+            " {:02}:{:02}:{:02}.{:06}",
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond() / 1000
+        );
+    };
+    match v {
+        Value::Date(d) if (1..=9999).contains(&d.year()) => date(out, d),
+        Value::Timestamp(t) if (1..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 => {
+            time(out, t)
+        }
+        Value::TimestampTz(t)
+            if (1..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 =>
+        {
+            time(out, &t.naive_utc());
+            out.push_str("+00");
+        }
+        other => copy_field(out, other),
+    }
+}
+
+/// One record batch as `COPY` text of its written columns, values ready for `d`.
+fn copy_text(batch: &RecordBatch, cols: &[ColSpec], d: Dialect) -> Result<Vec<u8>, String> {
+    let rows = read_batch(batch, cols)?;
+    let mut out = String::with_capacity(rows.len() * cols.len() * 12);
+    for row in rows {
+        let mut first = true;
+        for (v, c) in row.into_iter().zip(cols) {
+            if !c.written {
+                continue;
+            }
+            if !first {
+                out.push('\t');
+            }
+            first = false;
+            copy_value(&mut out, &bind_form(v, c, d)?);
+        }
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
+}
+
+/// `COPY ... FROM STDIN` fed chunk by chunk while the chunks are made, so the database loads
+/// while the next chunk is converted. `None` where the backend has no such path.
+trait CopyStream {
+    async fn copy_stream(
+        &mut self,
+        statement: String,
+        chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<Option<u64>, sqlx::Error>;
+}
+
+impl CopyStream for sqlx::PgConnection {
+    async fn copy_stream(
+        &mut self,
+        statement: String,
+        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let mut copy = self.copy_in_raw(&statement).await?;
+        while let Some(chunk) = chunks.recv().await {
+            copy.send(chunk).await?;
+        }
+        Ok(Some(copy.finish().await?))
+    }
+}
+
+impl CopyStream for sqlx::SqliteConnection {
+    async fn copy_stream(
+        &mut self,
+        _statement: String,
+        _chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        Ok(None)
+    }
+}
+
+impl CopyStream for sqlx::MySqlConnection {
+    async fn copy_stream(
+        &mut self,
+        _statement: String,
+        _chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        Ok(None)
+    }
+}
+
 /// Writes one table's Parquet object while rows stream in, and sums its checksum.
 struct PartWriter {
     cols: Vec<ColSpec>,
@@ -900,9 +1138,7 @@ fn decode_part<R: ChunkReader + 'static>(
                     .join(", ")
             ));
         }
-        for row in read_batch(&batch, cols)? {
-            checksum.add(&row_digest(&row, &mut scratch));
-        }
+        add_batch(&batch, cols, &mut checksum, &mut scratch)?;
         batches.push(batch);
     }
     Ok((batches, checksum))
@@ -1227,7 +1463,7 @@ impl Engine {
                 AuditAction::SnapshotFailed,
                 AuditStatus::Failed,
                 inputs,
-                serde_json::json!({ "code": e.code().as_str(), "message": e.to_string() }),
+                serde_json::json!({ "error": { "code": e.code().as_str(), "message": e.to_string() } }),
             ),
         };
         self.record(vec![after], false).await?;
@@ -1374,6 +1610,8 @@ impl Engine {
         );
         self.record(vec![started], true).await?;
         let result = self.restore_now(id, &run_id).await;
+        let status = if result.is_ok() { "ok" } else { "failed" };
+        self.inner.metrics.reset("restore", status);
         let after = match &result {
             Ok(r) => self.event(
                 &run_id,
@@ -1393,7 +1631,7 @@ impl Engine {
                 AuditAction::RestoreFailed,
                 AuditStatus::Failed,
                 inputs,
-                serde_json::json!({ "code": e.code().as_str(), "message": e.to_string() }),
+                serde_json::json!({ "error": { "code": e.code().as_str(), "message": e.to_string() } }),
             ),
         };
         self.record(vec![after], false).await?;
@@ -1507,6 +1745,34 @@ impl Engine {
                         let t = &part.table;
                         let self_ref = t.foreign_keys.iter().any(|fk| fk.references == t.name);
                         let written: Vec<usize> = (0..cols.len()).filter(|&i| cols[i].written).collect();
+                        let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                        if d == Dialect::Postgres && !self_ref && count >= COPY_THRESHOLD && !written.is_empty() {
+                            // A converter thread makes COPY text batch by batch while the
+                            // database loads the previous one.
+                            let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+                            let (work, wcols) = (batches.clone(), cols.clone());
+                            let producer = tokio::task::spawn_blocking(move || -> Result<(), String> {
+                                for batch in &work {
+                                    if sender.blocking_send(copy_text(batch, &wcols, d)?).is_err() {
+                                        break;
+                                    }
+                                }
+                                Ok(())
+                            });
+                            let names: Vec<String> = written.iter().map(|&i| d.quote(&cols[i].name)).collect();
+                            let statement = format!("COPY {} ({}) FROM STDIN", part.sql_name, names.join(", "));
+                            let copied = tx.copy_stream(statement, receiver).await;
+                            producer
+                                .await
+                                .map_err(|e| Error::Database { context: ctx.into(), message: e.to_string() })?
+                                .map_err(|m| corrupt(part, m))?;
+                            let n = copied.map_err(Error::db(ctx))?.unwrap_or_default();
+                            if n != count as u64 {
+                                return Err(Error::Database { context: ctx.into(), message: format!("COPY into {} loaded {n} rows of {count}", part.name) });
+                            }
+                            rows.insert(part.name.clone(), n);
+                            continue;
+                        }
                         let mut total = 0u64;
                         let mut held: Vec<Vec<Value>> = Vec::new();
                         let mut chunks: Vec<Vec<Vec<Value>>> = Vec::new();
@@ -1586,8 +1852,11 @@ impl Engine {
                             }
                         }
                         rows.insert(part.name.clone(), total);
-                        if d == Dialect::Postgres {
-                            for c in t.columns.iter().filter(|c| c.generated == Some(Generated::Identity)) {
+                    }
+                    if d == Dialect::Postgres {
+                        // Identity sequences continue after the largest restored key.
+                        for (part, _, _) in &loaded {
+                            for c in part.table.columns.iter().filter(|c| c.generated == Some(Generated::Identity)) {
                                 let sql = format!(
                                     "SELECT setval(pg_get_serial_sequence($1, $2), COALESCE((SELECT MAX({}) FROM {}), 0) + 1, false)",
                                     d.quote(&c.name),
@@ -1957,6 +2226,26 @@ mod tests {
         let mut w = PartWriter::new(vec![i]);
         let e = w.push(vec![Value::Null]).unwrap_err();
         assert!(e.contains("NOT NULL"), "{e}");
+    }
+
+    #[test]
+    fn copy_text_writes_dates_and_times_as_postgresql_reads_them() {
+        let mut out = String::new();
+        let t = ts("2026-06-01 07:08:09.000042");
+        for v in [
+            Value::Date(NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
+            Value::Timestamp(t),
+            Value::TimestampTz(t.and_utc()),
+            Value::Null,
+            Value::Text("a\tb\\".into()),
+        ] {
+            copy_value(&mut out, &v);
+            out.push('|');
+        }
+        assert_eq!(
+            out,
+            "2026-06-01|2026-06-01 07:08:09.000042|2026-06-01 07:08:09.000042+00|\\N|a\\tb\\\\|"
+        );
     }
 
     #[test]

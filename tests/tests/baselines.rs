@@ -365,6 +365,72 @@ fn type_rows(kind: Kind) -> Vec<String> {
     ]
 }
 
+/// `n` more rows of every type in one INSERT: enough for PostgreSQL's COPY path and for
+/// several INSERT statements elsewhere.
+fn bulk_rows(kind: Kind, n: i64) -> String {
+    use chrono::{Duration, NaiveDate, SecondsFormat};
+    let cols = "id, node_id, day, at, at_tz, flag, amount, big, note, code, kind, uid, doc, raw";
+    let cols: Vec<String> = cols.split(", ").map(|c| quoted(kind, c)).collect();
+    let base = NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let mut values = Vec::new();
+    for i in 0..n {
+        let day = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + Duration::days(i);
+        let t = base + Duration::microseconds(i * 1_234_567);
+        let (at, at_tz) = match kind {
+            Kind::Sqlite => (
+                t.format("%F %T%.f").to_string(),
+                t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, false),
+            ),
+            Kind::Postgres => (
+                t.format("%F %T%.f").to_string(),
+                format!("{}+00", t.format("%F %T%.f")),
+            ),
+            Kind::MySql => (
+                t.format("%F %T%.f").to_string(),
+                t.format("%F %T%.f").to_string(),
+            ),
+        };
+        let cents = i * 137 - 50_000;
+        let amount = format!(
+            "{}{}.{:02}",
+            if cents < 0 { "-" } else { "" },
+            cents.abs() / 100,
+            cents.abs() % 100
+        );
+        let backslash = if kind == Kind::MySql { "\\\\" } else { "\\" };
+        let note = format!("'row {i}\twith tab, quote '' and backslash {backslash}'");
+        let hex: String = (0..(i % 5))
+            .map(|b| format!("{:02X}", (i + b) % 256))
+            .collect();
+        let raw = match kind {
+            Kind::Postgres => format!("'\\x{hex}'::bytea"),
+            _ => format!("X'{hex}'"),
+        };
+        let (t_, f_) = if kind == Kind::Sqlite {
+            ("1", "0")
+        } else {
+            ("TRUE", "FALSE")
+        };
+        values.push(format!(
+            "({}, 2, '{day}', '{at}', '{at_tz}', {}, {amount}, {}, {note}, 'c{i}', '{}', '{:08X}-0000-4000-8000-{:012X}', '{{\"i\": {i}}}', {raw})",
+            1000 + i,
+            if i % 2 == 0 { t_ } else { f_ },
+            i * 1_000_000_007,
+            if i % 3 == 0 { "alpha" } else { "beta" },
+            i,
+            i
+        ));
+    }
+    format!(
+        "INSERT INTO sample ({}) VALUES {}",
+        cols.join(", "),
+        values.join(", ")
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_type_round_trips_exactly() {
     for db in TestDb::all().await {
@@ -382,16 +448,17 @@ async fn every_type_round_trips_exactly() {
         for sql in type_rows(kind) {
             db.exec(&sql).await;
         }
+        db.exec(&bulk_rows(kind, 1_200)).await;
         for label in ["one", "two"] {
             db.exec(&format!("INSERT INTO counter (label) VALUES ('{label}')"))
                 .await;
         }
         let tables = ["node", "sample", "counter"];
         let before = dump_all(&db, &tables).await;
-        assert_eq!(before["sample"].len(), 4, "{kind:?}");
+        assert_eq!(before["sample"].len(), 1_204, "{kind:?}");
 
         let m = e.snapshot(SnapshotOptions::new()).await.unwrap();
-        assert_eq!(m.table("sample").unwrap().rows, 4);
+        assert_eq!(m.table("sample").unwrap().rows, 1_204);
         assert_eq!(m.table("node").unwrap().rows, 3);
 
         db.exec("DELETE FROM sample WHERE id = 1").await;
@@ -652,6 +719,11 @@ async fn snapshots_and_restores_are_audited() {
         assert_eq!(trail[0].inputs["baseline_id"], serde_json::Value::Null);
         assert_eq!(trail[1].outputs["baseline_id"], "audited");
         assert_eq!(trail[1].outputs["rows"]["diagnosis_code"], 4);
+        let metrics = e.metrics_text();
+        assert!(
+            metrics.contains("atdm_resets_total{strategy=\"restore\",status=\"ok\"}"),
+            "{metrics}"
+        );
 
         // Failures are audited too, with their code.
         let exists = e
@@ -669,11 +741,11 @@ async fn snapshots_and_restores_are_audited() {
                 (AuditAction::SnapshotFailed, AuditStatus::Failed)
             ]
         );
-        assert_eq!(failed[1].outputs["code"], "BASELINE_EXISTS");
+        assert_eq!(failed[1].outputs["error"]["code"], "BASELINE_EXISTS");
         let restores = strategy_trails(&store, &dir, "restore").await;
         assert_eq!(restores.len(), 2, "{kind:?}");
         assert_eq!(restores[0][1].action, AuditAction::RestoreFailed);
-        assert_eq!(restores[0][1].outputs["code"], "NO_BASELINE");
+        assert_eq!(restores[0][1].outputs["error"]["code"], "NO_BASELINE");
 
         e.close().await;
         let _ = std::fs::remove_dir_all(&dir);
