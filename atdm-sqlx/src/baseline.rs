@@ -83,6 +83,9 @@ pub const BASELINE_FORMAT_VERSION: u32 = 1;
 /// Rows per Arrow record batch and per Parquet row group.
 const CHUNK_ROWS: usize = 65_536;
 
+/// Rows a snapshot decodes before handing them to its Parquet writer thread.
+const SEND_ROWS: usize = 4096;
+
 /// From this many rows on, PostgreSQL restores a table with COPY.
 const COPY_THRESHOLD: usize = 500;
 
@@ -1508,18 +1511,44 @@ impl Engine {
                         let list: Vec<String> = cols.iter().map(|c| d.quote(&c.name)).collect();
                         let sql = format!("SELECT {} FROM {}", list.join(", "), part.sql_name);
                         let table_ctx = format!("cannot read table {} for a snapshot", part.name);
-                        let mut writer = PartWriter::new(cols.clone());
+                        // Rows are decoded here while a worker thread hashes them and encodes
+                        // Parquet, chunk by chunk.
+                        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Vec<Value>>>(4);
+                        let worker_cols = cols.clone();
+                        let worker = tokio::task::spawn_blocking(move || {
+                            let mut writer = PartWriter::new(worker_cols);
+                            while let Some(chunk) = receiver.blocking_recv() {
+                                for row in chunk {
+                                    writer.push(row)?;
+                                }
+                            }
+                            writer.finish()
+                        });
                         {
                             let mut rows = query_for(pool, sql).fetch(&mut *tx);
+                            let mut chunk = Vec::with_capacity(SEND_ROWS);
                             while let Some(r) = rows.try_next().await.map_err(Error::db(table_ctx.clone()))? {
                                 let mut row = Vec::with_capacity(cols.len());
                                 for (i, c) in cols.iter().enumerate() {
                                     row.push(r.value(i, &c.read_ty).map_err(Error::db(table_ctx.clone()))?);
                                 }
-                                writer.push(row).map_err(|message| Error::Database { context: table_ctx.clone(), message })?;
+                                chunk.push(row);
+                                if chunk.len() == SEND_ROWS
+                                    && sender.send(std::mem::replace(&mut chunk, Vec::with_capacity(SEND_ROWS))).await.is_err()
+                                {
+                                    // The worker stopped on an error; it is reported below.
+                                    break;
+                                }
+                            }
+                            if !chunk.is_empty() {
+                                let _ = sender.send(chunk).await;
                             }
                         }
-                        let (bytes, checksum) = writer.finish().map_err(|message| Error::Database { context: table_ctx.clone(), message })?;
+                        drop(sender);
+                        let (bytes, checksum) = worker
+                            .await
+                            .map_err(|e| Error::Database { context: table_ctx.clone(), message: e.to_string() })?
+                            .map_err(|message| Error::Database { context: table_ctx.clone(), message })?;
                         let key = object_key(id, &part_file(&part.name));
                         self.put_new(id, &key, bytes).await?;
                         tables.push(BaselineTable {
