@@ -103,6 +103,24 @@ fn drop_pg(rt: &Runtime) {
     });
 }
 
+/// Drops this run's database and temporary directory when the benchmark ends, also when it
+/// panics.
+struct Cleanup {
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            drop_pg(&rt);
+        }
+    }
+}
+
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("pg_dump and psql are installed");
     assert!(
@@ -120,6 +138,7 @@ fn baseline(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let Some(url) = fresh_pg(&rt) else { return };
     let dir = std::env::temp_dir().join(format!("atdm-bench-bl-{}", std::process::id()));
+    let _cleanup = Cleanup { dir: dir.clone() };
     let store_dir = dir.join("store");
     std::fs::create_dir_all(&store_dir).unwrap();
     let dump = dir.join("dump.sql");
@@ -236,8 +255,6 @@ fn baseline(c: &mut Criterion) {
         "both paths restore the same content"
     );
     rt.block_on(engine.close());
-    let _ = std::fs::remove_dir_all(&dir);
-    drop_pg(&rt);
 }
 
 criterion_group!(benches, baseline);
