@@ -58,6 +58,23 @@ for got, want in zip(rows, events):
 print(len(rows), "events from", len(files), "objects")
 "#;
 
+const READ_BASELINE: &str = r#"
+import json, pathlib, sys
+import pyarrow.parquet as pq
+
+store, manifest = pathlib.Path(sys.argv[1]), json.load(open(sys.argv[2]))
+out = {}
+for t in manifest["tables"]:
+    table = pq.read_table(store / t["object"])
+    assert table.num_rows == t["rows"], (t["name"], table.num_rows, t["rows"])
+    if t["name"] == "member":
+        out["member_ids"] = sorted(table.column("member_id").to_pylist())
+        out["member_dob_type"] = str(table.schema.field("date_of_birth").type)
+    if t["name"] == "claim":
+        out["claim_submitted_type"] = str(table.schema.field("submitted_at").type)
+print(json.dumps(out))
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyarrow_reads_the_audit_trail_exactly() {
     let Some(py) = python() else { return };
@@ -105,6 +122,38 @@ async fn pyarrow_reads_the_audit_trail_exactly() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("10 events from 6 objects"));
+
+    // A baseline: every table's Parquet object reads back with pyarrow, with the manifest's
+    // row counts, column types that say what the values are, and the seeded rows in it.
+    let kept = e
+        .request("claim_denial_active_member", Request::new())
+        .await
+        .unwrap();
+    let manifest = e
+        .snapshot(atdm_sqlx::SnapshotOptions::new().id("for-pyarrow"))
+        .await
+        .unwrap();
+    let manifest_path = dir.join("manifest.json");
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let out = Command::new(&py)
+        .args(["-c", READ_BASELINE])
+        .arg(&dir)
+        .arg(&manifest_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyarrow disagrees about the baseline:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        seen["member_ids"],
+        serde_json::json!([kept.key("member_id").unwrap()])
+    );
+    assert_eq!(seen["claim_submitted_type"], "timestamp[us, tz=UTC]");
+    assert_eq!(seen["member_dob_type"], "date32[day]");
     e.close().await;
     db.drop_db().await;
     let _ = std::fs::remove_dir_all(dir);
