@@ -1466,7 +1466,7 @@ impl Engine {
                 AuditAction::SnapshotFailed,
                 AuditStatus::Failed,
                 inputs,
-                serde_json::json!({ "error": { "code": e.code().as_str(), "message": e.to_string() } }),
+                serde_json::json!({ "error": crate::engine::error_json(e) }),
             ),
         };
         self.record(vec![after], false).await?;
@@ -1660,7 +1660,7 @@ impl Engine {
                 AuditAction::RestoreFailed,
                 AuditStatus::Failed,
                 inputs,
-                serde_json::json!({ "error": { "code": e.code().as_str(), "message": e.to_string() } }),
+                serde_json::json!({ "error": crate::engine::error_json(e) }),
             ),
         };
         self.record(vec![after], false).await?;

@@ -1642,7 +1642,7 @@ fn plan_summary(plan: &atdm_core::Plan) -> serde_json::Value {
 }
 
 /// An error as audited: its code and message.
-fn error_json(e: &Error) -> serde_json::Value {
+pub(crate) fn error_json(e: &Error) -> serde_json::Value {
     serde_json::json!({ "code": e.code().as_str(), "message": e.to_string() })
 }
 
