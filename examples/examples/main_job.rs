@@ -1,6 +1,6 @@
 //! The main job, on the embedded default (an SQLite file in `./.atdm/`):
 //! request `claim_denial_active_member`, show the ids and the token, run the query a test
-//! would run, reset, show what was deleted.
+//! would run, reset, show what was deleted, and where the audit trail and its page are.
 //!
 //! `cargo run -p atdm-examples --example main_job`
 
@@ -52,6 +52,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(t, n)| format!("{t}={n}"))
         .collect();
     println!("reset           {:?}: {}", report.status, deleted.join(" "));
+
+    // Every step above is in the run's audit trail; the page shows it to a person.
+    let trail = engine.audit(&seeded.run_id).await?;
+    let page = std::path::Path::new(".atdm").join(format!("audit-{}.html", seeded.run_id));
+    std::fs::write(&page, engine.audit_html(&seeded.run_id).await?)?;
+    let steps: Vec<&str> = trail.events.iter().map(|e| e.action.as_str()).collect();
+    println!("audit           {}", steps.join(", "));
+    println!("audit page      {}", page.display());
     engine.close().await;
     Ok(())
 }
