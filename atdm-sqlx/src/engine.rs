@@ -1194,8 +1194,11 @@ impl Engine {
     /// [`Error::TokenMismatch`] and changes nothing; an unknown run fails with
     /// [`Error::RunNotFound`].
     ///
-    /// Audited in the run's trail: `reset_started` before (if the store cannot take it,
-    /// nothing is deleted), then `reset_completed`, `reset_rejected` or `reset_failed`.
+    /// Audited in the run's trail: `reset_started` (stamped when the reset begins) and
+    /// `reset_completed`, `reset_rejected` or `reset_failed`, written together once the reset
+    /// is over. A store that cannot take them does not stop the cleanup: the events are kept,
+    /// counted and retried (see [`Engine::flush_audit`]), so test data never outlives its
+    /// test because the audit store is down.
     pub async fn reset_run(&self, run_id: &str, token: &str) -> Result<ResetReport, Error> {
         self.reset_one("reset_run", run_id, Some(token)).await
     }
@@ -1216,7 +1219,6 @@ impl Engine {
             serde_json::json!({ "run_id": run_id, "strategy": strategy, "token_given": token.is_some() }),
             serde_json::json!({}),
         );
-        self.record(vec![started], true).await?;
         let result = self
             .clean_runs(&[run_id.to_owned()], token)
             .await
@@ -1229,7 +1231,7 @@ impl Engine {
             Err(e) => self.reset_error(run_id, &invoker, e),
         };
         self.inner.metrics.reset(strategy, status);
-        self.record(vec![event], false).await?;
+        self.record(vec![started, event], false).await?;
         result
     }
 
@@ -1278,9 +1280,10 @@ impl Engine {
     /// in one transaction. Without `confirm`, deletes nothing and fails with
     /// [`Error::ConfirmRequired`].
     ///
-    /// Audited as a strategy run (`strategy-reset_all-<ULID>`): `reset_started` before,
-    /// `reset_completed` (or `reset_rejected`, `reset_failed`) after; each cleaned run's own
-    /// trail also gets a `reset_completed` that names the strategy run.
+    /// Audited as a strategy run (`strategy-reset_all-<ULID>`): `reset_started` and
+    /// `reset_completed` (or `reset_rejected`, `reset_failed`), written when it is over, as
+    /// for [`Engine::reset_run`]; each cleaned run's own trail also gets a `reset_completed`
+    /// that names the strategy run.
     pub async fn reset_all(&self, confirm: bool) -> Result<ResetAllReport, Error> {
         let strategy_run = strategy_run_id("reset_all");
         let invoker = self.invoker().to_owned();
@@ -1301,7 +1304,6 @@ impl Engine {
             self.record(vec![started, event], false).await?;
             return Err(e);
         }
-        self.record(vec![started], true).await?;
         let result = async {
             let sql = self.inner.catalog.ready_runs();
             let runs: Vec<String> = with_db!(&self.inner.db, pool => {
@@ -1316,7 +1318,7 @@ impl Engine {
             Err(e) => {
                 let (event, status) = self.reset_error(&strategy_run, &invoker, &e);
                 self.inner.metrics.reset("reset_all", status);
-                self.record(vec![event], false).await?;
+                self.record(vec![started, event], false).await?;
                 return Err(e);
             }
         };
@@ -1337,7 +1339,7 @@ impl Engine {
             serde_json::json!({ "strategy": "reset_all" }),
             serde_json::json!({ "runs": report.runs, "deleted": report.deleted }),
         );
-        self.record(vec![done], false).await?;
+        self.record(vec![started, done], false).await?;
         let inputs = serde_json::json!({ "strategy": "reset_all", "strategy_run": strategy_run });
         let per_run: Vec<Vec<AuditEvent>> = reports
             .iter()

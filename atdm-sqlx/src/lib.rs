@@ -67,10 +67,12 @@
 //! Every request, dry run ([`Engine::plan`]), reset, `reset_all`, reaping, snapshot and
 //! restore writes its events (see [`atdm_core::audit::AuditAction`]) in the order they
 //! happen, as immutable Parquet objects in the store, written once with put-if-absent:
-//! `audit/dt=YYYY-MM-DD/run=<run id>/<time>-<event id>.parquet`. The events before an
-//! action are written before it: if the store cannot take them, the action does not happen
-//! ([`Error::Audit`]). The events after an action are never dropped silently: a failed
-//! write is counted and retried by every later write and by [`Engine::flush_audit`]. No
+//! `audit/dt=YYYY-MM-DD/run=<run id>/<time>-<event id>.parquet`. The events before a seed
+//! (and a snapshot or restore) are written before it: if the store cannot take them, nothing
+//! happens ([`Error::Audit`]). A reset's events are written when it is over, so a broken
+//! store never keeps test data alive. Events written after their action are never dropped
+//! silently: a failed write is counted and retried by every later write and by
+//! [`Engine::flush_audit`]. No
 //! event holds a cleanup token. Read a trail with [`Engine::audit`] (JSON) or
 //! [`Engine::audit_html`] (a self-contained page for people), or with any Parquet reader
 //! (pyarrow, DuckDB, Polars). `reset_all`, snapshot and restore run as strategy runs with
