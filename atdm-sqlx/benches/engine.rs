@@ -1,7 +1,7 @@
 //! Engine benchmarks.
 //!
 //! - `lifecycle/<backend>`: request -> seed -> reset of `claim_denial_active_member`, end to end,
-//!   with its audit trail written to a file store (four objects per lifecycle)
+//!   with its audit trail written to a file store (three objects per lifecycle)
 //!   (targets: p50 at most 1 ms on SQLite with a WAL file, 5 ms on PostgreSQL over loopback;
 //!   criterion's median is the p50). `sqlite_wal_file_memory_store` keeps the trail in
 //!   memory, to show what the file store costs.
