@@ -55,6 +55,17 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// Whether SQLite said "database is locked" (SQLITE_BUSY or one of its extended codes).
+fn sqlite_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 5),
+        _ => false,
+    }
+}
+
 impl Db {
     /// Connects to `url` (`sqlite:`, `postgres:`/`postgresql:`, `mysql:`/`mariadb:`).
     pub(crate) async fn connect(
@@ -83,10 +94,24 @@ impl Db {
                 if let Some(parent) = opts.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
                     create_dir(parent).map_err(|e| bad(format!("cannot create directory {}: {e}", parent.display())))?;
                 }
-                let pool = SqlitePoolOptions::new()
-                    // An embedded file cannot drop a connection: no ping before each use.
-                    .test_before_acquire(false).max_connections(pool_size).acquire_timeout(acquire_timeout).connect_with(opts).await.map_err(unavailable)?;
-                Ok(Db::Sqlite(pool))
+                // Switching a new file to WAL takes an exclusive lock, and SQLite can answer
+                // SQLITE_BUSY there without waiting; processes that open one new file at
+                // once (pytest-xdist workers) retry until the acquire timeout.
+                let started = std::time::Instant::now();
+                let mut wait = Duration::from_millis(10);
+                loop {
+                    let connected = SqlitePoolOptions::new()
+                        // An embedded file cannot drop a connection: no ping before each use.
+                        .test_before_acquire(false).max_connections(pool_size).acquire_timeout(acquire_timeout).connect_with(opts.clone()).await;
+                    match connected {
+                        Ok(pool) => return Ok(Db::Sqlite(pool)),
+                        Err(e) if sqlite_busy(&e) && started.elapsed() + wait < acquire_timeout => {
+                            tokio::time::sleep(wait).await;
+                            wait = (wait * 2).min(Duration::from_millis(500));
+                        }
+                        Err(e) => return Err(unavailable(e)),
+                    }
+                }
             }
             "postgres" | "postgresql" => {
                 let opts = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;

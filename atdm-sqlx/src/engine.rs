@@ -522,7 +522,9 @@ impl Engine {
             let (lock, unlock) = match d {
                 Dialect::Postgres => (Some("SELECT pg_advisory_lock(7242917001)"), Some("SELECT pg_advisory_unlock(7242917001)")),
                 Dialect::MySql => (Some("SELECT GET_LOCK('atdm_setup', 120)"), Some("SELECT RELEASE_LOCK('atdm_setup')")),
-                Dialect::Sqlite => (None, None),
+                // SQLite has no named locks: one IMMEDIATE transaction holds the write lock
+                // (other processes wait through the busy timeout) and makes the setup atomic.
+                Dialect::Sqlite => (Some("BEGIN IMMEDIATE"), None),
             };
             if let Some(l) = lock {
                 query_for(pool, l.into()).execute(&mut *conn).await.map_err(Error::db(ctx))?;
@@ -558,6 +560,14 @@ impl Engine {
                         result = Err(Error::Database { context: format!("cannot insert a reference row of {}", r.table), message: db_message(&e) });
                         break;
                     }
+                }
+            }
+            if d == Dialect::Sqlite {
+                let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+                if let Err(e) = query_for(pool, end.into()).execute(&mut *conn).await
+                    && result.is_ok()
+                {
+                    result = Err(Error::Database { context: ctx.into(), message: db_message(&e) });
                 }
             }
             if let Some(u) = unlock {

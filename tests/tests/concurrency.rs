@@ -122,3 +122,49 @@ async fn thirty_two_concurrent_runs_stay_isolated() {
         db.drop_db().await;
     }
 }
+
+/// Engines that start at the same moment on one new database (pytest-xdist workers, parallel
+/// test binaries) all come up, and the reference rows are inserted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn engines_starting_together_on_a_new_database_all_come_up() {
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let starts = (0..6).map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move {
+                Engine::builder(healthcare::pack())
+                    .database_url(url)
+                    .store_url("memory://")
+                    .reference_date(d())
+                    .pool_size(2)
+                    .connect()
+                    .await
+            })
+        });
+        let engines: Vec<Engine> = join_all(starts)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().unwrap_or_else(|e| panic!("{kind:?}: {e}")))
+            .collect();
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM procedure_code").await,
+            4,
+            "{kind:?}: reference rows once"
+        );
+        for e in engines {
+            e.close().await;
+        }
+        db.drop_db().await;
+    }
+}
+
+/// Waits for every task, in order.
+async fn join_all<T>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await);
+    }
+    out
+}
