@@ -15,6 +15,8 @@
 //!
 //! `cargo bench -p atdm-sqlx --bench baseline`
 
+mod support;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -23,27 +25,8 @@ use atdm_core::schema::Schema;
 use atdm_sqlx::{Engine, SnapshotOptions};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use sqlx::{AssertSqlSafe, Connection};
+use support::{WIDE, drop_pg, fresh_pg};
 use tokio::runtime::Runtime;
-
-const WIDE: &str = r#"
-name = "bulk"
-[[tables]]
-name = "wide_event"
-primary_key = ["event_id"]
-checks = ["severity between 1 and 5"]
-columns = [
-  { name = "event_id", type = "text" },
-  { name = "first_name", type = "text" },
-  { name = "last_name", type = "text" },
-  { name = "email", type = "text" },
-  { name = "city", type = "text" },
-  { name = "severity", type = "integer" },
-  { name = "amount", type = "numeric(12,2)" },
-  { name = "happened_on", type = "date" },
-  { name = "logged_at", type = "timestamptz" },
-  { name = "test_run_id", type = "text" },
-]
-"#;
 
 /// Generates the rows on the server, so setting up a million takes seconds.
 const FILL: &str = "INSERT INTO wide_event SELECT 'ev-' || lpad(i::text, 8, '0'), \
@@ -55,52 +38,8 @@ const FILL: &str = "INSERT INTO wide_event SELECT 'ev-' || lpad(i::text, 8, '0')
 /// The tables a baseline of this pack holds, as `pg_dump -t` and `TRUNCATE` name them.
 const TABLES: [&str; 3] = ["public.wide_event", "atdm.runs", "atdm.ledger"];
 
-fn pg_admin() -> String {
-    std::env::var("ATDM_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
 fn db_name() -> String {
     format!("atdm_bench_bl_{}", std::process::id())
-}
-
-/// A fresh PostgreSQL database for this run, or `None` (with a note) if the server is down.
-fn fresh_pg(rt: &Runtime) -> Option<String> {
-    let admin = pg_admin();
-    let name = db_name();
-    let ok = rt.block_on(async {
-        let mut c = sqlx::PgConnection::connect(&admin).await.ok()?;
-        for sql in [
-            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            format!("CREATE DATABASE {name}"),
-        ] {
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut c).await.ok()?;
-        }
-        Some(())
-    });
-    if ok.is_none() {
-        eprintln!("note: PostgreSQL at {admin} is not reachable; skipping the baseline benchmarks");
-        return None;
-    }
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin);
-    Some(format!("{base}/{name}"))
-}
-
-/// Drops this run's database, so benchmarks (and test runs of them) leave nothing behind.
-fn drop_pg(rt: &Runtime) {
-    let name = db_name();
-    rt.block_on(async {
-        if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin()).await {
-            let _ = sqlx::query(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut c)
-            .await;
-        }
-    });
 }
 
 /// Drops this run's database and temporary directory when the benchmark ends, also when it
@@ -116,7 +55,7 @@ impl Drop for Cleanup {
             .enable_all()
             .build()
         {
-            drop_pg(&rt);
+            drop_pg(&rt, &db_name());
         }
     }
 }
@@ -136,7 +75,9 @@ fn baseline(c: &mut Criterion) {
     let rows: u64 = if measuring { 1_000_000 } else { 2_000 };
     let label = if measuring { "1m" } else { "2k" };
     let rt = Runtime::new().unwrap();
-    let Some(url) = fresh_pg(&rt) else { return };
+    let Some(url) = fresh_pg(&rt, &db_name()) else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("atdm-bench-bl-{}", std::process::id()));
     let _cleanup = Cleanup { dir: dir.clone() };
     let store_dir = dir.join("store");

@@ -15,6 +15,8 @@
 //!
 //! `cargo bench -p atdm-sqlx --bench engine`
 
+mod support;
+
 use std::io::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,57 +28,15 @@ use atdm_sqlx::{Engine, Request};
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sqlx::{AssertSqlSafe, Connection};
+use support::{WIDE, drop_pg, fresh_pg};
 use tokio::runtime::Runtime;
 
 fn d() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
 }
 
-fn pg_admin() -> String {
-    std::env::var("ATDM_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh PostgreSQL database for this run, or `None` (with a note) if the server is down.
-fn fresh_pg(rt: &Runtime) -> Option<String> {
-    let admin = pg_admin();
-    let name = format!("atdm_bench_{}", std::process::id());
-    let ok = rt.block_on(async {
-        let mut c = sqlx::PgConnection::connect(&admin).await.ok()?;
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await
-        .ok()?;
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut c)
-            .await
-            .ok()
-    });
-    if ok.is_none() {
-        eprintln!("note: PostgreSQL at {admin} is not reachable; skipping its benchmarks");
-        return None;
-    }
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin);
-    Some(format!("{base}/{name}"))
-}
-
-/// Drops this run's database again, so benchmarks (and test runs of them) leave nothing behind.
-fn drop_pg(rt: &Runtime) {
-    let name = format!("atdm_bench_{}", std::process::id());
-    rt.block_on(async {
-        if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin()).await {
-            let _ = sqlx::query(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut c)
-            .await;
-        }
-    });
+fn db_name() -> String {
+    format!("atdm_bench_{}", std::process::id())
 }
 
 fn lifecycle(c: &mut Criterion) {
@@ -94,7 +54,7 @@ fn lifecycle(c: &mut Criterion) {
             "memory://".to_owned(),
         ),
     ];
-    if let Some(url) = fresh_pg(&rt) {
+    if let Some(url) = fresh_pg(&rt, &db_name()) {
         backends.push(("postgres_loopback".into(), url, store));
     }
     let mut g = c.benchmark_group("lifecycle");
@@ -123,28 +83,8 @@ fn lifecycle(c: &mut Criterion) {
     }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
-    drop_pg(&rt);
+    drop_pg(&rt, &db_name());
 }
-
-const WIDE: &str = r#"
-name = "bulk"
-[[tables]]
-name = "wide_event"
-primary_key = ["event_id"]
-checks = ["severity between 1 and 5"]
-columns = [
-  { name = "event_id", type = "text" },
-  { name = "first_name", type = "text" },
-  { name = "last_name", type = "text" },
-  { name = "email", type = "text" },
-  { name = "city", type = "text" },
-  { name = "severity", type = "integer" },
-  { name = "amount", type = "numeric(12,2)" },
-  { name = "happened_on", type = "date" },
-  { name = "logged_at", type = "timestamptz" },
-  { name = "test_run_id", type = "text" },
-]
-"#;
 
 const MANY: &str = r#"
 id = "many_events"
@@ -168,7 +108,9 @@ fn csv_field(v: &atdm_core::Value) -> String {
 
 fn bulk(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let Some(url) = fresh_pg(&rt) else { return };
+    let Some(url) = fresh_pg(&rt, &db_name()) else {
+        return;
+    };
     let schema = Schema::from_toml(WIDE, "bulk.toml").unwrap();
     let pack = Pack::builder("bulk", schema.clone())
         .scenario("many.toml", MANY)
@@ -273,7 +215,7 @@ fn bulk(c: &mut Criterion) {
     g.finish();
     rt.block_on(engine.close());
     let _ = std::fs::remove_file(&csv_path);
-    drop_pg(&rt);
+    drop_pg(&rt, &db_name());
 }
 
 criterion_group!(benches, lifecycle, bulk);
