@@ -5,44 +5,39 @@
 //! in prefixed tables (`atdm_runs`, `atdm_ledger`). Times are microseconds since the Unix
 //! epoch, UTC.
 
-use atdm_core::schema::Dialect;
+use atdm_core::Value;
+use atdm_core::schema::ColumnType;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 
-/// Names and DDL of the catalog tables for one dialect.
+use crate::Engine;
+use crate::backend::Stmt;
+use crate::engine::from_micros;
+use crate::error::Error;
+
+/// Names, DDL and statements of the catalog tables on one backend (which provides the names,
+/// the DDL and the placeholders; see [`create_tables`]).
 #[derive(Debug, Clone)]
 pub(crate) struct CatalogSql {
     pub(crate) runs: String,
     pub(crate) ledger: String,
-    pub(crate) dialect: Dialect,
+    ddl: Vec<String>,
+    placeholder: fn(usize) -> String,
 }
 
-impl CatalogSql {
-    pub(crate) fn new(dialect: Dialect) -> Self {
-        let (runs, ledger) = match dialect {
-            Dialect::Postgres => (
-                "\"atdm\".\"runs\"".to_owned(),
-                "\"atdm\".\"ledger\"".to_owned(),
-            ),
-            _ => (dialect.quote("atdm_runs"), dialect.quote("atdm_ledger")),
-        };
-        CatalogSql {
-            runs,
-            ledger,
-            dialect,
-        }
-    }
-
-    /// Idempotent DDL for the catalog.
-    pub(crate) fn ddl(&self) -> Vec<String> {
-        let text = match self.dialect {
-            Dialect::MySql => "LONGTEXT",
-            _ => "TEXT",
-        };
-        let mut out = Vec::new();
-        if self.dialect == Dialect::Postgres {
-            out.push("CREATE SCHEMA IF NOT EXISTS \"atdm\"".to_owned());
-        }
-        out.push(format!(
-            "CREATE TABLE IF NOT EXISTS {} (
+/// The catalog's two tables, for backends to complete with their own schema, index and type
+/// details: `long_text` is the type of unbounded text, `ledger_inline` is appended inside the
+/// ledger's column list (an inline index where the database has no `CREATE INDEX IF NOT
+/// EXISTS`).
+pub(crate) fn create_tables(
+    runs: &str,
+    ledger: &str,
+    long_text: &str,
+    ledger_inline: &str,
+) -> Vec<String> {
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {runs} (
   run_id VARCHAR(64) NOT NULL PRIMARY KEY,
   scenario VARCHAR(255) NOT NULL,
   request_id VARCHAR(64) NOT NULL,
@@ -54,42 +49,45 @@ impl CatalogSql {
   reference_date VARCHAR(10) NOT NULL,
   seed VARCHAR(20) NOT NULL,
   generator_version INTEGER NOT NULL,
-  constraints_json {text} NOT NULL,
-  data_json {text} NOT NULL,
+  constraints_json {long_text} NOT NULL,
+  data_json {long_text} NOT NULL,
   cleaned_at BIGINT NULL
-)",
-            self.runs
-        ));
-        let ledger_index = match self.dialect {
-            Dialect::MySql => ",\n  INDEX ix_atdm_ledger_table (table_name)",
-            _ => "",
-        };
-        out.push(format!(
-            "CREATE TABLE IF NOT EXISTS {} (
+)"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {ledger} (
   run_id VARCHAR(64) NOT NULL,
   seq INTEGER NOT NULL,
   table_name VARCHAR(255) NOT NULL,
-  row_key {text} NOT NULL,
-  PRIMARY KEY (run_id, seq){ledger_index}
-)",
-            self.ledger
-        ));
-        match self.dialect {
-            Dialect::Postgres => {
-                out.push("CREATE INDEX IF NOT EXISTS ix_atdm_ledger_table ON \"atdm\".\"ledger\" (table_name)".into());
-                out.push("CREATE INDEX IF NOT EXISTS ix_atdm_runs_lease ON \"atdm\".\"runs\" (status, lease_expires_at)".into());
-            }
-            Dialect::Sqlite => {
-                out.push("CREATE INDEX IF NOT EXISTS ix_atdm_ledger_table ON \"atdm_ledger\" (table_name)".into());
-                out.push("CREATE INDEX IF NOT EXISTS ix_atdm_runs_lease ON \"atdm_runs\" (status, lease_expires_at)".into());
-            }
-            Dialect::MySql => {}
+  row_key {long_text} NOT NULL,
+  PRIMARY KEY (run_id, seq){ledger_inline}
+)"
+        ),
+    ]
+}
+
+impl CatalogSql {
+    pub(crate) fn new(
+        runs: String,
+        ledger: String,
+        ddl: Vec<String>,
+        placeholder: fn(usize) -> String,
+    ) -> Self {
+        CatalogSql {
+            runs,
+            ledger,
+            ddl,
+            placeholder,
         }
-        out
+    }
+
+    /// Idempotent DDL for the catalog.
+    pub(crate) fn ddl(&self) -> Vec<String> {
+        self.ddl.clone()
     }
 
     pub(crate) fn p(&self, n: usize) -> String {
-        crate::db::placeholder(self.dialect, n, None)
+        (self.placeholder)(n)
     }
 
     pub(crate) fn insert_run(&self) -> String {
@@ -172,5 +170,127 @@ impl CatalogSql {
             self.ledger,
             values.join(", ")
         )
+    }
+}
+
+/// A run in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// The run id.
+    pub run_id: String,
+    /// The scenario.
+    pub scenario: String,
+    /// The request id.
+    pub request_id: String,
+    /// `ready` or `cleaned`.
+    pub status: String,
+    /// When it was seeded.
+    pub created_at: DateTime<Utc>,
+    /// When its lease ends.
+    pub lease_expires_at: DateTime<Utc>,
+    /// Who asked.
+    pub invoker: String,
+    /// The reference date.
+    pub reference_date: String,
+    /// The seed.
+    pub seed: String,
+    /// The generator version.
+    pub generator_version: i64,
+    /// The resolved constraints.
+    pub constraints: serde_json::Value,
+    /// The seeded entity keys.
+    pub data: serde_json::Value,
+    /// When it was cleaned.
+    pub cleaned_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of a catalog row as `select_run` reads them.
+const RUN_COLUMNS: [ColumnType; 14] = [
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::BigInt,
+    ColumnType::BigInt,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::BigInt,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::BigInt,
+];
+
+impl RunInfo {
+    /// A run from a catalog row (columns in `select_run` order).
+    fn from_row(row: &[Value]) -> RunInfo {
+        let text = |i: usize| match &row[i] {
+            Value::Text(s) => s.clone(),
+            _ => String::new(),
+        };
+        let int = |i: usize| match row[i] {
+            Value::Int(n) => Some(n),
+            _ => None,
+        };
+        RunInfo {
+            run_id: text(0),
+            scenario: text(1),
+            request_id: text(2),
+            status: text(4),
+            created_at: from_micros(int(5).unwrap_or_default()),
+            lease_expires_at: from_micros(int(6).unwrap_or_default()),
+            invoker: text(7),
+            reference_date: text(8),
+            seed: text(9),
+            generator_version: int(10).unwrap_or_default(),
+            constraints: serde_json::from_str(&text(11)).unwrap_or_default(),
+            data: serde_json::from_str(&text(12)).unwrap_or_default(),
+            cleaned_at: int(13).map(from_micros),
+        }
+    }
+}
+
+impl Engine {
+    /// The catalog entry of a run.
+    pub async fn run(&self, run_id: &str) -> Result<RunInfo, Error> {
+        let stmt = Stmt::new(self.inner.catalog.select_run()).text(run_id);
+        let rows = self
+            .db()
+            .fetch_all(stmt, &RUN_COLUMNS)
+            .await
+            .map_err(Error::db("cannot read the run catalog"))?;
+        rows.into_iter()
+            .next()
+            .map(|r| RunInfo::from_row(&r))
+            .ok_or_else(|| Error::RunNotFound {
+                run_id: run_id.to_owned(),
+            })
+    }
+
+    /// Every run in the catalog, oldest first.
+    pub async fn runs(&self) -> Result<Vec<RunInfo>, Error> {
+        let rows = self
+            .db()
+            .fetch_all(Stmt::new(self.inner.catalog.select_runs()), &RUN_COLUMNS)
+            .await
+            .map_err(Error::db("cannot read the run catalog"))?;
+        Ok(rows.into_iter().map(|r| RunInfo::from_row(&r)).collect())
+    }
+
+    /// The run ids a catalog query returns (its first column).
+    pub(crate) async fn run_ids(&self, stmt: Stmt) -> Result<Vec<String>, Error> {
+        let rows = self
+            .db()
+            .fetch_all(stmt, &[ColumnType::Text])
+            .await
+            .map_err(Error::db("cannot read the run catalog"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| match r.pop() {
+                Some(Value::Text(id)) => Some(id),
+                _ => None,
+            })
+            .collect())
     }
 }

@@ -95,6 +95,25 @@
 //! | `atdm_audit_events_dropped_total` | counter (stays 0) | |
 //! | scenarios of your own schema | [`pack_from_dir`] (a directory with `schema.toml`, optional `reference.toml`, scenario files) | `ATDM_SCENARIO_DIR` (for `#[atdm_scenario]` and `atdm`) | the healthcare pack |
 //!
+//! ## How the crate is organised
+//!
+//! One module per capability, written once, over one module per database:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `engine` | [`Engine`] and its builder; `request` (plan, validator gate, seed, fixtures), `seed` (the seed transaction), `reset` (reset, reset_all, reaping), `setup` (catalog, pack tables, reference rows), `existing` (rows a scenario may point at) |
+//! | `catalog` | the run catalog and ledger: their DDL, statements and reads ([`RunInfo`]) |
+//! | `audit` | the audit log on the store ([`AuditLog`]), the per-run recorder every action writes through, the JSON and HTML views |
+//! | `baseline` | snapshot, restore, list and diff; `codec` (stored forms, checksums), `objects` (Parquet) |
+//! | `introspect` | a live schema into the model ([`introspect`]); `sql_text` scans what catalogs print |
+//! | `backend` | the surface a database provides (`Backend`, `Conn`, `Tx`) and `sqlite`, `postgres`, `mysql`: connecting, binding and decoding values, batching, the bulk path, setup locks, restore hooks, catalog queries |
+//! | `store`, `fixture_files`, `metrics`, `pack_dir`, `testing` | the object store, fixture files, metrics, scenario directories, `#[atdm_scenario]` support |
+//!
+//! Everything that differs between databases lives in its `backend` module; the capabilities
+//! never ask which database they run on, only what it can do (a bulk path, a write lock held
+//! from the start of a transaction, how baselines find values stored). A new database is one
+//! new `backend` module and one line where a URL's scheme picks the backend.
+//!
 //! ## The `atdm` command-line tool
 //!
 //! The default `cli` feature builds the `atdm` binary (`cargo install --path atdm-sqlx`):
@@ -102,10 +121,10 @@
 //! `docs/cli.md`. Library users who do not want its dependencies (clap, indicatif) depend on
 //! this crate with `default-features = false`.
 
-mod audit_log;
+mod audit;
+mod backend;
 mod baseline;
 mod catalog;
-mod db;
 mod engine;
 mod error;
 mod fixture_files;
@@ -121,14 +140,15 @@ mod store;
 pub mod __private;
 pub mod testing;
 
-pub use audit_log::AuditLog;
+pub use audit::AuditLog;
 pub use baseline::{
     BASELINE_FORMAT_VERSION, BaselineDiff, BaselineManifest, BaselineTable, DIFF_KEY_LIMIT,
     RestoreReport, SchemaVersion, SnapshotOptions, TableDiff,
 };
+pub use catalog::RunInfo;
 pub use engine::{
     DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder, Request,
-    ResetAllReport, ResetReport, ResetStatus, RunInfo, Seeded,
+    ResetAllReport, ResetReport, ResetStatus, Seeded,
 };
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};

@@ -1,0 +1,49 @@
+//! The audit trail: the append-only log of objects in the store ([`AuditLog`]), the
+//! [`Recorder`] every engine action records its events through, and the two views of a trail
+//! (JSON for programs, a page for people).
+
+mod log;
+mod recorder;
+
+use atdm_core::audit::AuditTrail;
+
+pub use log::AuditLog;
+pub(crate) use recorder::Recorder;
+
+use crate::Engine;
+use crate::error::Error;
+
+/// An error as audited: its code and message.
+pub(crate) fn error_json(e: &Error) -> serde_json::Value {
+    serde_json::json!({ "code": e.code().as_str(), "message": e.to_string() })
+}
+
+impl Engine {
+    /// The audit trail of a run (or strategy run), oldest event first: the JSON view for
+    /// programs. A run id with no events and no catalog entry fails with
+    /// [`Error::RunNotFound`].
+    pub async fn audit(&self, run_id: &str) -> Result<AuditTrail, Error> {
+        let events = self.inner.audit.trail(run_id).await?;
+        if events.is_empty() {
+            self.run(run_id).await?;
+        }
+        Ok(AuditTrail {
+            run_id: run_id.to_owned(),
+            location: self.inner.audit.location(run_id),
+            events,
+        })
+    }
+
+    /// The audit page of a run for people: one self-contained HTML document (no scripts, no
+    /// external resources) with the run's summary, plan, validator decisions, records,
+    /// fixtures, reset status and timeline. An unknown run gets a page that says so, not an
+    /// error; only a store failure is an error.
+    pub async fn audit_html(&self, run_id: &str) -> Result<String, Error> {
+        let trail = AuditTrail {
+            run_id: run_id.to_owned(),
+            location: self.inner.audit.location(run_id),
+            events: self.inner.audit.trail(run_id).await?,
+        };
+        Ok(atdm_core::audit::render_html(&trail))
+    }
+}

@@ -1,0 +1,590 @@
+//! The databases behind one small surface.
+//!
+//! Everything that differs between SQLite, PostgreSQL and MySQL/MariaDB lives in one module per
+//! database ([`sqlite`], [`postgres`], [`mysql`]). The capabilities above (seeding and resets,
+//! the run catalog, baselines, introspection) are written once, against [`Backend`] (what a
+//! database is like: its SQL details, its setup lock, its bulk path, its catalog queries) and
+//! [`Conn`] (one pooled connection: run statements, fetch rows as [`Value`]s). [`Db::connect`]
+//! is the one place that picks a backend, by the URL's scheme.
+//!
+//! A [`Tx`] is a transaction on one connection. Statements that return nothing are queued and
+//! sent with the next statement that does, so a backend that can send several statements in
+//! one round trip (SQLite, whose connection is a worker thread) does so; the others run them
+//! one by one. If a `Tx` is dropped while its transaction is open (an error path that could
+//! not roll back, a cancelled future), its connection is closed instead of going back to the
+//! pool, so no later user inherits a half-done transaction.
+//!
+//! SQL text is only ever built from identifiers of the declared or introspected schema,
+//! quoted for the backend; every value is a bound parameter.
+//!
+//! Adding a database (SQL Server, DuckDB, ...) means one new module that implements
+//! [`Backend`] and [`Conn`] on its sqlx driver (or any driver that can bind [`Value`]s and
+//! decode rows by [`ColumnType`]), and one arm in [`Db::connect`].
+
+pub(crate) mod mysql;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use atdm_core::Value;
+use atdm_core::schema::{ColumnType, Dialect, Table};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+
+use crate::catalog::CatalogSql;
+use crate::error::Error;
+use crate::introspect::Raw;
+
+/// The result of a database call.
+pub(crate) type DbResult<T> = Result<T, sqlx::Error>;
+
+/// One statement and its values, each bound with its column's type.
+#[derive(Debug, Clone)]
+pub(crate) struct Stmt {
+    pub(crate) sql: String,
+    pub(crate) binds: Vec<(Value, ColumnType)>,
+}
+
+impl Stmt {
+    /// A statement without values.
+    pub(crate) fn new(sql: impl Into<String>) -> Stmt {
+        Stmt {
+            sql: sql.into(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Adds a value.
+    pub(crate) fn bind(mut self, v: impl Into<Value>, ty: ColumnType) -> Stmt {
+        self.binds.push((v.into(), ty));
+        self
+    }
+
+    /// Adds a text value.
+    pub(crate) fn text(self, s: impl Into<String>) -> Stmt {
+        self.bind(Value::Text(s.into()), ColumnType::Text)
+    }
+
+    /// Adds a 64-bit integer value.
+    pub(crate) fn int(self, i: i64) -> Stmt {
+        self.bind(Value::Int(i), ColumnType::BigInt)
+    }
+}
+
+/// How a backend stores values a baseline keeps, where backends differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ValueForms {
+    /// `integer` columns hold 64 bits (SQLite), not 32.
+    pub(crate) integer_is_64_bit: bool,
+    /// uuid and json columns hold text (SQLite, MySQL), not typed values.
+    pub(crate) uuid_json_as_text: bool,
+}
+
+/// A database's bulk path: a statement that starts a load, fed through [`Conn::copy_in`] with
+/// rows as delimited text (values separated by tabs, rows ended by newlines, as PostgreSQL's
+/// `COPY` text format and MySQL's `LOAD DATA` read them), each value in the database's form.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BulkLoad {
+    /// The statement that loads into a table (quoted) with these columns (quoted).
+    pub(crate) statement: fn(&str, &[String]) -> String,
+    /// Appends one value.
+    pub(crate) field: fn(&mut String, &Value),
+}
+
+impl BulkLoad {
+    /// Appends one row.
+    pub(crate) fn row<'a>(&self, out: &mut String, values: impl IntoIterator<Item = &'a Value>) {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            (self.field)(out, v);
+        }
+        out.push('\n');
+    }
+}
+
+/// The statements that make the engine's setup exclusive across processes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SetupLock {
+    /// Taken before the setup.
+    pub(crate) lock: &'static str,
+    /// Ends the setup after success (SQLite: the setup is one transaction).
+    pub(crate) commit: Option<&'static str>,
+    /// Ends the setup after a failure.
+    pub(crate) rollback: Option<&'static str>,
+    /// Releases the lock (a named lock), whatever happened.
+    pub(crate) unlock: Option<&'static str>,
+}
+
+/// What a database is like, and how to reach it: implemented once per database.
+pub(crate) trait Backend: Send + Sync + fmt::Debug {
+    /// The short name audit events record (`sqlite`, `postgres`, `mysql`).
+    fn name(&self) -> &'static str;
+
+    /// The SQL dialect (identifier quoting, DDL, the bind limit) of `atdm-core`.
+    fn dialect(&self) -> Dialect;
+
+    /// The n-th (from 1) placeholder of a statement.
+    fn placeholder(&self, n: usize) -> String {
+        let _ = n;
+        "?".into()
+    }
+
+    /// The n-th placeholder for a value of `table.column` (with a cast where the database
+    /// needs one).
+    fn param(&self, n: usize, table: &Table, column: &str) -> String {
+        let _ = (table, column);
+        self.placeholder(n)
+    }
+
+    /// The statement that opens a write transaction.
+    fn begin_write_sql(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// The statement that opens a read-only transaction with one consistent view of every
+    /// table.
+    fn begin_snapshot_sql(&self) -> &'static str;
+
+    /// Whether a write transaction holds the database's write lock from its start, so what it
+    /// reads stands until it commits (SQLite's `BEGIN IMMEDIATE`). Elsewhere a claim must be a
+    /// conditional update whose row count says who won.
+    fn holds_write_lock(&self) -> bool {
+        false
+    }
+
+    /// An INSERT of one row of defaults.
+    fn insert_default_values(&self, quoted_table: &str) -> String {
+        format!("INSERT INTO {quoted_table} DEFAULT VALUES")
+    }
+
+    /// The database's bulk path ([`Conn::copy_in`]), if it has one.
+    fn bulk_load(&self) -> Option<BulkLoad> {
+        None
+    }
+
+    /// Where the run catalog and ledger live, and their DDL.
+    fn catalog(&self) -> CatalogSql;
+
+    /// How baselines find values stored.
+    fn value_forms(&self) -> ValueForms;
+
+    /// How the setup is made exclusive.
+    fn setup_lock(&self) -> SetupLock;
+
+    /// A connection of the pool.
+    fn acquire(&self) -> BoxFuture<'_, DbResult<Box<dyn Conn>>>;
+
+    /// Closes the pool.
+    fn close(&self) -> BoxFuture<'_, ()>;
+
+    /// Reads the user tables of the current database (introspection).
+    fn read_schema(&self) -> BoxFuture<'_, Result<Raw, Error>>;
+
+    /// Statements a restore runs right after it begins (SQLite: foreign keys checked at
+    /// commit).
+    fn restore_prelude(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Empties `tables` (quoted names, in insert order) at once if the database can, returning
+    /// the rows each held; `None` when the caller should delete table by table.
+    fn empty_tables<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        tables: &'a [String],
+    ) -> BoxFuture<'a, DbResult<Option<Vec<u64>>>> {
+        let _ = (tx, tables);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Deletes every row of one table (children of other tables are gone already); a table
+    /// that references itself is emptied whole.
+    fn delete_all<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        quoted_table: &'a str,
+        self_referencing: bool,
+    ) -> BoxFuture<'a, DbResult<u64>> {
+        let _ = self_referencing;
+        Box::pin(tx.execute(Stmt::new(format!("DELETE FROM {quoted_table}"))))
+    }
+
+    /// What an INSERT that writes identity columns' own values needs after its column list
+    /// (PostgreSQL: `OVERRIDING SYSTEM VALUE`).
+    fn identity_insert(&self) -> &'static str {
+        ""
+    }
+
+    /// Runs after a restore wrote every table: `identity` lists each table (quoted) with its
+    /// identity columns, whose counters should continue after the largest restored value.
+    fn after_restore<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        identity: &'a [(String, Vec<String>)],
+    ) -> BoxFuture<'a, DbResult<()>> {
+        let _ = (tx, identity);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// One pooled connection of a backend.
+pub(crate) trait Conn: Send {
+    /// Runs statements in order (in one round trip where the backend can).
+    fn execute_batch(&mut self, stmts: Vec<Stmt>) -> BoxFuture<'_, DbResult<()>>;
+
+    /// Runs statements in order and returns the rows each one changed (statements that
+    /// return rows do not belong in a batch).
+    fn execute_counted(&mut self, stmts: Vec<Stmt>) -> BoxFuture<'_, DbResult<Vec<u64>>>;
+
+    /// Runs `first` (statements that return no rows), then `stmt`, and returns the rows of
+    /// `stmt`, each column decoded as `types` says.
+    fn fetch_all<'a>(
+        &'a mut self,
+        first: Vec<Stmt>,
+        stmt: Stmt,
+        types: &'a [ColumnType],
+    ) -> BoxFuture<'a, DbResult<Vec<Vec<Value>>>>;
+
+    /// The rows of `stmt` as a stream, decoded as `types` says.
+    fn fetch<'a>(
+        &'a mut self,
+        stmt: Stmt,
+        types: Vec<ColumnType>,
+    ) -> BoxStream<'a, DbResult<Vec<Value>>>;
+
+    /// Runs an INSERT of one row (without a RETURNING clause) and returns the values of the
+    /// `returning` columns the database assigned (where the backend can read them back).
+    fn insert_returning<'a>(
+        &'a mut self,
+        stmt: Stmt,
+        returning: &'a [(String, ColumnType)],
+    ) -> BoxFuture<'a, DbResult<Vec<Value>>>;
+
+    /// Loads rows through the bulk path's `statement`, fed chunk by chunk (rows as
+    /// [`BulkLoad::row`] writes them) while the chunks are made; returns the rows loaded. Only called
+    /// where [`Backend::bulk_load`] is `Some`.
+    fn copy_in(
+        &mut self,
+        statement: String,
+        chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> BoxFuture<'_, DbResult<u64>> {
+        let _ = (statement, chunks);
+        Box::pin(async {
+            Err(sqlx::Error::Protocol(
+                "this database has no COPY bulk path".into(),
+            ))
+        })
+    }
+
+    /// Closes the connection when it is dropped instead of returning it to the pool.
+    fn close_on_drop(&mut self);
+}
+
+/// A connection pool to one of the supported databases.
+#[derive(Debug, Clone)]
+pub(crate) struct Db(Arc<dyn Backend>);
+
+impl std::ops::Deref for Db {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite:`, `postgres:`/`postgresql:`, `mysql:`/`mariadb:`).
+    pub(crate) async fn connect(
+        url: &str,
+        pool_size: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Db, Error> {
+        let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+        let backend: Arc<dyn Backend> = match scheme.as_str() {
+            "sqlite" => Arc::new(sqlite::Sqlite::connect(url, pool_size, acquire_timeout).await?),
+            "postgres" | "postgresql" => {
+                Arc::new(postgres::Postgres::connect(url, pool_size, acquire_timeout).await?)
+            }
+            "mysql" | "mariadb" => {
+                Arc::new(mysql::MySql::connect(url, pool_size, acquire_timeout).await?)
+            }
+            _ => {
+                return Err(invalid_url(
+                    url,
+                    "the scheme must be sqlite:, postgres: or mysql: (for example sqlite://.atdm/atdm.sqlite, postgres://user@host/db, mysql://root@127.0.0.1/test)",
+                ));
+            }
+        };
+        Ok(Db(backend))
+    }
+
+    /// A write transaction (its BEGIN goes out with the first statement).
+    pub(crate) async fn begin(&self) -> DbResult<Tx> {
+        let mut tx = self.session().await?;
+        tx.queue(Stmt::new(self.begin_write_sql()));
+        Ok(tx)
+    }
+
+    /// A read-only transaction with one consistent view.
+    pub(crate) async fn begin_snapshot(&self) -> DbResult<Tx> {
+        let mut tx = self.session().await?;
+        tx.queue(Stmt::new(self.begin_snapshot_sql()));
+        Ok(tx)
+    }
+
+    /// A connection outside any transaction the engine opens (statements commit one by one,
+    /// unless the caller sends BEGIN itself).
+    pub(crate) async fn session(&self) -> DbResult<Tx> {
+        Ok(Tx {
+            conn: self.acquire().await?,
+            pending: Vec::new(),
+            open: true,
+            sent: false,
+            holds_write_lock: self.holds_write_lock(),
+        })
+    }
+
+    /// The rows of one statement, outside a transaction.
+    pub(crate) async fn fetch_all(
+        &self,
+        stmt: Stmt,
+        types: &[ColumnType],
+    ) -> DbResult<Vec<Vec<Value>>> {
+        let mut conn = self.acquire().await?;
+        conn.fetch_all(Vec::new(), stmt, types).await
+    }
+}
+
+/// A transaction (or a session) on one connection; see the module docs.
+pub(crate) struct Tx {
+    conn: Box<dyn Conn>,
+    pending: Vec<Stmt>,
+    /// The transaction may be open: dropping the `Tx` closes the connection.
+    open: bool,
+    /// Something went to the database (so there may be a transaction to roll back).
+    sent: bool,
+    holds_write_lock: bool,
+}
+
+impl Tx {
+    /// Queues a statement that returns nothing; it goes out with the next round trip.
+    pub(crate) fn queue(&mut self, stmt: Stmt) {
+        self.pending.push(stmt);
+    }
+
+    /// Sends the queued statements.
+    pub(crate) async fn flush(&mut self) -> DbResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.sent = true;
+        let batch = std::mem::take(&mut self.pending);
+        self.conn.execute_batch(batch).await
+    }
+
+    /// Runs the queued statements and `stmt`; returns the rows `stmt` changed.
+    pub(crate) async fn execute(&mut self, stmt: Stmt) -> DbResult<u64> {
+        self.sent = true;
+        let mut batch = std::mem::take(&mut self.pending);
+        batch.push(stmt);
+        let counts = self.conn.execute_counted(batch).await?;
+        Ok(counts.last().copied().unwrap_or_default())
+    }
+
+    /// Runs the queued statements and `stmt`; returns the rows of `stmt`.
+    pub(crate) async fn fetch_all(
+        &mut self,
+        stmt: Stmt,
+        types: &[ColumnType],
+    ) -> DbResult<Vec<Vec<Value>>> {
+        self.sent = true;
+        let first = std::mem::take(&mut self.pending);
+        self.conn.fetch_all(first, stmt, types).await
+    }
+
+    /// Runs the queued statements, then streams the rows of `stmt`.
+    pub(crate) async fn fetch(
+        &mut self,
+        stmt: Stmt,
+        types: Vec<ColumnType>,
+    ) -> DbResult<BoxStream<'_, DbResult<Vec<Value>>>> {
+        self.flush().await?;
+        self.sent = true;
+        Ok(self.conn.fetch(stmt, types))
+    }
+
+    /// Runs the queued statements, then inserts one row and reads back `returning`.
+    pub(crate) async fn insert_returning(
+        &mut self,
+        stmt: Stmt,
+        returning: &[(String, ColumnType)],
+    ) -> DbResult<Vec<Value>> {
+        self.flush().await?;
+        self.conn.insert_returning(stmt, returning).await
+    }
+
+    /// Runs the queued statements, then bulk-loads through `statement` (see
+    /// [`Conn::copy_in`]).
+    pub(crate) async fn copy_in(
+        &mut self,
+        statement: String,
+        chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> DbResult<u64> {
+        self.flush().await?;
+        self.conn.copy_in(statement, chunks).await
+    }
+
+    /// Runs the queued statements and `data` as one `COPY` chunk.
+    pub(crate) async fn copy_text(&mut self, statement: String, data: Vec<u8>) -> DbResult<u64> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        sender
+            .send(data)
+            .await
+            .expect("the receiver is alive and has room");
+        drop(sender);
+        self.copy_in(statement, receiver).await
+    }
+
+    /// Commits, sending the queued statements first (in the same round trip where the
+    /// backend can).
+    pub(crate) async fn commit(&mut self) -> DbResult<()> {
+        self.queue(Stmt::new("COMMIT"));
+        self.flush().await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Runs the queued statements and `stmts`, then commits, in one round trip where the
+    /// backend can; returns the rows each of `stmts` changed.
+    pub(crate) async fn commit_counted(&mut self, stmts: Vec<Stmt>) -> DbResult<Vec<u64>> {
+        self.sent = true;
+        let mut batch = std::mem::take(&mut self.pending);
+        let first = batch.len();
+        let n = stmts.len();
+        batch.extend(stmts);
+        batch.push(Stmt::new("COMMIT"));
+        let counts = self.conn.execute_counted(batch).await?;
+        self.open = false;
+        Ok(counts[first..first + n].to_vec())
+    }
+
+    /// Whether this transaction holds the write lock from its start (see
+    /// [`Backend::holds_write_lock`]).
+    pub(crate) fn holds_write_lock(&self) -> bool {
+        self.holds_write_lock
+    }
+
+    /// Ends a transaction whose body returned `outcome` (a successful body has committed):
+    /// after an error the transaction is rolled back, and if even that fails the connection
+    /// is closed when the `Tx` drops.
+    pub(crate) async fn settle<T, E>(mut self, outcome: Result<T, E>) -> Result<T, E> {
+        self.pending.clear();
+        let clean = outcome.is_ok()
+            || !self.sent
+            || self
+                .conn
+                .execute_batch(vec![Stmt::new("ROLLBACK")])
+                .await
+                .is_ok();
+        if clean {
+            self.open = false;
+        }
+        outcome
+    }
+
+    /// Marks a session (no transaction of the engine's) as safe to return to the pool.
+    pub(crate) fn release(mut self) {
+        self.open = false;
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open && self.sent {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// The database a URL names, with secrets removed for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// An [`Error::InvalidUrl`] for `url` (redacted).
+pub(crate) fn invalid_url(url: &str, message: impl Into<String>) -> Error {
+    Error::InvalidUrl {
+        url: redact(url),
+        message: message.into(),
+    }
+}
+
+/// An [`Error::Database`] for a connection that could not be made.
+pub(crate) fn unavailable(url: &str, e: sqlx::Error) -> Error {
+    Error::Database {
+        context: format!("cannot connect to {}", redact(url)),
+        message: e.to_string(),
+    }
+}
+
+/// The text form of a value, for backends that bind it as text.
+pub(crate) fn text_of(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Json(j) => j.to_string(),
+        other => match other.to_json() {
+            serde_json::Value::String(s) => s,
+            j => j.to_string(),
+        },
+    }
+}
+
+/// A value read as text, made into the column's type.
+pub(crate) fn parse_text(s: Option<String>, ty: &ColumnType) -> DbResult<Value> {
+    match s {
+        None => Ok(Value::Null),
+        Some(s) => Value::Text(s)
+            .coerce(ty)
+            .map_err(|e| sqlx::Error::Decode(e.into())),
+    }
+}
+
+/// ` RETURNING a, b` for the columns whose assigned values an INSERT reads back.
+pub(crate) fn returning_clause(d: Dialect, returning: &[(String, ColumnType)]) -> String {
+    let cols: Vec<String> = returning.iter().map(|(c, _)| d.quote(c)).collect();
+    format!("RETURNING {}", cols.join(", "))
+}
+
+/// `Some(v)` as a value, `None` as NULL.
+pub(crate) fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value) -> Value {
+    v.map(f).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_in_messages() {
+        assert_eq!(
+            redact("postgres://alice:s3cret@db/x"),
+            "postgres://alice:***@db/x"
+        );
+        assert_eq!(
+            redact("sqlite://.atdm/atdm.sqlite"),
+            "sqlite://.atdm/atdm.sqlite"
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! MySQL and MariaDB: sessions in UTC and strict mode, a named lock (`GET_LOCK`) around the
+//! setup, `LAST_INSERT_ID()` for assigned keys, and foreign-key checks switched off for the one
+//! statement that empties a self-referencing table in a restore.
+
+mod introspect;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use atdm_core::Value;
+use atdm_core::schema::{ColumnType, Dialect};
+use chrono::{NaiveDate, NaiveDateTime};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::pool::PoolConnection;
+use sqlx::query::Query;
+
+use super::{
+    Backend, Conn, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url, opt, parse_text,
+    text_of, unavailable,
+};
+use crate::catalog::{self, CatalogSql};
+use crate::error::Error;
+use crate::introspect::Raw;
+
+/// A MySQL or MariaDB database.
+#[derive(Debug)]
+pub(crate) struct MySql {
+    pool: MySqlPool,
+}
+
+impl MySql {
+    /// Connects to the server a `mysql:` or `mariadb:` URL names.
+    pub(crate) async fn connect(
+        url: &str,
+        pool_size: u32,
+        acquire_timeout: Duration,
+    ) -> Result<MySql, Error> {
+        let fixed = match url.get(..8) {
+            Some(s) if s.eq_ignore_ascii_case("mariadb:") => format!("mysql:{}", &url[8..]),
+            _ => url.to_owned(),
+        };
+        let opts =
+            MySqlConnectOptions::from_str(&fixed).map_err(|e| invalid_url(url, e.to_string()))?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(pool_size)
+            .acquire_timeout(acquire_timeout)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // UTC for DATETIME values, and strict mode so bad values fail loudly.
+                    sqlx::query(
+                        "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(|e| unavailable(url, e))?;
+        Ok(MySql { pool })
+    }
+}
+
+/// How this database holds the values a baseline keeps.
+pub(crate) const VALUE_FORMS: ValueForms = ValueForms {
+    integer_is_64_bit: false,
+    uuid_json_as_text: true,
+};
+
+impl Backend for MySql {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+
+    fn begin_snapshot_sql(&self) -> &'static str {
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+    }
+
+    fn insert_default_values(&self, quoted_table: &str) -> String {
+        format!("INSERT INTO {quoted_table} () VALUES ()")
+    }
+
+    fn catalog(&self) -> CatalogSql {
+        let d = Dialect::MySql;
+        let (runs, ledger) = (d.quote("atdm_runs"), d.quote("atdm_ledger"));
+        let ddl = catalog::create_tables(
+            &runs,
+            &ledger,
+            "LONGTEXT",
+            ",\n  INDEX ix_atdm_ledger_table (table_name)",
+        );
+        CatalogSql::new(runs, ledger, ddl, |_| "?".into())
+    }
+
+    fn value_forms(&self) -> ValueForms {
+        VALUE_FORMS
+    }
+
+    fn setup_lock(&self) -> SetupLock {
+        SetupLock {
+            lock: "SELECT GET_LOCK('atdm_setup', 120)",
+            commit: None,
+            rollback: None,
+            unlock: Some("SELECT RELEASE_LOCK('atdm_setup')"),
+        }
+    }
+
+    fn acquire(&self) -> BoxFuture<'_, DbResult<Box<dyn Conn>>> {
+        Box::pin(
+            async move { Ok(Box::new(MySqlConn(self.pool.acquire().await?)) as Box<dyn Conn>) },
+        )
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.pool.close())
+    }
+
+    fn read_schema(&self) -> BoxFuture<'_, Result<Raw, Error>> {
+        Box::pin(introspect::read(&self.pool))
+    }
+
+    /// InnoDB checks a self-reference row by row; the table is emptied whole, so the check is
+    /// off for this one statement (and on again whatever happens, so the connection goes back
+    /// to the pool as it came).
+    fn delete_all<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        quoted_table: &'a str,
+        self_referencing: bool,
+    ) -> BoxFuture<'a, DbResult<u64>> {
+        Box::pin(async move {
+            let delete = Stmt::new(format!("DELETE FROM {quoted_table}"));
+            if !self_referencing {
+                return tx.execute(delete).await;
+            }
+            tx.queue(Stmt::new("SET FOREIGN_KEY_CHECKS = 0"));
+            let deleted = tx.execute(delete).await;
+            let on = tx.execute(Stmt::new("SET FOREIGN_KEY_CHECKS = 1")).await;
+            let n = deleted?;
+            on?;
+            Ok(n)
+        })
+    }
+}
+
+struct MySqlConn(PoolConnection<sqlx::MySql>);
+
+type MySqlQuery = Query<'static, sqlx::MySql, MySqlArguments>;
+
+fn query(stmt: Stmt) -> MySqlQuery {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(stmt.sql));
+    for (v, ty) in &stmt.binds {
+        q = bind(q, v, ty);
+    }
+    q
+}
+
+impl Conn for MySqlConn {
+    fn execute_batch(&mut self, stmts: Vec<Stmt>) -> BoxFuture<'_, DbResult<()>> {
+        Box::pin(async move {
+            for s in stmts {
+                query(s).execute(&mut *self.0).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn execute_counted(&mut self, stmts: Vec<Stmt>) -> BoxFuture<'_, DbResult<Vec<u64>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(stmts.len());
+            for s in stmts {
+                out.push(query(s).execute(&mut *self.0).await?.rows_affected());
+            }
+            Ok(out)
+        })
+    }
+
+    fn fetch_all<'a>(
+        &'a mut self,
+        first: Vec<Stmt>,
+        stmt: Stmt,
+        types: &'a [ColumnType],
+    ) -> BoxFuture<'a, DbResult<Vec<Vec<Value>>>> {
+        Box::pin(async move {
+            for s in first {
+                query(s).execute(&mut *self.0).await?;
+            }
+            let rows = query(stmt).fetch_all(&mut *self.0).await?;
+            rows.iter().map(|r| decode_row(r, types)).collect()
+        })
+    }
+
+    fn fetch<'a>(
+        &'a mut self,
+        stmt: Stmt,
+        types: Vec<ColumnType>,
+    ) -> BoxStream<'a, DbResult<Vec<Value>>> {
+        query(stmt)
+            .fetch(&mut *self.0)
+            .and_then(move |r| std::future::ready(decode_row(&r, &types)))
+            .boxed()
+    }
+
+    /// MySQL has no RETURNING: the AUTO_INCREMENT key comes from `LAST_INSERT_ID()`, other
+    /// assigned columns read as NULL.
+    fn insert_returning<'a>(
+        &'a mut self,
+        stmt: Stmt,
+        returning: &'a [(String, ColumnType)],
+    ) -> BoxFuture<'a, DbResult<Vec<Value>>> {
+        Box::pin(async move {
+            let done = query(stmt).execute(&mut *self.0).await?;
+            let id = done.last_insert_id();
+            Ok(returning
+                .iter()
+                .map(|(_, ty)| match ty {
+                    ColumnType::Integer | ColumnType::BigInt if id > 0 => Value::Int(id as i64),
+                    _ => Value::Null,
+                })
+                .collect())
+        })
+    }
+
+    fn close_on_drop(&mut self) {
+        self.0.close_on_drop();
+    }
+}
+
+fn decode_row(r: &MySqlRow, types: &[ColumnType]) -> DbResult<Vec<Value>> {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| decode(r, i, ty))
+        .collect()
+}
+
+/// Binds one value, typed by its column.
+fn bind(q: MySqlQuery, v: &Value, ty: &ColumnType) -> MySqlQuery {
+    match v {
+        Value::Null => match ty {
+            ColumnType::Numeric { .. } => q.bind(None::<Decimal>),
+            ColumnType::Integer | ColumnType::BigInt => q.bind(None::<i64>),
+            ColumnType::Boolean => q.bind(None::<bool>),
+            ColumnType::Date => q.bind(None::<NaiveDate>),
+            ColumnType::Timestamp | ColumnType::TimestampTz => q.bind(None::<NaiveDateTime>),
+            ColumnType::Bytes => q.bind(None::<Vec<u8>>),
+            _ => q.bind(None::<String>),
+        },
+        Value::Bool(b) => q.bind(*b),
+        Value::Int(i) => q.bind(*i),
+        Value::Numeric(d) => q.bind(*d),
+        Value::Date(d) => q.bind(*d),
+        Value::Timestamp(t) => q.bind(*t),
+        // DATETIME(6) holds UTC (the session time zone is +00:00).
+        Value::TimestampTz(t) => q.bind(t.naive_utc()),
+        Value::Bytes(b) => q.bind(b.clone()),
+        other => q.bind(text_of(other)),
+    }
+}
+
+/// Reads a column of a row as a value of `ty`.
+fn decode(r: &MySqlRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
+    Ok(match ty {
+        ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Enum { .. } => {
+            opt(r.try_get_unchecked::<Option<String>, _>(i)?, Value::Text)
+        }
+        ColumnType::Integer | ColumnType::BigInt => {
+            opt(r.try_get_unchecked::<Option<i64>, _>(i)?, Value::Int)
+        }
+        ColumnType::Numeric { .. } => opt(r.try_get::<Option<Decimal>, _>(i)?, Value::Numeric),
+        ColumnType::Boolean => opt(r.try_get_unchecked::<Option<bool>, _>(i)?, Value::Bool),
+        ColumnType::Date => opt(r.try_get::<Option<NaiveDate>, _>(i)?, Value::Date),
+        ColumnType::Timestamp => opt(
+            r.try_get_unchecked::<Option<NaiveDateTime>, _>(i)?,
+            Value::Timestamp,
+        ),
+        ColumnType::TimestampTz => opt(r.try_get_unchecked::<Option<NaiveDateTime>, _>(i)?, |t| {
+            Value::TimestampTz(t.and_utc())
+        }),
+        ColumnType::Bytes => opt(r.try_get_unchecked::<Option<Vec<u8>>, _>(i)?, Value::Bytes),
+        ColumnType::Uuid | ColumnType::Json => {
+            parse_text(r.try_get_unchecked::<Option<String>, _>(i)?, ty)?
+        }
+    })
+}

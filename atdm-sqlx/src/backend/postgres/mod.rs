@@ -1,0 +1,377 @@
+//! PostgreSQL: the run catalog in its own schema (`atdm`), a named advisory lock around the
+//! setup, `COPY ... FROM STDIN` as the bulk path, `TRUNCATE` and identity sequences in
+//! restores.
+
+mod copy;
+mod introspect;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use atdm_core::Value;
+use atdm_core::schema::{ColumnType, Dialect, Table};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+
+use super::{
+    Backend, BulkLoad, Conn, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url, opt,
+    returning_clause, unavailable,
+};
+use crate::catalog::{self, CatalogSql};
+use crate::error::Error;
+use crate::introspect::Raw;
+
+/// A PostgreSQL database.
+#[derive(Debug)]
+pub(crate) struct Postgres {
+    pool: PgPool,
+}
+
+impl Postgres {
+    /// Connects to the server a `postgres:` URL names.
+    pub(crate) async fn connect(
+        url: &str,
+        pool_size: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Postgres, Error> {
+        let opts = PgConnectOptions::from_str(url).map_err(|e| invalid_url(url, e.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size)
+            .acquire_timeout(acquire_timeout)
+            .connect_with(opts)
+            .await
+            .map_err(|e| unavailable(url, e))?;
+        Ok(Postgres { pool })
+    }
+}
+
+fn placeholder(n: usize) -> String {
+    format!("${n}")
+}
+
+/// How this database holds the values a baseline keeps.
+pub(crate) const VALUE_FORMS: ValueForms = ValueForms {
+    integer_is_64_bit: false,
+    uuid_json_as_text: false,
+};
+
+impl Backend for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn placeholder(&self, n: usize) -> String {
+        placeholder(n)
+    }
+
+    /// Enumeration types need a cast: text does not convert to them implicitly.
+    fn param(&self, n: usize, table: &Table, column: &str) -> String {
+        match table
+            .get_column(column)
+            .and_then(|c| c.pg_enum_type(&table.name))
+        {
+            Some(ty) => format!("${n}::{}", Dialect::Postgres.quote(&ty)),
+            None => placeholder(n),
+        }
+    }
+
+    fn begin_snapshot_sql(&self) -> &'static str {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+    }
+
+    fn bulk_load(&self) -> Option<BulkLoad> {
+        Some(BulkLoad {
+            statement: copy::statement,
+            field: copy::field,
+        })
+    }
+
+    fn catalog(&self) -> CatalogSql {
+        let (runs, ledger) = (
+            "\"atdm\".\"runs\"".to_owned(),
+            "\"atdm\".\"ledger\"".to_owned(),
+        );
+        let mut ddl = vec!["CREATE SCHEMA IF NOT EXISTS \"atdm\"".to_owned()];
+        ddl.extend(catalog::create_tables(&runs, &ledger, "TEXT", ""));
+        ddl.push(format!(
+            "CREATE INDEX IF NOT EXISTS ix_atdm_ledger_table ON {ledger} (table_name)"
+        ));
+        ddl.push(format!(
+            "CREATE INDEX IF NOT EXISTS ix_atdm_runs_lease ON {runs} (status, lease_expires_at)"
+        ));
+        CatalogSql::new(runs, ledger, ddl, placeholder)
+    }
+
+    fn value_forms(&self) -> ValueForms {
+        VALUE_FORMS
+    }
+
+    fn setup_lock(&self) -> SetupLock {
+        SetupLock {
+            lock: "SELECT pg_advisory_lock(7242917001)",
+            commit: None,
+            rollback: None,
+            unlock: Some("SELECT pg_advisory_unlock(7242917001)"),
+        }
+    }
+
+    fn acquire(&self) -> BoxFuture<'_, DbResult<Box<dyn Conn>>> {
+        Box::pin(async move { Ok(Box::new(PgConn(self.pool.acquire().await?)) as Box<dyn Conn>) })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.pool.close())
+    }
+
+    fn read_schema(&self) -> BoxFuture<'_, Result<Raw, Error>> {
+        Box::pin(introspect::read(&self.pool))
+    }
+
+    /// `TRUNCATE` of all the tables at once, after counting their rows; if a table outside
+    /// them points at one of them, `None` (the caller deletes instead).
+    fn empty_tables<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        tables: &'a [String],
+    ) -> BoxFuture<'a, DbResult<Option<Vec<u64>>>> {
+        Box::pin(async move {
+            let mut counts = Vec::with_capacity(tables.len());
+            for t in tables {
+                let rows = tx
+                    .fetch_all(
+                        Stmt::new(format!("SELECT COUNT(*) FROM {t}")),
+                        &[ColumnType::BigInt],
+                    )
+                    .await?;
+                let n = match rows.first().and_then(|r| r.first()) {
+                    Some(Value::Int(n)) => u64::try_from(*n).unwrap_or_default(),
+                    _ => 0,
+                };
+                counts.push(n);
+            }
+            tx.queue(Stmt::new("SAVEPOINT atdm_restore"));
+            match tx
+                .execute(Stmt::new(format!("TRUNCATE TABLE {}", tables.join(", "))))
+                .await
+            {
+                Ok(_) => {
+                    tx.queue(Stmt::new("RELEASE SAVEPOINT atdm_restore"));
+                    Ok(Some(counts))
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "TRUNCATE refused; deleting instead");
+                    tx.queue(Stmt::new("ROLLBACK TO SAVEPOINT atdm_restore"));
+                    Ok(None)
+                }
+            }
+        })
+    }
+
+    fn identity_insert(&self) -> &'static str {
+        " OVERRIDING SYSTEM VALUE"
+    }
+
+    /// Identity sequences continue after the largest restored key.
+    fn after_restore<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        identity: &'a [(String, Vec<String>)],
+    ) -> BoxFuture<'a, DbResult<()>> {
+        Box::pin(async move {
+            for (table, columns) in identity {
+                for c in columns {
+                    let sql = format!(
+                        "SELECT setval(pg_get_serial_sequence($1, $2), COALESCE((SELECT MAX({}) FROM {table}), 0) + 1, false)",
+                        Dialect::Postgres.quote(c),
+                    );
+                    tx.fetch_all(Stmt::new(sql).text(table.clone()).text(c.clone()), &[])
+                        .await?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+struct PgConn(PoolConnection<sqlx::Postgres>);
+
+type PgQuery = Query<'static, sqlx::Postgres, PgArguments>;
+
+fn query(stmt: Stmt) -> PgQuery {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(stmt.sql));
+    for (v, ty) in &stmt.binds {
+        q = bind(q, v, ty);
+    }
+    q
+}
+
+impl Conn for PgConn {
+    fn execute_batch(&mut self, stmts: Vec<Stmt>) -> BoxFuture<'_, DbResult<()>> {
+        Box::pin(async move {
+            for s in stmts {
+                query(s).execute(&mut *self.0).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn execute_counted(&mut self, stmts: Vec<Stmt>) -> BoxFuture<'_, DbResult<Vec<u64>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(stmts.len());
+            for s in stmts {
+                out.push(query(s).execute(&mut *self.0).await?.rows_affected());
+            }
+            Ok(out)
+        })
+    }
+
+    fn fetch_all<'a>(
+        &'a mut self,
+        first: Vec<Stmt>,
+        stmt: Stmt,
+        types: &'a [ColumnType],
+    ) -> BoxFuture<'a, DbResult<Vec<Vec<Value>>>> {
+        Box::pin(async move {
+            for s in first {
+                query(s).execute(&mut *self.0).await?;
+            }
+            let rows = query(stmt).fetch_all(&mut *self.0).await?;
+            rows.iter().map(|r| decode_row(r, types)).collect()
+        })
+    }
+
+    fn fetch<'a>(
+        &'a mut self,
+        stmt: Stmt,
+        types: Vec<ColumnType>,
+    ) -> BoxStream<'a, DbResult<Vec<Value>>> {
+        query(stmt)
+            .fetch(&mut *self.0)
+            .and_then(move |r| std::future::ready(decode_row(&r, &types)))
+            .boxed()
+    }
+
+    fn insert_returning<'a>(
+        &'a mut self,
+        stmt: Stmt,
+        returning: &'a [(String, ColumnType)],
+    ) -> BoxFuture<'a, DbResult<Vec<Value>>> {
+        Box::pin(async move {
+            if returning.is_empty() {
+                query(stmt).execute(&mut *self.0).await?;
+                return Ok(Vec::new());
+            }
+            let stmt = Stmt {
+                sql: format!(
+                    "{} {}",
+                    stmt.sql,
+                    returning_clause(Dialect::Postgres, returning)
+                ),
+                binds: stmt.binds,
+            };
+            let row = query(stmt).fetch_one(&mut *self.0).await?;
+            let types: Vec<ColumnType> = returning.iter().map(|(_, ty)| ty.clone()).collect();
+            decode_row(&row, &types)
+        })
+    }
+
+    fn copy_in(
+        &mut self,
+        statement: String,
+        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> BoxFuture<'_, DbResult<u64>> {
+        Box::pin(async move {
+            let mut copy = self.0.copy_in_raw(&statement).await?;
+            while let Some(chunk) = chunks.recv().await {
+                copy.send(chunk).await?;
+            }
+            copy.finish().await
+        })
+    }
+
+    fn close_on_drop(&mut self) {
+        self.0.close_on_drop();
+    }
+}
+
+fn decode_row(r: &PgRow, types: &[ColumnType]) -> DbResult<Vec<Value>> {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| decode(r, i, ty))
+        .collect()
+}
+
+/// Binds one value, typed by its column. NULLs are bound with the same parameter type as
+/// values of the column, so a cached statement fits every row (an int8 NULL then an int4
+/// value would not).
+fn bind(q: PgQuery, v: &Value, ty: &ColumnType) -> PgQuery {
+    match v {
+        Value::Null => match ty {
+            ColumnType::Integer => q.bind(None::<i32>),
+            ColumnType::BigInt => q.bind(None::<i64>),
+            ColumnType::Numeric { .. } => q.bind(None::<Decimal>),
+            ColumnType::Uuid => q.bind(None::<uuid::Uuid>),
+            ColumnType::Json => q.bind(None::<sqlx::types::Json<serde_json::Value>>),
+            ColumnType::Boolean => q.bind(None::<bool>),
+            ColumnType::Date => q.bind(None::<NaiveDate>),
+            ColumnType::Timestamp => q.bind(None::<NaiveDateTime>),
+            ColumnType::TimestampTz => q.bind(None::<DateTime<Utc>>),
+            ColumnType::Bytes => q.bind(None::<Vec<u8>>),
+            _ => q.bind(None::<String>),
+        },
+        Value::Bool(b) => q.bind(*b),
+        Value::Int(i) => match ty {
+            ColumnType::Integer => q.bind(*i as i32),
+            _ => q.bind(*i),
+        },
+        Value::Numeric(d) => q.bind(*d),
+        Value::Date(d) => q.bind(*d),
+        Value::Timestamp(t) => q.bind(*t),
+        Value::TimestampTz(t) => q.bind(*t),
+        Value::Uuid(u) => q.bind(*u),
+        Value::Json(j) => q.bind(sqlx::types::Json(j.clone())),
+        Value::Bytes(b) => q.bind(b.clone()),
+        Value::Text(s) => q.bind(s.clone()),
+    }
+}
+
+/// Reads a column of a row as a value of `ty`.
+fn decode(r: &PgRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
+    Ok(match ty {
+        ColumnType::Text | ColumnType::Varchar(_) => {
+            opt(r.try_get::<Option<String>, _>(i)?, Value::Text)
+        }
+        ColumnType::Enum { .. } => opt(r.try_get_unchecked::<Option<String>, _>(i)?, Value::Text),
+        // integer columns may be int2 or int4 in the database; bigint is int8.
+        ColumnType::Integer | ColumnType::BigInt => match r.try_get::<Option<i64>, _>(i) {
+            Ok(v) => opt(v, Value::Int),
+            Err(_) => match r.try_get::<Option<i32>, _>(i) {
+                Ok(v) => opt(v, |x| Value::Int(x.into())),
+                Err(_) => opt(r.try_get::<Option<i16>, _>(i)?, |x| Value::Int(x.into())),
+            },
+        },
+        ColumnType::Numeric { .. } => opt(r.try_get::<Option<Decimal>, _>(i)?, Value::Numeric),
+        ColumnType::Boolean => opt(r.try_get::<Option<bool>, _>(i)?, Value::Bool),
+        ColumnType::Date => opt(r.try_get::<Option<NaiveDate>, _>(i)?, Value::Date),
+        ColumnType::Timestamp => opt(r.try_get::<Option<NaiveDateTime>, _>(i)?, Value::Timestamp),
+        ColumnType::TimestampTz => opt(
+            r.try_get::<Option<DateTime<Utc>>, _>(i)?,
+            Value::TimestampTz,
+        ),
+        ColumnType::Uuid => opt(r.try_get::<Option<uuid::Uuid>, _>(i)?, Value::Uuid),
+        ColumnType::Json => opt(r.try_get::<Option<serde_json::Value>, _>(i)?, Value::Json),
+        ColumnType::Bytes => opt(r.try_get::<Option<Vec<u8>>, _>(i)?, Value::Bytes),
+    })
+}

@@ -1,0 +1,425 @@
+//! Resets: delete exactly the rows a run owns (its ledger), children first, in one
+//! transaction; `reset_all` for every run; reaping of runs whose lease has passed.
+
+use std::collections::BTreeMap;
+
+use atdm_core::Value;
+use atdm_core::audit::{AuditAction, AuditStatus};
+use atdm_core::schema::ColumnType;
+use atdm_core::token::verify_token;
+use chrono::Utc;
+use serde::Serialize;
+
+use super::{Engine, col_type, key_columns, micros, strategy_run_id};
+use crate::audit::Recorder;
+use crate::backend::{Stmt, Tx};
+use crate::error::Error;
+
+/// The outcome of a reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetStatus {
+    /// The run's rows were deleted now.
+    Cleaned,
+    /// The run had been cleaned before; nothing changed.
+    AlreadyCleaned,
+}
+
+/// What a reset deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResetReport {
+    /// The run.
+    pub run_id: String,
+    /// Cleaned now, or already.
+    pub status: ResetStatus,
+    /// Rows deleted per table of the schema (zero where none).
+    pub deleted: BTreeMap<String, u64>,
+}
+
+/// What [`Engine::reset_all`] deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResetAllReport {
+    /// The runs cleaned.
+    pub runs: Vec<String>,
+    /// Rows deleted per table of the schema (zero where none).
+    pub deleted: BTreeMap<String, u64>,
+}
+
+/// One owned row to delete: its table, its key, and its order (run, then seq).
+struct Owned {
+    table: String,
+    key: Vec<Value>,
+    order: (usize, i64),
+}
+
+fn reset_status(s: ResetStatus) -> &'static str {
+    match s {
+        ResetStatus::Cleaned => "cleaned",
+        ResetStatus::AlreadyCleaned => "already_cleaned",
+    }
+}
+
+/// Records how a reset ended; returns the metric status: cleaned (or already), refused
+/// (wrong token, unknown run, no confirmation) or failed.
+fn reset_outcome(
+    audit: &mut Recorder<'_>,
+    inputs: serde_json::Value,
+    result: Result<&ResetReport, &Error>,
+) -> &'static str {
+    match result {
+        Ok(r) => {
+            audit.event(
+                AuditAction::ResetCompleted,
+                AuditStatus::Cleaned,
+                inputs,
+                serde_json::json!({ "status": r.status, "deleted": r.deleted }),
+            );
+            reset_status(r.status)
+        }
+        Err(e) => {
+            let refused = matches!(
+                e,
+                Error::TokenMismatch { .. }
+                    | Error::RunNotFound { .. }
+                    | Error::ConfirmRequired { .. }
+            );
+            if refused {
+                audit.failure(
+                    AuditAction::ResetRejected,
+                    AuditStatus::Forbidden,
+                    inputs,
+                    e,
+                );
+                "rejected"
+            } else {
+                audit.failure(AuditAction::ResetFailed, AuditStatus::Failed, inputs, e);
+                "failed"
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Deletes exactly the rows of `run_id`, children first, in one transaction, if `token`
+    /// is its cleanup token (compared in constant time). A repeat returns
+    /// [`ResetStatus::AlreadyCleaned`] and changes nothing; a wrong token fails with
+    /// [`Error::TokenMismatch`] and changes nothing; an unknown run fails with
+    /// [`Error::RunNotFound`].
+    ///
+    /// Audited in the run's trail: `reset_started` (stamped when the reset begins) and
+    /// `reset_completed`, `reset_rejected` or `reset_failed`, written together once the reset
+    /// is over. A store that cannot take them does not stop the cleanup: the events are kept,
+    /// counted and retried (see [`Engine::flush_audit`]), so test data never outlives its
+    /// test because the audit store is down.
+    pub async fn reset_run(&self, run_id: &str, token: &str) -> Result<ResetReport, Error> {
+        self.reset_one("reset_run", run_id, Some(token)).await
+    }
+
+    /// Resets one run, audited in its own trail.
+    async fn reset_one(
+        &self,
+        strategy: &'static str,
+        run_id: &str,
+        token: Option<&str>,
+    ) -> Result<ResetReport, Error> {
+        let mut audit = self.recorder(run_id, self.invoker());
+        audit.event(
+            AuditAction::ResetStarted,
+            AuditStatus::Ok,
+            serde_json::json!({ "run_id": run_id, "strategy": strategy, "token_given": token.is_some() }),
+            serde_json::json!({}),
+        );
+        let result = self
+            .clean_runs(&[run_id.to_owned()], token)
+            .await
+            .map(|(mut reports, _)| reports.remove(0));
+        let status = reset_outcome(&mut audit, serde_json::json!({}), result.as_ref());
+        self.inner.metrics.reset(strategy, status);
+        audit.write_after().await?;
+        result
+    }
+
+    /// Deletes every row owned by any run (reference rows stay) and marks every run cleaned,
+    /// in one transaction. Without `confirm`, deletes nothing and fails with
+    /// [`Error::ConfirmRequired`].
+    ///
+    /// Audited as a strategy run (`strategy-reset_all-<ULID>`): `reset_started` and
+    /// `reset_completed` (or `reset_rejected`, `reset_failed`), written when it is over, as
+    /// for [`Engine::reset_run`]; each cleaned run's own trail also gets a `reset_completed`
+    /// that names the strategy run.
+    pub async fn reset_all(&self, confirm: bool) -> Result<ResetAllReport, Error> {
+        let strategy_run = strategy_run_id("reset_all");
+        let invoker = self.invoker().to_owned();
+        let mut audit = self.recorder(&strategy_run, &invoker);
+        audit.event(
+            AuditAction::ResetStarted,
+            AuditStatus::Ok,
+            serde_json::json!({ "strategy": "reset_all", "confirm": confirm }),
+            serde_json::json!({}),
+        );
+        let result = if confirm {
+            self.clean_all().await
+        } else {
+            Err(Error::ConfirmRequired {
+                action: "reset_all".into(),
+            })
+        };
+        let (reports, deleted) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let status = reset_outcome(&mut audit, serde_json::json!({}), Err(&e));
+                self.inner.metrics.reset("reset_all", status);
+                audit.write_after().await?;
+                return Err(e);
+            }
+        };
+        self.inner.metrics.reset("reset_all", "cleaned");
+        let cleaned: Vec<&ResetReport> = reports
+            .iter()
+            .filter(|r| r.status == ResetStatus::Cleaned)
+            .collect();
+        let report = ResetAllReport {
+            runs: cleaned.iter().map(|r| r.run_id.clone()).collect(),
+            deleted,
+        };
+        audit.event(
+            AuditAction::ResetCompleted,
+            AuditStatus::Cleaned,
+            serde_json::json!({ "strategy": "reset_all" }),
+            serde_json::json!({ "runs": report.runs, "deleted": report.deleted }),
+        );
+        audit.write_after().await?;
+        let inputs = serde_json::json!({ "strategy": "reset_all", "strategy_run": strategy_run });
+        let mut recorders: Vec<Recorder<'_>> = cleaned
+            .iter()
+            .map(|r| {
+                let mut audit = self.recorder(&r.run_id, &invoker);
+                reset_outcome(&mut audit, inputs.clone(), Ok(r));
+                audit
+            })
+            .collect();
+        // Sixteen writes at a time.
+        for group in recorders.chunks_mut(16) {
+            futures::future::try_join_all(group.iter_mut().map(Recorder::write_after)).await?;
+        }
+        Ok(report)
+    }
+
+    /// Cleans every run that is not cleaned yet.
+    async fn clean_all(&self) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
+        let runs = self
+            .run_ids(Stmt::new(self.inner.catalog.ready_runs()))
+            .await?;
+        self.clean_runs(&runs, None).await
+    }
+
+    /// Resets every run whose lease has passed; returns what each reset deleted. Each is
+    /// audited in its run's trail with strategy `reap`.
+    pub async fn reap_expired(&self) -> Result<Vec<ResetReport>, Error> {
+        let now = micros(Utc::now());
+        let runs = self
+            .run_ids(Stmt::new(self.inner.catalog.expired_runs()).int(now))
+            .await?;
+        let mut out = Vec::new();
+        for r in runs {
+            out.push(self.reset_one("reap", &r, None).await?);
+        }
+        Ok(out)
+    }
+
+    /// Cleans runs in one transaction: checks each run (and its token, when given), claims
+    /// it, reads its ledger, deletes its rows children first, drops its ledger. Where the
+    /// transaction holds the write lock from its start (SQLite) the writes go in one batch
+    /// (one round trip); elsewhere the claim is a conditional UPDATE, so two concurrent
+    /// resets cannot both delete.
+    async fn clean_runs(
+        &self,
+        run_ids: &[String],
+        token: Option<&str>,
+    ) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
+        let ctx = "reset failed and was rolled back; nothing was deleted";
+        let mut tx = self.db().begin().await.map_err(Error::db(ctx))?;
+        let outcome = self.clean_in(&mut tx, run_ids, token).await;
+        // A wrong token, an unknown run or a failed delete undoes everything.
+        let (reports, totals) = tx.settle(outcome).await?;
+        // The run's fixture files hold its token: they go with its rows.
+        for r in &reports {
+            crate::fixture_files::remove(&self.inner.fixture_dir, &r.run_id)?;
+        }
+        Ok((reports, totals))
+    }
+
+    /// The body of the reset transaction; commits at its end.
+    async fn clean_in(
+        &self,
+        tx: &mut Tx,
+        run_ids: &[String],
+        token: Option<&str>,
+    ) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
+        let ctx = "reset failed and was rolled back; nothing was deleted";
+        let db = self.db();
+        let d = db.dialect();
+        let schema = self.schema();
+        let cat = &self.inner.catalog;
+        let now = micros(Utc::now());
+        let zero: BTreeMap<String, u64> =
+            schema.tables.iter().map(|t| (t.name.clone(), 0)).collect();
+        let order = schema.fk_order().map_err(|e| Error::Core(e.into()))?;
+        // The run and its ledger in one query (no ledger rows: one row of NULLs).
+        let select_run = format!(
+            "SELECT r.token_hash, r.status, l.table_name, l.row_key, l.seq FROM {} r LEFT JOIN {} l ON l.run_id = r.run_id WHERE r.run_id = {} ORDER BY l.seq",
+            cat.runs,
+            cat.ledger,
+            cat.p(1)
+        );
+        let types = [
+            ColumnType::Text,
+            ColumnType::Text,
+            ColumnType::Text,
+            ColumnType::Text,
+            ColumnType::BigInt,
+        ];
+        let mut reports = Vec::new();
+        let mut owned: Vec<Owned> = Vec::new();
+        for (ri, run_id) in run_ids.iter().enumerate() {
+            let found = tx
+                .fetch_all(Stmt::new(select_run.clone()).text(run_id.clone()), &types)
+                .await
+                .map_err(Error::db(ctx))?;
+            let Some(first) = found.first() else {
+                return Err(Error::RunNotFound {
+                    run_id: run_id.clone(),
+                });
+            };
+            let (hash, status) = (text(&first[0]), text(&first[1]));
+            if let Some(t) = token
+                && !verify_token(t, hash)
+            {
+                return Err(Error::TokenMismatch {
+                    run_id: run_id.clone(),
+                });
+            }
+            let claim = Stmt::new(cat.mark_cleaned()).int(now).text(run_id.clone());
+            let claimed = if status != "ready" {
+                false
+            } else if tx.holds_write_lock() {
+                // The status read above stands until commit.
+                tx.queue(claim);
+                true
+            } else {
+                tx.execute(claim).await.map_err(Error::db(ctx))? == 1
+            };
+            if !claimed {
+                reports.push(ResetReport {
+                    run_id: run_id.clone(),
+                    status: ResetStatus::AlreadyCleaned,
+                    deleted: zero.clone(),
+                });
+                continue;
+            }
+            let mut mine = zero.clone();
+            for r in &found {
+                let Value::Text(table) = &r[2] else { continue };
+                let key_json = text(&r[3]);
+                let seq = match r[4] {
+                    Value::Int(s) => s,
+                    _ => 0,
+                };
+                let key: Vec<Value> =
+                    serde_json::from_str(key_json).map_err(|e| Error::Database {
+                        context: ctx.into(),
+                        message: format!("unreadable ledger key {key_json}: {e}"),
+                    })?;
+                *mine.entry(table.clone()).or_insert(0) += 1;
+                owned.push(Owned {
+                    table: table.clone(),
+                    key,
+                    order: (ri, seq),
+                });
+            }
+            tx.queue(Stmt::new(cat.delete_ledger_of_run()).text(run_id.clone()));
+            reports.push(ResetReport {
+                run_id: run_id.clone(),
+                status: ResetStatus::Cleaned,
+                deleted: mine,
+            });
+        }
+        // Children first: tables in reverse insert order; within a table, rows in reverse
+        // insert order (self-references), one statement per row there.
+        let mut deletes: Vec<Stmt> = Vec::new();
+        let mut tables: Vec<String> = Vec::new();
+        for &ti in order.iter().rev() {
+            let t = &schema.tables[ti];
+            let mut rows: Vec<&Owned> = owned.iter().filter(|o| o.table == t.name).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            rows.sort_by_key(|o| std::cmp::Reverse(o.order));
+            let kc = key_columns(t);
+            let types: Vec<ColumnType> = kc.iter().map(|c| col_type(t, c)).collect();
+            let self_ref = t.foreign_keys.iter().any(|fk| fk.references == t.name);
+            // One statement per row on self-referencing tables; `IN (...)` lists for
+            // single-column keys; short OR chains for composite keys (SQLite limits
+            // expression depth to 1,000).
+            let per_stmt = if self_ref {
+                1
+            } else if kc.len() == 1 {
+                (d.bind_limit() - 1).min(5000)
+            } else {
+                200
+            };
+            for chunk in rows.chunks(per_stmt) {
+                let mut n = 0;
+                let mut next = |c: &String| {
+                    n += 1;
+                    db.param(n, t, c)
+                };
+                let cond = if kc.len() == 1 {
+                    let ps: Vec<String> = chunk.iter().map(|_| next(&kc[0])).collect();
+                    format!("{} IN ({})", d.quote(&kc[0]), ps.join(", "))
+                } else {
+                    let conds: Vec<String> = chunk
+                        .iter()
+                        .map(|_| {
+                            let parts: Vec<String> = kc
+                                .iter()
+                                .map(|c| format!("{} = {}", d.quote(c), next(c)))
+                                .collect();
+                            format!("({})", parts.join(" AND "))
+                        })
+                        .collect();
+                    conds.join(" OR ")
+                };
+                let binds = chunk
+                    .iter()
+                    .flat_map(|o| o.key.iter().cloned().zip(types.iter().cloned()))
+                    .collect();
+                deletes.push(Stmt {
+                    sql: format!("DELETE FROM {} WHERE {}", d.quote(&t.name), cond),
+                    binds,
+                });
+                tables.push(t.name.clone());
+            }
+        }
+        // The claims, ledger deletes and row deletes, then COMMIT (one round trip where the
+        // backend can), counting the rows each DELETE removed.
+        let counts = tx.commit_counted(deletes).await.map_err(Error::db(ctx))?;
+        let mut totals = zero;
+        for (table, n) in tables.iter().zip(counts) {
+            *totals.get_mut(table).expect("every table is counted") += n;
+        }
+        if let [only] = reports.as_mut_slice()
+            && only.status == ResetStatus::Cleaned
+        {
+            only.deleted = totals.clone();
+        }
+        Ok((reports, totals))
+    }
+}
+
+fn text(v: &Value) -> &str {
+    match v {
+        Value::Text(s) => s,
+        _ => "",
+    }
+}

@@ -1,0 +1,271 @@
+//! The seed transaction: a validated plan's rows, the run's catalog entry and its ledger
+//! (which rows it owns), in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use atdm_core::schema::ColumnType;
+use atdm_core::token::CleanupToken;
+use atdm_core::{Cell, CellRef, ValidatedPlan, Value};
+use chrono::{DateTime, Utc};
+
+use super::{Engine, col_type, key_columns, micros};
+use crate::backend::{DbResult, Stmt, Tx};
+use crate::error::{Error, db_message};
+
+/// From this many rows on, a table (and the ledger) goes through the backend's bulk path.
+const BULK_THRESHOLD: usize = 500;
+
+/// What a seed wrote.
+pub(crate) struct Written {
+    /// Values the database assigned (identity keys, defaults), by cell.
+    pub(crate) assigned: HashMap<CellRef, Value>,
+    /// Rows written per table.
+    pub(crate) rows: BTreeMap<String, u64>,
+    /// The entity keys as planned.
+    pub(crate) keys: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Engine {
+    /// Writes a validated plan: catalog entry, rows, ledger; one transaction.
+    pub(super) async fn seed(
+        &self,
+        validated: &ValidatedPlan,
+        token: &CleanupToken,
+        request_id: &str,
+        invoker: &str,
+        now: DateTime<Utc>,
+        lease_expires_at: DateTime<Utc>,
+    ) -> Result<Written, Error> {
+        let plan = validated.plan();
+        let keys = plan.entity_keys(self.schema(), &|_| None);
+        let data_json = serde_json::to_string(&keys).expect("JSON");
+        let constraints_json = serde_json::to_string(
+            &plan
+                .constraints
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+        .expect("JSON");
+        let run = Stmt::new(self.inner.catalog.insert_run())
+            .text(plan.run_id.as_str())
+            .text(plan.scenario.as_str())
+            .text(request_id)
+            .text(token.hash())
+            .text("ready")
+            .int(micros(now))
+            .int(micros(lease_expires_at))
+            .text(invoker)
+            .text(plan.reference_date.to_string())
+            .text(plan.seed.to_string())
+            .bind(
+                Value::Int(i64::from(plan.generator_version)),
+                ColumnType::Integer,
+            )
+            .text(constraints_json)
+            .text(data_json);
+        let failed = |e: sqlx::Error| Error::SeedFailed {
+            run_id: plan.run_id.clone(),
+            scenario: plan.scenario.clone(),
+            message: db_message(&e),
+        };
+        let mut tx = self.db().begin().await.map_err(failed)?;
+        let outcome = self.write_plan(&mut tx, validated, run).await;
+        let (assigned, rows) = tx.settle(outcome).await.map_err(failed)?;
+        Ok(Written {
+            assigned,
+            rows,
+            keys,
+        })
+    }
+
+    /// The body of the seed transaction; commits at its end.
+    async fn write_plan(
+        &self,
+        tx: &mut Tx,
+        validated: &ValidatedPlan,
+        run: Stmt,
+    ) -> DbResult<(HashMap<CellRef, Value>, BTreeMap<String, u64>)> {
+        let plan = validated.plan();
+        let db = self.db();
+        let d = db.dialect();
+        let schema = self.schema();
+        tx.queue(run);
+        let mut assigned: HashMap<CellRef, Value> = HashMap::new();
+        let mut ledger: Vec<(String, String)> = Vec::with_capacity(plan.row_count());
+        let mut rows_written = BTreeMap::new();
+        for tp in &plan.tables {
+            let t = schema
+                .table(&tp.table)
+                .expect("plans use the pack's schema");
+            let types: Vec<ColumnType> = tp.columns.iter().map(|c| col_type(t, c)).collect();
+            let resolve = |cell: &Cell, assigned: &HashMap<CellRef, Value>| -> Value {
+                match cell {
+                    Cell::Value(v) => v.clone(),
+                    Cell::Ref(r) => assigned.get(r).cloned().unwrap_or(Value::Null),
+                    Cell::Default => Value::Null,
+                }
+            };
+            let table = d.quote(&tp.table);
+            let cols: Vec<String> = tp.columns.iter().map(|c| d.quote(c)).collect();
+            let row_by_row = tp
+                .rows
+                .iter()
+                .any(|r| r.iter().any(|c| !matches!(c, Cell::Value(_))));
+            let bulk = db.bulk_load().filter(|_| tp.rows.len() >= BULK_THRESHOLD);
+            if row_by_row {
+                // References to rows whose keys the database assigns: one INSERT per row,
+                // reading back what the database assigned.
+                for (ri, row) in tp.rows.iter().enumerate() {
+                    let written: Vec<usize> = (0..row.len())
+                        .filter(|&i| !matches!(row[i], Cell::Default))
+                        .collect();
+                    let returning: Vec<(String, ColumnType)> = (0..row.len())
+                        .filter(|&i| matches!(row[i], Cell::Default))
+                        .map(|i| (tp.columns[i].clone(), types[i].clone()))
+                        .collect();
+                    let sql = if written.is_empty() {
+                        db.insert_default_values(&table)
+                    } else {
+                        let names: Vec<&str> = written.iter().map(|&i| cols[i].as_str()).collect();
+                        let ps: Vec<String> = written
+                            .iter()
+                            .enumerate()
+                            .map(|(n, &i)| db.param(n + 1, t, &tp.columns[i]))
+                            .collect();
+                        format!(
+                            "INSERT INTO {table} ({}) VALUES ({})",
+                            names.join(", "),
+                            ps.join(", ")
+                        )
+                    };
+                    let binds = written
+                        .iter()
+                        .map(|&i| (resolve(&row[i], &assigned), types[i].clone()))
+                        .collect();
+                    let got = tx.insert_returning(Stmt { sql, binds }, &returning).await?;
+                    for ((col, _), v) in returning.iter().zip(got) {
+                        assigned.insert(
+                            CellRef {
+                                table: tp.table.to_string(),
+                                row: ri,
+                                column: col.clone(),
+                            },
+                            v,
+                        );
+                    }
+                }
+            } else if let Some(bulk) = bulk {
+                let mut data = String::with_capacity(tp.rows.len() * tp.columns.len() * 12);
+                for row in &tp.rows {
+                    bulk.row(
+                        &mut data,
+                        row.iter().map(|c| match c {
+                            Cell::Value(v) => v,
+                            _ => &Value::Null,
+                        }),
+                    );
+                }
+                tx.copy_text((bulk.statement)(&table, &cols), data.into_bytes())
+                    .await?;
+            } else {
+                let per_stmt = (d.bind_limit() / tp.columns.len().max(1)).clamp(1, 1000);
+                for chunk in tp.rows.chunks(per_stmt) {
+                    let mut values = Vec::with_capacity(chunk.len());
+                    let mut n = 0;
+                    for _ in chunk {
+                        let ps: Vec<String> = tp
+                            .columns
+                            .iter()
+                            .map(|c| {
+                                n += 1;
+                                db.param(n, t, c)
+                            })
+                            .collect();
+                        values.push(format!("({})", ps.join(", ")));
+                    }
+                    let sql = format!(
+                        "INSERT INTO {table} ({}) VALUES {}",
+                        cols.join(", "),
+                        values.join(", ")
+                    );
+                    let mut binds = Vec::with_capacity(chunk.len() * types.len());
+                    for row in chunk {
+                        for (cell, ty) in row.iter().zip(&types) {
+                            binds.push((resolve(cell, &assigned), ty.clone()));
+                        }
+                    }
+                    tx.queue(Stmt { sql, binds });
+                }
+            }
+            let kc = key_columns(t);
+            for ri in 0..tp.rows.len() {
+                let key: Vec<Value> = kc
+                    .iter()
+                    .map(|c| {
+                        let i = tp.columns.iter().position(|x| x == c);
+                        match i.map(|i| &tp.rows[ri][i]) {
+                            Some(Cell::Value(v)) => v.clone(),
+                            Some(Cell::Ref(r)) => assigned.get(r).cloned().unwrap_or(Value::Null),
+                            _ => assigned
+                                .get(&CellRef {
+                                    table: tp.table.to_string(),
+                                    row: ri,
+                                    column: c.clone(),
+                                })
+                                .cloned()
+                                .unwrap_or(Value::Null),
+                        }
+                    })
+                    .collect();
+                ledger.push((
+                    tp.table.to_string(),
+                    serde_json::to_string(&key).expect("values serialize"),
+                ));
+            }
+            rows_written.insert(tp.table.to_string(), tp.rows.len() as u64);
+        }
+        self.write_ledger(tx, &plan.run_id, ledger).await?;
+        tx.commit().await?;
+        Ok((assigned, rows_written))
+    }
+
+    /// Queues (or bulk-loads) the run's ledger: one row per seeded row.
+    async fn write_ledger(
+        &self,
+        tx: &mut Tx,
+        run_id: &str,
+        ledger: Vec<(String, String)>,
+    ) -> DbResult<()> {
+        let cat = &self.inner.catalog;
+        let db = self.db();
+        if let Some(bulk) = db.bulk_load().filter(|_| ledger.len() >= BULK_THRESHOLD) {
+            let mut data = String::with_capacity(ledger.len() * 64);
+            let run = Value::Text(run_id.to_owned());
+            for (seq, (table, key)) in ledger.into_iter().enumerate() {
+                let row = [Value::Int(seq as i64), Value::Text(table), Value::Text(key)];
+                bulk.row(&mut data, std::iter::once(&run).chain(&row));
+            }
+            let cols = ["run_id", "seq", "table_name", "row_key"].map(String::from);
+            tx.copy_text((bulk.statement)(&cat.ledger, &cols), data.into_bytes())
+                .await?;
+            return Ok(());
+        }
+        let per_stmt = (db.dialect().bind_limit() / 4).min(1000);
+        for (ci, chunk) in ledger.chunks(per_stmt).enumerate() {
+            let mut binds = Vec::with_capacity(chunk.len() * 4);
+            for (k, (table, key)) in chunk.iter().enumerate() {
+                let seq = (ci * per_stmt + k) as i64;
+                binds.push((Value::Text(run_id.to_owned()), ColumnType::Text));
+                binds.push((Value::Int(seq), ColumnType::BigInt));
+                binds.push((Value::Text(table.clone()), ColumnType::Text));
+                binds.push((Value::Text(key.clone()), ColumnType::Text));
+            }
+            tx.queue(Stmt {
+                sql: cat.insert_ledger(chunk.len()),
+                binds,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! Setup: the run catalog, and (when asked) the pack's tables and reference rows, created under
+//! the backend's setup lock so that parallel processes do not race.
+
+use atdm_core::Value;
+
+use super::{Engine, col_type, key_columns};
+use crate::backend::{Stmt, Tx};
+use crate::error::{Error, db_message};
+
+/// A reference row: a statement that counts it by key, and one that inserts it.
+struct RefInsert {
+    table: String,
+    check: Stmt,
+    insert: Stmt,
+}
+
+impl Engine {
+    /// Creates the catalog, and (if asked) the pack's tables and reference rows, under the
+    /// backend's setup lock.
+    pub(super) async fn setup(&self, apply_schema: bool) -> Result<(), Error> {
+        let db = self.db();
+        let mut statements = self.inner.catalog.ddl();
+        let reference = if apply_schema {
+            statements.extend(self.schema().ddl(db.dialect()));
+            self.reference_inserts()?
+        } else {
+            Vec::new()
+        };
+        let ctx = "cannot set up the run catalog and schema";
+        let lock = db.setup_lock();
+        let mut s = db.session().await.map_err(Error::db(ctx))?;
+        s.execute(Stmt::new(lock.lock))
+            .await
+            .map_err(Error::db(ctx))?;
+        let mut result = self.set_up(&mut s, &statements, &reference).await;
+        let end = if result.is_ok() {
+            lock.commit
+        } else {
+            lock.rollback
+        };
+        if let Some(end) = end
+            && let Err(e) = s.execute(Stmt::new(end)).await
+            && result.is_ok()
+        {
+            result = Err(Error::Database {
+                context: ctx.into(),
+                message: db_message(&e),
+            });
+        }
+        if let Some(unlock) = lock.unlock {
+            let _ = s.execute(Stmt::new(unlock)).await;
+        }
+        s.release();
+        result
+    }
+
+    async fn set_up(
+        &self,
+        s: &mut Tx,
+        statements: &[String],
+        reference: &[RefInsert],
+    ) -> Result<(), Error> {
+        for sql in statements {
+            s.execute(Stmt::new(sql.clone()))
+                .await
+                .map_err(|e| Error::Database {
+                    context: format!("cannot set up the run catalog and schema (statement: {sql})"),
+                    message: db_message(&e),
+                })?;
+        }
+        for r in reference {
+            let found = s
+                .fetch_all(r.check.clone(), &[atdm_core::schema::ColumnType::BigInt])
+                .await
+                .map_err(Error::db("cannot read the reference rows"))?;
+            if matches!(found.first().and_then(|row| row.first()), Some(Value::Int(n)) if *n > 0) {
+                continue;
+            }
+            s.execute(r.insert.clone())
+                .await
+                .map_err(Error::db(format!(
+                    "cannot insert a reference row of {}",
+                    r.table
+                )))?;
+        }
+        Ok(())
+    }
+
+    /// For every reference row: a statement that counts it by key, and one that inserts it.
+    fn reference_inserts(&self) -> Result<Vec<RefInsert>, Error> {
+        let db = self.db();
+        let d = db.dialect();
+        let schema = self.schema();
+        let mut out = Vec::new();
+        for ti in schema.fk_order().map_err(|e| Error::Core(e.into()))? {
+            let t = &schema.tables[ti];
+            let Some(rows) = self.pack().reference_rows().get(&t.name) else {
+                continue;
+            };
+            for row in rows {
+                let key = key_columns(t);
+                let cond: Vec<String> = key
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{} = {}", d.quote(c), db.param(i + 1, t, c)))
+                    .collect();
+                let check = Stmt {
+                    sql: format!(
+                        "SELECT COUNT(*) FROM {} WHERE {}",
+                        d.quote(&t.name),
+                        cond.join(" AND ")
+                    ),
+                    binds: key
+                        .iter()
+                        .map(|c| {
+                            (
+                                row.get(c.as_str()).cloned().unwrap_or(Value::Null),
+                                col_type(t, c),
+                            )
+                        })
+                        .collect(),
+                };
+                let cols: Vec<&String> = row.keys().collect();
+                let ps: Vec<String> = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| db.param(i + 1, t, c))
+                    .collect();
+                let insert = Stmt {
+                    sql: format!(
+                        "INSERT INTO {} ({}) VALUES ({})",
+                        d.quote(&t.name),
+                        cols.iter()
+                            .map(|c| d.quote(c))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        ps.join(", ")
+                    ),
+                    binds: cols
+                        .iter()
+                        .map(|c| (row[*c].clone(), col_type(t, c)))
+                        .collect(),
+                };
+                out.push(RefInsert {
+                    table: t.name.clone(),
+                    check,
+                    insert,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
