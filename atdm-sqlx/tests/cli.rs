@@ -9,23 +9,13 @@
 #[path = "../../tests/tests/support/mod.rs"]
 mod support;
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{ATDM_VARS, Setup, TempDir, backends};
 use serde_json::Value as Json;
-use support::{Kind, TestDb};
-
-/// Every variable the binary reads, so the caller's environment cannot leak in.
-const ATDM_VARS: &[&str] = &[
-    "ATDM_DATABASE_URL",
-    "ATDM_STORE_URL",
-    "ATDM_SCENARIO_DIR",
-    "ATDM_FIXTURE_DIR",
-    "ATDM_REFERENCE_DATE",
-    "ATDM_INVOKER",
-    "ATDM_LEASE_SECONDS",
-    "ATDM_CLEANUP_TOKEN",
-];
 
 /// What a run of the binary did.
 #[derive(Debug)]
@@ -109,26 +99,6 @@ impl Run {
     }
 }
 
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).unwrap();
-        let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        let dir = std::env::temp_dir().join(format!("atdm_cli_{name}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The binary with a clean environment, run in `dir`.
 fn atdm_in(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_atdm"));
@@ -148,25 +118,7 @@ fn run(mut c: Command) -> Run {
     }
 }
 
-/// A database and a temporary directory for the store, fixtures and files.
-struct Setup {
-    db: TestDb,
-    tmp: TempDir,
-}
-
 impl Setup {
-    async fn new(kind: Kind) -> Option<Setup> {
-        let db = TestDb::fresh(kind).await?;
-        Some(Setup {
-            db,
-            tmp: TempDir::new(),
-        })
-    }
-
-    fn store(&self) -> PathBuf {
-        self.tmp.0.join("store")
-    }
-
     fn fixtures(&self) -> PathBuf {
         self.tmp.0.join("fixtures")
     }
@@ -208,17 +160,6 @@ impl Setup {
     async fn done(self) {
         self.db.drop_db().await;
     }
-}
-
-/// SQLite, and PostgreSQL when configured.
-async fn backends() -> Vec<Setup> {
-    let mut out = Vec::new();
-    for kind in [Kind::Sqlite, Kind::Postgres] {
-        if let Some(s) = Setup::new(kind).await {
-            out.push(s);
-        }
-    }
-    out
 }
 
 /// `atdm` without a database (pack commands, usage errors).

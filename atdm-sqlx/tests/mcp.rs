@@ -14,24 +14,14 @@
 #[path = "../../tests/tests/support/mod.rs"]
 mod support;
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use atdm_sqlx::{AuditLog, Store};
+use common::{ATDM_VARS, Setup, TempDir, backends};
 use serde_json::Value as Json;
-use support::{Kind, TestDb};
-
-/// Every variable the binary reads, so the caller's environment cannot leak in.
-const ATDM_VARS: &[&str] = &[
-    "ATDM_DATABASE_URL",
-    "ATDM_STORE_URL",
-    "ATDM_SCENARIO_DIR",
-    "ATDM_FIXTURE_DIR",
-    "ATDM_REFERENCE_DATE",
-    "ATDM_INVOKER",
-    "ATDM_LEASE_SECONDS",
-    "ATDM_CLEANUP_TOKEN",
-];
 
 const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
 const INVOKER: &str = "mcp:atdm-test-agent/1.2.3";
@@ -58,37 +48,7 @@ fn python() -> Option<String> {
     None
 }
 
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).unwrap();
-        let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        let dir = std::env::temp_dir().join(format!("atdm_mcp_{name}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A database and a temporary directory for the store and fixtures.
-struct Setup {
-    db: TestDb,
-    tmp: TempDir,
-}
-
 impl Setup {
-    fn store(&self) -> PathBuf {
-        self.tmp.0.join("store")
-    }
-
     fn store_url(&self) -> String {
         format!("file://{}", self.store().display())
     }
@@ -166,20 +126,6 @@ impl Setup {
             ))
             .await
     }
-}
-
-/// SQLite, and PostgreSQL when configured.
-async fn backends() -> Vec<Setup> {
-    let mut out = Vec::new();
-    for kind in [Kind::Sqlite, Kind::Postgres] {
-        if let Some(db) = TestDb::fresh(kind).await {
-            out.push(Setup {
-                db,
-                tmp: TempDir::new(),
-            });
-        }
-    }
-    out
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

@@ -1,16 +1,20 @@
-//! The commands: each does its work through the engine (or the pack alone) and prints its
-//! result.
+//! The commands: each does its work through the engine (or the pack alone), builds its
+//! result (an engine type or one of [`crate::views`]) and prints it: as JSON, or as the text
+//! [`crate::render`] makes of it.
 
 use std::time::Duration;
 
 use atdm_core::Value;
 use atdm_sqlx::{Engine, Request, SnapshotOptions};
-use serde::Serialize;
 
 use crate::args::{BaselineCommand, Cli, Command, Global, RequestArgs};
 use crate::config::{self, EngineOptions};
 use crate::output::{CliError, Output, USAGE_ERROR, write_stdout};
 use crate::progress::Spinner;
+use crate::views::{
+    Baselines, Found, FoundMatch, Introspected, Metrics, Reaped, Runs, ScenarioList,
+    ScenarioSummary,
+};
 use crate::{render, validate};
 
 /// Runs the command line's command.
@@ -147,7 +151,7 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
         }
         Command::Metrics => {
             let text = engine.metrics_text();
-            let metrics = render::Metrics::parse(&text);
+            let metrics = Metrics::parse(&text);
             out.emit(&metrics, || text.clone())
         }
         Command::Baseline(b) => baseline(engine, out, b).await,
@@ -205,34 +209,6 @@ async fn baseline(engine: &Engine, out: Output, command: BaselineCommand) -> Res
     }
 }
 
-/// `{"baselines": [...]}`.
-#[derive(Serialize)]
-struct Baselines<'a> {
-    baselines: &'a [atdm_sqlx::BaselineManifest],
-}
-
-/// `{"runs": [...]}`.
-#[derive(Serialize)]
-struct Runs<'a> {
-    runs: &'a [atdm_sqlx::RunInfo],
-}
-
-/// `{"scenarios": [...]}`.
-#[derive(Serialize)]
-pub(crate) struct ScenarioList {
-    pub(crate) scenarios: Vec<ScenarioSummary>,
-}
-
-/// One scenario in `atdm scenarios`.
-#[derive(Serialize)]
-pub(crate) struct ScenarioSummary {
-    pub(crate) id: String,
-    pub(crate) description: String,
-    pub(crate) tags: Vec<String>,
-    pub(crate) requirements: Vec<String>,
-    pub(crate) knobs: Vec<String>,
-}
-
 fn scenarios(g: &Global, out: &Output) -> Result<(), CliError> {
     let pack = config::pack(g)?;
     let list = ScenarioList {
@@ -249,21 +225,6 @@ fn scenarios(g: &Global, out: &Output) -> Result<(), CliError> {
             .collect(),
     };
     out.emit(&list, || render::scenarios(&list))
-}
-
-/// `{"intent": ..., "matches": [...]}`.
-#[derive(Serialize)]
-pub(crate) struct Found {
-    pub(crate) intent: String,
-    pub(crate) matches: Vec<FoundMatch>,
-}
-
-/// One match of `atdm find`.
-#[derive(Serialize)]
-pub(crate) struct FoundMatch {
-    #[serde(flatten)]
-    pub(crate) found: atdm_core::scenario::Match,
-    pub(crate) description: String,
 }
 
 fn find(g: &Global, out: &Output, intent: &str, limit: usize) -> Result<(), CliError> {
@@ -287,15 +248,6 @@ fn find(g: &Global, out: &Output, intent: &str, limit: usize) -> Result<(), CliE
     out.emit(&found, || render::found(&found))
 }
 
-/// `atdm introspect` in JSON.
-#[derive(Serialize)]
-pub(crate) struct Introspected {
-    pub(crate) database: String,
-    pub(crate) schema: atdm_core::schema::Schema,
-    pub(crate) toml: String,
-    pub(crate) notes: Vec<String>,
-}
-
 async fn introspect(g: &Global, out: &Output, name: &str) -> Result<(), CliError> {
     let url = config::database_url(g);
     let found = atdm_sqlx::introspect(&url, name).await?;
@@ -306,12 +258,6 @@ async fn introspect(g: &Global, out: &Output, name: &str) -> Result<(), CliError
         notes: found.notes,
     };
     out.emit(&result, || render::introspected(&result))
-}
-
-/// `{"reaped": [...]}`.
-#[derive(Serialize)]
-struct Reaped {
-    reaped: Vec<atdm_sqlx::ResetReport>,
 }
 
 /// The engine request of `-c`, `--null` and `--seed`.

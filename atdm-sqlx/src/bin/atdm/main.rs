@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod render;
 mod validate;
+mod views;
 
 use std::process::ExitCode;
 

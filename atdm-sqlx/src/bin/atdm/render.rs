@@ -1,4 +1,6 @@
-//! Human output of each command: short aligned lines and tables.
+//! Human output of each command: short aligned lines and tables. Each function takes the
+//! value a command produced (an engine type, or one of [`crate::views`]) and returns the
+//! text printed for people; it reads nothing and changes nothing.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,11 +10,10 @@ use atdm_core::{Plan, ScenarioDescription};
 use atdm_sqlx::{
     BaselineDiff, BaselineManifest, ResetAllReport, ResetReport, RestoreReport, RunInfo, Seeded,
 };
-use serde::Serialize;
 
-use crate::commands::{Found, Introspected, ScenarioList};
 use crate::output::{indent, key_values, plain, table};
 use crate::validate::ValidateReport;
+use crate::views::{Found, Introspected, ScenarioList};
 
 pub(crate) fn scenarios(list: &ScenarioList) -> String {
     if list.scenarios.is_empty() {
@@ -370,108 +371,4 @@ fn counts(counts_by_table: &BTreeMap<String, u64>) -> String {
         .map(|(t, n)| format!("{t} {n}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `atdm metrics` in JSON: every sample of the Prometheus text, and the text itself.
-#[derive(Debug, Serialize)]
-pub(crate) struct Metrics {
-    /// Every sample line: metric name, labels and value.
-    pub(crate) samples: Vec<Sample>,
-    /// The Prometheus text format, as `atdm metrics` prints it for people.
-    pub(crate) text: String,
-}
-
-/// One sample.
-#[derive(Debug, Serialize, PartialEq)]
-pub(crate) struct Sample {
-    /// The metric name (with `_bucket`, `_sum`, `_count` suffixes for histograms).
-    pub(crate) name: String,
-    /// The labels.
-    pub(crate) labels: BTreeMap<String, String>,
-    /// The value (`null` for NaN and infinities, which JSON cannot hold).
-    pub(crate) value: Option<f64>,
-}
-
-impl Metrics {
-    /// Reads the sample lines of the Prometheus text format; comments and lines that are
-    /// not samples are skipped.
-    pub(crate) fn parse(text: &str) -> Metrics {
-        let samples = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .filter_map(parse_sample)
-            .collect();
-        Metrics {
-            samples,
-            text: text.to_owned(),
-        }
-    }
-}
-
-fn parse_sample(line: &str) -> Option<Sample> {
-    let (name, labels, rest) = match line.find('{') {
-        Some(open) => {
-            let (labels, rest) = parse_labels(&line[open + 1..])?;
-            (line[..open].to_owned(), labels, rest)
-        }
-        None => {
-            let (name, rest) = line.split_once(char::is_whitespace)?;
-            (name.to_owned(), BTreeMap::new(), rest)
-        }
-    };
-    let value: f64 = rest.split_whitespace().next()?.parse().ok()?;
-    Some(Sample {
-        name,
-        labels,
-        value: value.is_finite().then_some(value),
-    })
-}
-
-/// Reads `k="v",...}` and returns the labels and what follows the closing brace.
-fn parse_labels(s: &str) -> Option<(BTreeMap<String, String>, &str)> {
-    let mut labels = BTreeMap::new();
-    let mut rest = s;
-    loop {
-        rest = rest.trim_start_matches([',', ' ']);
-        if let Some(after) = rest.strip_prefix('}') {
-            return Some((labels, after));
-        }
-        let (key, after) = rest.split_once('=')?;
-        let mut chars = after.strip_prefix('"')?.char_indices();
-        let mut value = String::new();
-        let end = loop {
-            let (i, c) = chars.next()?;
-            match c {
-                '"' => break i,
-                '\\' => match chars.next()?.1 {
-                    'n' => value.push('\n'),
-                    other => value.push(other),
-                },
-                c => value.push(c),
-            }
-        };
-        labels.insert(key.trim().to_owned(), value);
-        rest = &after[1 + end + 1..];
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prometheus_samples_are_read_with_labels() {
-        let m = Metrics::parse(
-            "# HELP atdm_requests_total Requests.\n# TYPE atdm_requests_total counter\n\
-             atdm_requests_total{scenario=\"a \\\"b\\\"\",status=\"ok\"} 3\nup 1\nbad line here\n",
-        );
-        assert_eq!(m.samples.len(), 2);
-        assert_eq!(m.samples[0].name, "atdm_requests_total");
-        assert_eq!(m.samples[0].labels["scenario"], "a \"b\"");
-        assert_eq!(m.samples[0].labels["status"], "ok");
-        assert_eq!(m.samples[0].value, Some(3.0));
-        assert_eq!(m.samples[1].name, "up");
-        assert!(m.samples[1].labels.is_empty());
-    }
 }
