@@ -4,14 +4,17 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use fake::locales::{Data, EN};
 use rust_decimal::Decimal;
 
-use super::text::semantic_text;
+use super::fill::{fill_rate, fills, millionths};
+use super::locale::Locale;
+use super::numeric::{CheckBounds, draw, numeric_cap, unit_range};
+use super::text::{RowStreams, TextCtx};
 use super::{
     CellRng, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, Semantic, ValueGenerator, mix,
-    name_hash,
+    name_hash, text,
 };
 use crate::schema::{Check, CmpOp, Column, ColumnType, Operand, Table};
 use crate::value::Value;
@@ -23,17 +26,44 @@ enum Kind {
     Key,
     Semantic(Semantic),
     Words,
-    Int { lo: i64, hi: i64 },
-    Numeric { lo: i64, hi: i64, scale: u32 },
+    /// Integers in `lo..=hi`, shaped like the kind (when there is one).
+    Int {
+        lo: i64,
+        hi: i64,
+        shape: Option<Semantic>,
+    },
+    /// Numerics of `lo..=hi` units of `scale`.
+    Numeric {
+        lo: i64,
+        hi: i64,
+        scale: u32,
+        shape: Option<Semantic>,
+    },
+    /// A year up to the reference date's, within the checks' bounds.
+    Year {
+        checks: (Option<i64>, Option<i64>),
+        cap: i64,
+    },
     Bool,
-    Date { lo: i64, hi: i64 },
-    Timestamp { lo: i64, hi: i64, tz: bool },
+    Date {
+        lo: i64,
+        hi: i64,
+    },
+    Timestamp {
+        lo: i64,
+        hi: i64,
+        tz: bool,
+    },
     Uuid,
     Json,
     Bytes,
 }
 
 /// How one column of one table is generated: compiled once, used for every row.
+///
+/// Row `i`'s value depends only on `(seed, table, i, column)`, the column's schema and the
+/// [`GENERATOR_VERSION`](super::GENERATOR_VERSION): text that shows the row's person or
+/// address comes from streams the row shares between its columns, never from other cells.
 #[derive(Clone)]
 pub struct ColumnGen {
     table: String,
@@ -46,6 +76,11 @@ pub struct ColumnGen {
     max_len: Option<usize>,
     unique: bool,
     ty: ColumnType,
+    locale: Locale,
+    /// The table describes an address (country kinds give the locale's own country).
+    home: bool,
+    /// For a nullable column: the share of rows filled, in millionths.
+    fill: Option<u32>,
 }
 
 impl fmt::Debug for ColumnGen {
@@ -61,57 +96,21 @@ fn days_since_epoch(d: NaiveDate) -> i64 {
     (d - EPOCH).num_days()
 }
 
-fn literal_bounds(table: &Table, column: &str) -> (Option<Value>, Option<Value>, bool, bool) {
-    let (mut lo, mut hi) = (None, None);
-    let (mut lo_strict, mut hi_strict) = (false, false);
-    for c in table.checks_on(column) {
-        match c {
-            Check::Between { low, high, .. } => {
-                lo = Some(low.clone());
-                hi = Some(high.clone());
-            }
-            Check::Compare {
-                column: c,
-                op,
-                right: Operand::Value(v),
-            } if c == column => match op {
-                CmpOp::Ge => lo = Some(v.clone()),
-                CmpOp::Gt => {
-                    lo = Some(v.clone());
-                    lo_strict = true
-                }
-                CmpOp::Le => hi = Some(v.clone()),
-                CmpOp::Lt => {
-                    hi = Some(v.clone());
-                    hi_strict = true
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-    (lo, hi, lo_strict, hi_strict)
-}
-
-fn as_i64(v: &Option<Value>) -> Option<i64> {
-    match v {
-        Some(Value::Int(i)) => Some(*i),
-        Some(Value::Numeric(d)) => i64::try_from(d.floor()).ok(),
-        _ => None,
-    }
-}
-
-fn as_days(v: &Option<Value>) -> Option<i64> {
-    match v {
-        Some(Value::Date(d)) => Some(days_since_epoch(*d)),
-        Some(Value::Timestamp(t)) => Some(days_since_epoch(t.date())),
-        Some(Value::TimestampTz(t)) => Some(days_since_epoch(t.date_naive())),
-        _ => None,
-    }
+/// A date bound in days since 1970-01-01, and whether it is strict.
+fn as_days(v: Option<&(Value, bool)>) -> Option<(i64, bool)> {
+    let (v, strict) = v?;
+    let d = match v {
+        Value::Date(d) => days_since_epoch(*d),
+        Value::Timestamp(t) => days_since_epoch(t.date()),
+        Value::TimestampTz(t) => days_since_epoch(t.date_naive()),
+        _ => return None,
+    };
+    Some((d, *strict))
 }
 
 impl ColumnGen {
-    /// Compiles the generator of `column` in `table`.
+    /// Compiles the generator of `column` in `table`. `explicit` names a registered
+    /// generator a scenario asked for (`{ generate = "..." }`); such a column is always filled.
     pub fn new(
         table: &Table,
         column: &Column,
@@ -119,10 +118,11 @@ impl ColumnGen {
         explicit: Option<&str>,
     ) -> Result<ColumnGen, String> {
         let name = &column.name;
-        let semantic = if column.ty.is_textual() {
-            Semantic::infer(&table.name, name)
-        } else {
-            None
+        let inferred = Semantic::infer(&table.name, name);
+        let semantic = match &column.ty {
+            ty if ty.is_textual() => inferred,
+            ty if ty.is_numeric() => inferred.filter(|k| k.is_numeric()),
+            _ => None,
         };
         let mut prefix = None;
         let mut one_of: Option<Vec<Value>> = match &column.ty {
@@ -152,7 +152,10 @@ impl ColumnGen {
             }
         }
         let is_pk = table.primary_key.len() == 1 && &table.primary_key[0] == name;
-        let (lo, hi, lo_strict, hi_strict) = literal_bounds(table, name);
+        let unique = table.is_unique_column(name);
+        let bounds = CheckBounds::of(table, name);
+        // Unique numbers spread over a wide range; a plausible magnitude would repeat.
+        let shape = semantic.filter(|_| !unique);
         let generator = explicit.or(column.generator.as_deref());
         let kind = if let Some(g) = generator {
             Kind::Registered(registry.get(g).cloned().ok_or_else(|| {
@@ -173,58 +176,60 @@ impl ColumnGen {
                     }
                 }
                 ColumnType::Integer | ColumnType::BigInt => {
-                    let max = if column.ty == ColumnType::Integer {
+                    let cap = if column.ty == ColumnType::Integer {
                         i64::from(i32::MAX)
                     } else {
                         i64::MAX
                     };
-                    let unique = table.is_unique_column(name);
-                    let lo = as_i64(&lo).map(|v| v + i64::from(lo_strict)).unwrap_or(1);
-                    let default_hi = if unique {
-                        max.min(2_000_000_000)
+                    let checks = bounds.units(0);
+                    if shape == Some(Semantic::Year) {
+                        Kind::Year { checks, cap }
                     } else {
-                        lo.saturating_add(999)
-                    };
-                    let hi = as_i64(&hi)
-                        .map(|v| v - i64::from(hi_strict))
-                        .unwrap_or(default_hi);
-                    Kind::Int { lo, hi: hi.max(lo) }
+                        let lo = checks.0.unwrap_or(1);
+                        let plain = if unique {
+                            (lo, cap.min(2_000_000_000))
+                        } else {
+                            (lo, lo.saturating_add(999))
+                        };
+                        // The year only matters to `Year`, handled above.
+                        let (lo, hi) = unit_range(checks, shape.map(|k| (k, 2000)), 0, plain, cap);
+                        Kind::Int { lo, hi, shape }
+                    }
                 }
                 ColumnType::Numeric { precision, scale } => {
-                    let int_digits = u32::from(precision.saturating_sub(*scale));
+                    let cap = numeric_cap(*precision);
                     let scale = u32::from(*scale);
                     let unit = 10i64.pow(scale.min(18));
-                    let cap = 10i64
-                        .checked_pow(int_digits)
-                        .map(|p| p - 1)
-                        .unwrap_or(i64::MAX / unit.max(1));
-                    let lo = as_i64(&lo).unwrap_or(0).saturating_mul(unit);
-                    let hi = as_i64(&hi).unwrap_or(cap.min(1000)).saturating_mul(unit);
+                    let whole_cap = cap / unit.max(1);
+                    let plain = (0, whole_cap.min(1000).saturating_mul(unit));
+                    let shape = shape.filter(|k| *k != Semantic::Year);
+                    let (lo, hi) = unit_range(
+                        bounds.units(scale),
+                        shape.map(|k| (k, 2000)),
+                        scale,
+                        plain,
+                        cap,
+                    );
                     Kind::Numeric {
                         lo,
-                        hi: hi.max(lo),
+                        hi,
                         scale,
+                        shape,
                     }
                 }
                 ColumnType::Boolean => Kind::Bool,
                 ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz => {
-                    let lower = name.to_ascii_lowercase();
-                    let birth = ["birth", "dob", "birthday"]
-                        .iter()
-                        .any(|w| lower.contains(w));
-                    let (dlo, dhi) = if birth {
+                    let (dlo, dhi) = if is_birth_date(name) {
                         (-90 * 365, -18 * 365)
                     } else {
                         (-365, 0)
                     };
                     // Relative bounds are stored as offsets; absolute check bounds override.
-                    let lo = as_days(&lo)
-                        .map(|d| d + i64::from(lo_strict))
-                        .map(Bound::Abs)
+                    let lo = as_days(bounds.lo.as_ref())
+                        .map(|(d, strict)| Bound::Abs(d + i64::from(strict)))
                         .unwrap_or(Bound::Rel(dlo));
-                    let hi = as_days(&hi)
-                        .map(|d| d - i64::from(hi_strict))
-                        .map(Bound::Abs)
+                    let hi = as_days(bounds.hi.as_ref())
+                        .map(|(d, strict)| Bound::Abs(d - i64::from(strict)))
                         .unwrap_or(Bound::Rel(dhi));
                     let (lo, hi) = (lo.encode(), hi.encode());
                     match column.ty {
@@ -238,6 +243,10 @@ impl ColumnGen {
                 ColumnType::Bytes => Kind::Bytes,
             }
         };
+        let home = table.columns.iter().any(|c| {
+            c.ty.is_textual()
+                && Semantic::infer(&table.name, &c.name).is_some_and(Semantic::is_address)
+        });
         Ok(ColumnGen {
             table: table.name.clone(),
             column: name.clone(),
@@ -250,8 +259,15 @@ impl ColumnGen {
                 ColumnType::Varchar(n) => Some(n as usize),
                 _ => None,
             },
-            unique: table.is_unique_column(name),
+            unique,
             ty: column.ty.clone(),
+            locale: table.locale.unwrap_or_default(),
+            home,
+            fill: if explicit.is_some() {
+                None
+            } else {
+                fill_rate(table, column).map(millionths)
+            },
         })
     }
 
@@ -265,12 +281,30 @@ impl ColumnGen {
         CellRng::new(seed, self.table_hash, row, self.column_hash)
     }
 
-    /// Generates the value of row `ctx.row`.
+    /// Whether the column gets a value in `row`: always for a NOT NULL column, at the
+    /// column's fill rate for a nullable one (see [`fill_rate`](super::fill_rate)).
+    pub fn fills(&self, seed: u64, row: u64) -> bool {
+        self.fill
+            .is_none_or(|rate| fills(seed, self.table_hash, row, self.column_hash, rate))
+    }
+
+    /// Generates the value of row `ctx.row` (a value even where the column would be NULL;
+    /// see [`ColumnGen::value_or_null`]).
     pub fn value(&self, ctx: &GenContext<'_>, policy: &dyn MarkerPolicy) -> Value {
         let mut buf = String::new();
         match self.scalar(ctx, policy, &mut buf) {
             Scalar::Text => Value::Text(buf),
             other => other.into_value(&buf),
+        }
+    }
+
+    /// The cell of row `ctx.row`: NULL where a nullable column is not filled
+    /// ([`ColumnGen::fills`]), else [`ColumnGen::value`].
+    pub fn value_or_null(&self, ctx: &GenContext<'_>, policy: &dyn MarkerPolicy) -> Value {
+        if self.fills(ctx.seed, ctx.row) {
+            self.value(ctx, policy)
+        } else {
+            Value::Null
         }
     }
 
@@ -282,7 +316,6 @@ impl ColumnGen {
     ) -> Scalar {
         buf.clear();
         let mut rng = self.rng(ctx.seed, ctx.row);
-        let tag = || (ctx.seed >> 40) as u32;
         let offset = || mix(ctx.seed ^ self.column_hash);
         let s = match &self.kind {
             Kind::Registered(g) => {
@@ -332,18 +365,18 @@ impl ColumnGen {
                 Scalar::Text
             }
             Kind::Semantic(kind) => {
-                if !policy.generate(*kind, &mut rng, buf) {
-                    semantic_text(*kind, &mut rng, buf);
-                }
-                if self.unique {
-                    if *kind == Semantic::Email {
-                        let at = buf.find('@').unwrap_or(buf.len());
-                        let suffix = format!(".{:06x}{}", tag() & 0xFF_FFFF, ctx.row);
-                        buf.insert_str(at, &suffix);
-                    } else {
-                        let _ = write!(buf, "-{:06x}{}", tag() & 0xFF_FFFF, ctx.row);
-                    }
-                }
+                let cx = TextCtx {
+                    locale: self.locale,
+                    home: self.home,
+                    row: RowStreams {
+                        seed: ctx.seed,
+                        table_hash: self.table_hash,
+                        row: ctx.row,
+                    },
+                    policy,
+                    reference_year: ctx.reference_date.year(),
+                };
+                text::write(*kind, &cx, &mut rng, buf);
                 Scalar::Text
             }
             Kind::Words => {
@@ -355,22 +388,36 @@ impl ColumnGen {
                     }
                     buf.push_str(rng.word(words));
                 }
-                if self.unique {
-                    let _ = write!(buf, " {:06x}{}", tag() & 0xFF_FFFF, ctx.row);
-                }
                 Scalar::Text
             }
-            Kind::Int { lo, hi } => {
+            Kind::Int { lo, hi, shape } => {
                 if self.unique {
                     let span = (*hi as i128 - *lo as i128 + 1) as u128;
                     let k = (u128::from(offset()) + u128::from(ctx.row)) % span.max(1);
                     Scalar::Int((*lo as i128 + k as i128) as i64)
                 } else {
-                    Scalar::Int(rng.range(*lo, *hi))
+                    Scalar::Int(draw(*shape, *lo, *hi, 0, &mut rng))
                 }
             }
-            Kind::Numeric { lo, hi, scale } => {
-                Scalar::Numeric(Decimal::new(rng.range(*lo, *hi), *scale))
+            Kind::Numeric {
+                lo,
+                hi,
+                scale,
+                shape,
+            } => Scalar::Numeric(Decimal::new(
+                draw(*shape, *lo, *hi, *scale, &mut rng),
+                *scale,
+            )),
+            Kind::Year { checks, cap } => {
+                let y = i64::from(ctx.reference_date.year());
+                let (lo, hi) = unit_range(
+                    *checks,
+                    Some((Semantic::Year, ctx.reference_date.year())),
+                    0,
+                    (y, y),
+                    *cap,
+                );
+                Scalar::Int(rng.range(lo, hi))
             }
             Kind::Bool => Scalar::Bool(rng.below(2) == 1),
             Kind::Date { lo, hi } => {
@@ -415,19 +462,71 @@ impl ColumnGen {
             }
         };
         if matches!(s, Scalar::Text) {
-            if let Some(p) = &self.prefix
-                && !buf.starts_with(p.as_str())
-            {
-                buf.insert_str(0, p);
-            }
-            if let Some(max) = self.max_len
-                && let Some((cut, _)) = buf.char_indices().nth(max)
-            {
-                buf.truncate(cut);
-            }
+            self.finish_text(ctx, buf);
         }
         s
     }
+
+    /// Prefixes, makes unique and cuts generated text. A unique column's suffix
+    /// (`-<seed tag><row>`; for an email `.<seed tag><row>` before the `@`) always survives a
+    /// `varchar(n)`: the text before it is shortened, and an email's domain is kept.
+    fn finish_text(&self, ctx: &GenContext<'_>, buf: &mut String) {
+        if let Some(p) = &self.prefix
+            && !buf.starts_with(p.as_str())
+        {
+            buf.insert_str(0, p);
+        }
+        let unique = self.unique && matches!(self.kind, Kind::Semantic(_) | Kind::Words);
+        let tag = (ctx.seed >> 40) as u32 & 0xFF_FFFF;
+        let email = self.semantic == Some(Semantic::Email);
+        let suffix = match (unique, email, &self.kind) {
+            (false, _, _) => String::new(),
+            (true, true, _) => format!(".{tag:06x}{}", ctx.row),
+            (true, false, Kind::Words) => format!(" {tag:06x}{}", ctx.row),
+            (true, false, _) => format!("-{tag:06x}{}", ctx.row),
+        };
+        let budget = self.max_len.map(|m| m.saturating_sub(suffix.len()));
+        if email {
+            if let Some(b) = budget {
+                shorten_local_part(buf, b);
+            }
+            let at = buf.find('@').unwrap_or(buf.len());
+            buf.insert_str(at, &suffix);
+        } else {
+            if let Some(b) = budget
+                && let Some((cut, _)) = buf.char_indices().nth(b)
+            {
+                buf.truncate(cut);
+            }
+            buf.push_str(&suffix);
+        }
+        if let Some(max) = self.max_len
+            && let Some((cut, _)) = buf.char_indices().nth(max)
+        {
+            buf.truncate(cut);
+        }
+    }
+}
+
+/// Cuts an email that is longer than `max` characters in its local part, so the domain (and
+/// its synthetic marker) survives `varchar(n)`.
+fn shorten_local_part(email: &mut String, max: usize) {
+    let len = email.chars().count();
+    let Some(at) = email.find('@') else { return };
+    let local = email[..at].chars().count();
+    let keep = local.saturating_sub(len.saturating_sub(max));
+    if len > max && keep >= 1 {
+        let cut = email[..at].char_indices().nth(keep).map_or(at, |(i, _)| i);
+        email.replace_range(cut..at, "");
+    }
+}
+
+/// Whether a date column holds a birth date (`date_of_birth`, `dob`, `birthday`).
+pub(crate) fn is_birth_date(column: &str) -> bool {
+    let lower = column.to_ascii_lowercase();
+    ["birth", "dob", "birthday"]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 #[derive(Clone, Copy)]

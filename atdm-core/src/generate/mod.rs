@@ -1,34 +1,61 @@
 //! Value generators: what fills the columns a scenario leaves open.
 //!
-//! A column's generator is chosen, in this order, by:
+//! Nothing needs configuring: a schema read from a live database gets believable rows as it
+//! is. A column's generator is chosen, in this order, by:
 //!
 //! 1. its registered generator (`generator = "healthcare.npi_fake"` in the schema, or
 //!    `{ generate = "..." }` in a scenario), the extension point for rules a file cannot state;
 //! 2. its checks and type: a value-in-list check or an enumeration picks a member, `col = 'x'`
 //!    gives `x`;
-//! 3. its name, for text columns ([`Semantic`]: first and last names, email, phone, street,
-//!    city, state, zip, country, company, url, username, descriptions) and dates of birth;
-//! 4. its type (integers, numerics, booleans, dates and timestamps around the reference date,
-//!    UUIDs, JSON, bytes, words of text).
+//! 3. its meaning ([`Semantic`]), inferred from its name and its table's name: people (first,
+//!    last and full names, email, user name, phone, job title), places (street, second address
+//!    line, city, state, region or district, postal code, country, latitude, longitude), things
+//!    (company, title, description, language, category, colour, URL, IPv4 address, currency,
+//!    language and country codes), and numbers (amount, price, quantity, percentage, rating,
+//!    duration, year). Integer and numeric columns take the numeric kinds with plausible
+//!    magnitudes (a price 0.99 to 99.99, an amount 1 to 500, a quantity 1 to 20, a rating 1
+//!    to 5, a percentage 0 to 100, a duration 1 to 180 minutes); birth dates lie 18 to 90 years
+//!    back;
+//! 4. its type (integers, numerics, booleans, dates and timestamps in the year up to the
+//!    reference date, UUIDs, JSON, bytes, words of text).
 //!
-//! Then range checks bound numbers and dates, a prefix check prefixes text, `varchar(n)` cuts
-//! text to `n` characters, and a unique column gets values that stay unique within a run and
-//! (with high probability) across runs. A text primary key is `<table>-<run id>-<row>`.
+//! Then checks bound numbers and dates (a check always wins over a plausible magnitude, which
+//! only narrows it), a prefix check prefixes text, `varchar(n)` cuts text to `n` characters
+//! (an email loses letters of its name, never its domain), `numeric(p,s)` bounds numbers, and
+//! a unique column gets values that stay unique within a run and (with high probability)
+//! across runs. A text primary key is `<table>-<run id>-<row>`.
 //!
-//! Realistic words come from `fake`'s English lists (pinned to one version), but every choice
-//! is made by ATDM's own counter-based random source ([`CellRng`]), so the value of a cell is a
-//! function of `(seed, table, row, column)` and [`GENERATOR_VERSION`] alone.
+//! A nullable column left open is filled in a share of rows, its fill rate: by default
+//! [`DEFAULT_FILL_RATE`] (0.8), settable on the schema, a table or a column (see
+//! [`fill_rate`]). A nullable foreign key points at the one earlier row entry of its table in
+//! a plan, at the same rate, and is NULL otherwise.
+//!
+//! Within a row, values cohere: the names, email and user name show one person, and city,
+//! state, region and postal code one place of the table's [`Locale`] (English by default;
+//! German, French, Brazilian Portuguese and Japanese too). They come from random streams of the
+//! row, not from other cells, so a cell stays computable alone. In a plan, a row's generated
+//! dates are not before those of the planned rows it references (see the planner).
+//!
+//! Realistic words come from `fake`'s lists (pinned to one version) and ATDM's own, but every
+//! choice is made by ATDM's own counter-based random source ([`CellRng`]), so the value of a
+//! cell is a function of `(seed, table, row, column)`, the schema and [`GENERATOR_VERSION`]
+//! alone, and the planner and [`TableGenerator`] give the same row `i`.
 //!
 //! Synthetic markers are a [`MarkerPolicy`]: by default ([`ReservedMarkers`]) emails use the
-//! reserved `example.com/.net/.org` domains, phones the fictional `555-01xx` range, URLs
-//! `example.com`; a pack can add its own (the healthcare pack prefixes names with `FAKE_`).
+//! reserved `example.com/.net/.org` domains, phones the fictional `555-01xx` range (in the
+//! locale's national format), URLs `example.com`, IPv4 addresses the documentation ranges; a
+//! pack can add its own (the healthcare pack prefixes names with `FAKE_`).
 
 mod column;
 mod columnar;
+mod fill;
+mod locale;
+mod numeric;
 mod rng;
 mod row;
 mod semantic;
 mod text;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,18 +65,25 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 
 pub use column::ColumnGen;
+pub(crate) use column::is_birth_date;
 pub use columnar::{TableGenerator, arrow_type};
+pub use fill::{DEFAULT_FILL_RATE, fill_rate};
+pub(crate) use fill::{fills, millionths};
+pub use locale::Locale;
 pub use rng::{CellRng, mix, name_hash};
-pub(crate) use row::hold_comparison;
+pub(crate) use row::{RowCells, RowRules};
 pub use semantic::Semantic;
-pub use text::semantic_text;
 
 use crate::schema::{Column, Table};
 use crate::value::Value;
 
 /// The version of the generation rules. Same inputs and same version give the same values;
 /// a change to any rule, word list or the random source bumps it. Recorded in every plan.
-pub const GENERATOR_VERSION: u32 = 1;
+///
+/// Version 2: nullable columns filled at a fill rate, semantic kinds from the table's name
+/// too and for numbers, one person and one place per row, locales, children dated after
+/// their parents.
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// What a generator knows about the cell it fills.
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +159,11 @@ pub trait MarkerPolicy: Send + Sync {
 
     /// Writes a marked value for `kind` into `out` and returns true, or returns false to
     /// use the default generator.
+    ///
+    /// For the parts of a row's person and address (`FirstName`, `LastName`, `City`, `State`,
+    /// `Region`, `Zip`), `rng` is the row's shared stream of that part, so every column that
+    /// shows it gets the policy's same value, and emails and full names are made of the
+    /// policy's names. Other kinds get the cell's own stream.
     fn generate(&self, kind: Semantic, rng: &mut CellRng, out: &mut String) -> bool {
         let _ = (kind, rng, out);
         false
@@ -141,8 +180,8 @@ pub trait MarkerPolicy: Send + Sync {
 }
 
 /// The default marker policy: emails on the reserved `example.com`, `example.net` and
-/// `example.org` domains (RFC 2606), phones in the fictional `555-0100..555-0199` range, URLs on
-/// `example.com`.
+/// `example.org` domains (RFC 2606), phones in the fictional `555-0100..555-0199` range (in
+/// every locale's national format), URLs on `example.com`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReservedMarkers;
 

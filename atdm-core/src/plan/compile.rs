@@ -6,9 +6,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::error::{Error, ScenarioError};
-use crate::generate::{ColumnGen, GeneratorRegistry};
+use crate::generate::{ColumnGen, GeneratorRegistry, RowRules, fill_rate, millionths, name_hash};
 use crate::scenario::{Count, Dep, Expr, Scenario, When};
-use crate::schema::{Check, Generated, Schema, Table};
+use crate::schema::{Generated, Schema, Table};
 use crate::value::Value;
 
 /// How one column of a `[[rows]]` entry gets its value.
@@ -19,11 +19,20 @@ pub(super) enum ColPlan {
     Lit(Value),
     DbAssigned,
     Null,
+    /// A generated value; NULL in the rows a nullable column is not filled.
     Gen(ColumnGen),
-    /// A nullable column that stays NULL unless an implication requires a value.
-    GenIfRequired(ColumnGen),
     /// An implicit link to an earlier `[[rows]]` entry: (entry, referenced column).
     Link(usize, String),
+    /// A nullable foreign key that links to the one earlier `[[rows]]` entry of its table in
+    /// the rows it is filled (at the rate of the key's first column), and is NULL in the others.
+    MaybeLink {
+        entry: usize,
+        column: String,
+        /// The name hash of the key's first column: every column of the key decides alike.
+        key: u64,
+        /// The fill rate, in millionths.
+        rate: u32,
+    },
     /// An implicit link to an existing row: (table, referenced column, key column for the choice).
     Existing(String, String, String),
 }
@@ -40,6 +49,8 @@ pub(super) struct CompiledRow {
     pub(super) cols: Vec<ColPlan>,
     /// Per column: whether the generator (not the scenario) chose the value.
     pub(super) generated: Vec<bool>,
+    /// The checks between the row's columns that generation makes hold.
+    pub(super) rules: Arc<RowRules>,
 }
 
 /// A scenario compiled against a schema and registries: ready to plan many times.
@@ -255,7 +266,8 @@ impl CompiledScenario {
         let mut rows = Vec::new();
         for (pos, &(_, ei)) in entries.iter().enumerate() {
             let spec = &scenario.rows[ei];
-            let table = &schema.tables[schema.table_index(&spec.table).expect("checked above")];
+            let ti = schema.table_index(&spec.table).expect("checked above");
+            let table = &schema.tables[ti];
             let field = format!("rows[{ei}]");
             match &spec.count {
                 Count::Knob(k) => known_knob(k, &format!("{field}.count"))?,
@@ -386,7 +398,22 @@ impl CompiledScenario {
                             }
                         }
                     } else if cols_nullable {
-                        (ColPlan::Null, false)
+                        // Point at the one earlier entry of the referenced table, at the
+                        // key's fill rate; with none or several to choose from, NULL.
+                        let first = table.get_column(&fk.columns[0]).expect("column of the key");
+                        let rate = fill_rate(table, first).map(millionths).unwrap_or(0);
+                        match candidates.as_slice() {
+                            [one] if rate > 0 => (
+                                ColPlan::MaybeLink {
+                                    entry: *one,
+                                    column: target_col,
+                                    key: name_hash(&fk.columns[0]),
+                                    rate,
+                                },
+                                false,
+                            ),
+                            _ => (ColPlan::Null, false),
+                        }
                     } else {
                         match candidates.as_slice() {
                             [one] => (ColPlan::Link(*one, target_col), false),
@@ -414,16 +441,6 @@ impl CompiledScenario {
                     }
                 } else if let Some(d) = &c.default {
                     (ColPlan::Lit(d.clone()), false)
-                } else if c.nullable && requires_value(table, &c.name) {
-                    (
-                        ColPlan::GenIfRequired(
-                            ColumnGen::new(table, c, generators, None)
-                                .map_err(|m| invalid(&file, &cf, m))?,
-                        ),
-                        true,
-                    )
-                } else if c.nullable {
-                    (ColPlan::Null, false)
                 } else {
                     (
                         ColPlan::Gen(
@@ -445,6 +462,7 @@ impl CompiledScenario {
                 when: spec.when.clone(),
                 cols,
                 generated,
+                rules: Arc::new(RowRules::new(table, &columns[ti])),
             });
         }
         let gate = crate::validate::SCHEMA_VALIDATORS
@@ -459,9 +477,4 @@ impl CompiledScenario {
             columns,
         })
     }
-}
-
-/// Whether a nullable column must still get a value (an implication requires it).
-fn requires_value(table: &Table, column: &str) -> bool {
-    table.checks.iter().any(|c| matches!(c, Check::Implies { then, .. } if matches!(then.as_ref(), Check::Null { column: c, negated: true } if c == column)))
 }

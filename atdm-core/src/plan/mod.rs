@@ -1,9 +1,24 @@
 //! The planner: scenario + constraints + run context -> [`Plan`], every row of every table in
 //! foreign-key order, every column valued.
 //!
-//! [`compile`] checks a scenario against the schema once; [`run`] plans it for a run.
+//! A scenario is compiled against the schema once, then planned for each run.
+//!
+//! ## A child is not dated before its parent
+//!
+//! When a row references a row of the same plan through a foreign key (a link the planner
+//! made, or an `"@alias"` of the scenario), its *generated* date and timestamp columns that
+//! fall before the latest date of the parent rows are moved to that date or up to 30 days
+//! after it (never past the end of the reference date unless the parent's date already is).
+//! A payment is not made before the rental it pays for, nor a rental before its customer was
+//! created. The parent's latest date leaves out birth dates (`date_of_birth`, `dob`) and ends
+//! of windows or deadlines (`effective_to`, `valid_until`, `expires_at`, `end_date`,
+//! `due_date`); a child's birth dates and the values a scenario set are never moved. Checks
+//! win: a move that would break the column's own range check is not made, and comparisons
+//! between the child's columns (`shipped_at >= placed_at`) are made to hold afterwards. A day
+//! is enough for a date: a child date on the parent timestamp's day is not before it.
 
 mod compile;
+mod dates;
 mod run;
 
 use std::collections::BTreeMap;

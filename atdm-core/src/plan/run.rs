@@ -1,13 +1,17 @@
 //! Planning a compiled scenario for one run.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::compile::{ColPlan, ref_target_column};
+use super::dates::not_before_parents;
 use super::{Cell, CellRef, CompiledScenario, Entity, ExistingRows, Plan, RunContext, TablePlan};
 use crate::error::Error;
-use crate::generate::{CellRng, GENERATOR_VERSION, GenContext, MarkerPolicy, name_hash};
+use crate::generate::{
+    CellRng, GENERATOR_VERSION, GenContext, MarkerPolicy, RowCells, fills, name_hash,
+};
 use crate::scenario::{Count, Expr, Part, Var, builtin, push_text};
-use crate::schema::{Check, Operand, Schema, Table};
+use crate::schema::{Schema, Table};
 use crate::value::Value;
 
 impl CompiledScenario {
@@ -90,14 +94,42 @@ impl CompiledScenario {
                     row: row_index as u64,
                 };
                 let mut cells = Vec::with_capacity(r.cols.len());
+                // Per column: the planned row it points at (a link or an `@alias`).
+                let mut parents: Vec<Option<(Arc<str>, usize)>> = vec![None; r.cols.len()];
+                let linked = |p: usize| {
+                    let e = &entities[p];
+                    (!e.rows.is_empty()).then(|| (e.table.clone(), e.rows[i % e.rows.len()]))
+                };
                 for (ci, cp) in r.cols.iter().enumerate() {
                     let cell = match cp {
                         ColPlan::Lit(v) => Cell::Value(v.clone()),
                         ColPlan::RunId => Cell::Value(Value::Text(ctx.run_id.clone())),
                         ColPlan::DbAssigned => Cell::Default,
-                        ColPlan::Null | ColPlan::GenIfRequired(_) => Cell::Value(Value::Null),
-                        ColPlan::Gen(g) => Cell::Value(g.value(&gctx, policy)),
-                        ColPlan::Link(p, col) => link(&entities[*p], &tables, col, i),
+                        ColPlan::Null => Cell::Value(Value::Null),
+                        ColPlan::Gen(g) => Cell::Value(g.value_or_null(&gctx, policy)),
+                        ColPlan::Link(p, col) => {
+                            parents[ci] = linked(*p);
+                            link(&entities[*p], &tables, col, i)
+                        }
+                        ColPlan::MaybeLink {
+                            entry,
+                            column,
+                            key,
+                            rate,
+                        } => {
+                            if fills(
+                                ctx.seed,
+                                name_hash(&table.name),
+                                row_index as u64,
+                                *key,
+                                *rate,
+                            ) {
+                                parents[ci] = linked(*entry);
+                                link(&entities[*entry], &tables, column, i)
+                            } else {
+                                Cell::Value(Value::Null)
+                            }
+                        }
                         ColPlan::Existing(t, col, key) => {
                             let mut rng = CellRng::new(
                                 ctx.seed,
@@ -127,8 +159,11 @@ impl CompiledScenario {
                                 tables: &tables,
                                 existing,
                                 reference,
+                                linked: std::cell::Cell::new(None),
                             };
-                            match env.eval(e, &mut buf)? {
+                            let cell = env.eval(e, &mut buf)?;
+                            parents[ci] = env.linked.get().and_then(linked);
+                            match cell {
                                 Cell::Value(v) => {
                                     Cell::Value(v.coerce(&column.ty).map_err(|m| {
                                         plan_err(format!("{}.{col_name}: {m}", table.name))
@@ -140,14 +175,26 @@ impl CompiledScenario {
                     };
                     cells.push(cell);
                 }
-                fix_row(
+                not_before_parents(
                     table,
                     &self.columns[r.table],
                     &r.generated,
+                    &parents,
+                    &tables,
                     &mut cells,
-                    &r.cols,
                     &gctx,
-                    policy,
+                );
+                let mut regenerate = |ci: usize| match &r.cols[ci] {
+                    ColPlan::Gen(g) => Some(g.value(&gctx, policy)),
+                    _ => None,
+                };
+                r.rules.apply(
+                    &table.name,
+                    ctx.seed,
+                    row_index as u64,
+                    &mut PlannedRow(&mut cells),
+                    &r.generated,
+                    &mut regenerate,
                 );
                 let tp = &mut tables[slot];
                 tp.rows.push(cells);
@@ -227,6 +274,8 @@ struct Env<'a> {
     tables: &'a [TablePlan],
     existing: &'a ExistingRows,
     reference: &'a ExistingRows,
+    /// The `[[rows]]` entry an `@alias` of the expression pointed at.
+    linked: std::cell::Cell<Option<usize>>,
 }
 
 impl Env<'_> {
@@ -254,11 +303,13 @@ impl Env<'_> {
                 Cell::Value(Value::Text(buf.clone()))
             }
             Expr::Ref { alias, column } => {
-                let e = self
+                let p = self
                     .entities
                     .iter()
-                    .find(|e| &*e.alias == alias.as_str())
+                    .position(|e| &*e.alias == alias.as_str())
                     .expect("references are checked when compiled");
+                self.linked.set(Some(p));
+                let e = &self.entities[p];
                 let target = self.schema.table(&e.table).expect("checked");
                 let col = ref_target_column(
                     self.schema,
@@ -316,79 +367,18 @@ impl Env<'_> {
     }
 }
 
-/// Makes generated cells satisfy the row's cross-column checks: comparisons between columns
-/// (`effective_to >= effective_from`) and implications (`status = 'denied' implies reason is
-/// not null`). Values the scenario set are never changed; the validators judge those.
-fn fix_row(
-    table: &Table,
-    columns: &[String],
-    generated: &[bool],
-    cells: &mut [Cell],
-    plans: &[ColPlan],
-    gctx: &GenContext<'_>,
-    policy: &dyn MarkerPolicy,
-) {
-    let idx = |c: &str| columns.iter().position(|x| x == c);
-    let implications = table
-        .checks
-        .iter()
-        .filter(|c| matches!(c, Check::Implies { .. }));
-    let others = table
-        .checks
-        .iter()
-        .filter(|c| !matches!(c, Check::Implies { .. }));
-    for check in implications.chain(others) {
-        match check {
-            Check::Compare {
-                column,
-                op,
-                right: Operand::Column(other),
-            } => {
-                let (Some(l), Some(r)) = (idx(column), idx(other)) else {
-                    continue;
-                };
-                let (Cell::Value(lv), Cell::Value(rv)) = (&cells[l], &cells[r]) else {
-                    continue;
-                };
-                match crate::generate::hold_comparison(
-                    &table.name,
-                    gctx.seed,
-                    gctx.row,
-                    column,
-                    *op,
-                    other,
-                    lv,
-                    rv,
-                    generated[l],
-                    generated[r],
-                ) {
-                    Some((true, v)) => cells[l] = Cell::Value(v),
-                    Some((false, v)) => cells[r] = Cell::Value(v),
-                    None => {}
-                }
-            }
-            Check::Implies { when, then } => {
-                let get = |c: &str| {
-                    idx(c).and_then(|i| match &cells[i] {
-                        Cell::Value(v) => Some(v),
-                        _ => None,
-                    })
-                };
-                if check.eval(&get) != Some(false) {
-                    continue;
-                }
-                let _ = when;
-                if let Check::Null {
-                    column,
-                    negated: true,
-                } = then.as_ref()
-                    && let Some(i) = idx(column)
-                    && let ColPlan::Gen(g) | ColPlan::GenIfRequired(g) = &plans[i]
-                {
-                    cells[i] = Cell::Value(g.value(gctx, policy));
-                }
-            }
-            _ => {}
+/// The cells of a planned row, for the row rules.
+struct PlannedRow<'a>(&'a mut [Cell]);
+
+impl RowCells for PlannedRow<'_> {
+    fn value(&self, i: usize) -> Option<&Value> {
+        match &self.0[i] {
+            Cell::Value(v) => Some(v),
+            _ => None,
         }
+    }
+
+    fn set(&mut self, i: usize, v: Value) {
+        self.0[i] = Cell::Value(v);
     }
 }
