@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::{Error, SchemaError};
-use crate::generate::{GeneratorRegistry, MarkerPolicy, ReservedMarkers, ValueGenerator};
+use crate::generate::{GeneratorRegistry, Locale, MarkerPolicy, ReservedMarkers, ValueGenerator};
 use crate::plan::{CompiledScenario, ExistingRows, Plan, RunContext};
 use crate::scenario::{Catalog, Count, Domain, Expr, Scenario, parse_scenarios};
 use crate::schema::Schema;
@@ -168,6 +168,13 @@ impl PackBuilder {
     /// `{ generate = "..." }` in a scenario.
     pub fn generator(mut self, name: impl Into<String>, g: impl ValueGenerator + 'static) -> Self {
         self.generators.register(name, g);
+        self
+    }
+
+    /// Sets the locale of the pack's generated rows, for every table of the schema that does
+    /// not set its own (see [`Schema::locale`]).
+    pub fn locale(mut self, locale: Locale) -> Self {
+        self.schema = self.schema.locale(locale);
         self
     }
 

@@ -11,8 +11,9 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, TimeUnit};
 use chrono::NaiveDate;
 
-use super::{ColumnGen, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, hold_comparison};
-use crate::schema::{Check, CmpOp, ColumnType, Operand, Table};
+use super::row::{RowCells, RowRules};
+use super::{ColumnGen, GenContext, GeneratorRegistry, MarkerPolicy, Scalar};
+use crate::schema::{ColumnType, Table};
 use crate::value::Value;
 
 /// The Arrow type that holds a column type: text, enumerations, UUIDs and JSON as UTF-8,
@@ -141,17 +142,41 @@ impl ColBuilder {
 
 /// Generates rows of one table into Arrow record batches, for bulk loads and Parquet.
 ///
-/// Every column the database does not assign is filled by its [`ColumnGen`], and comparisons
-/// between columns of a row hold, exactly as in a plan; foreign keys are not followed (use the
-/// planner for rows that reference each other). Row `i` depends only
-/// on `(seed, table, i, column)`, so ranges can be generated in any order, in parallel, or in
-/// separate processes, and concatenate to the same data.
+/// Every column the database does not assign is filled by its [`ColumnGen`]; nullable columns
+/// are filled at their fill rate, and comparisons between columns and implications on NULL
+/// hold, exactly as in a plan. Foreign keys are not followed (use the planner for rows that
+/// reference each other): a nullable foreign key column is NULL, a NOT NULL one gets a value
+/// of its type. Row `i` depends only on `(seed, table, i, column)`, so ranges can be generated
+/// in any order, in parallel, or in separate processes, and concatenate to the same data.
 pub struct TableGenerator<'a> {
     table: &'a Table,
     gens: Vec<ColumnGen>,
     types: Vec<ColumnType>,
     schema: Arc<ArrowSchema>,
     policy: &'a dyn MarkerPolicy,
+    rules: RowRules,
+    /// Columns materialised as values, because the row rules read or change them.
+    held: Vec<bool>,
+    /// Nullable foreign key columns: always NULL here.
+    null_fk: Vec<bool>,
+}
+
+/// One row of the materialised columns.
+struct HeldRow<'a> {
+    held: &'a mut [Option<Vec<Value>>],
+    k: usize,
+}
+
+impl RowCells for HeldRow<'_> {
+    fn value(&self, i: usize) -> Option<&Value> {
+        self.held[i].as_ref().map(|v| &v[self.k])
+    }
+
+    fn set(&mut self, i: usize, v: Value) {
+        if let Some(col) = self.held[i].as_mut() {
+            col[self.k] = v;
+        }
+    }
 }
 
 impl<'a> TableGenerator<'a> {
@@ -164,10 +189,25 @@ impl<'a> TableGenerator<'a> {
         let mut gens = Vec::new();
         let mut types = Vec::new();
         let mut fields = Vec::new();
+        let mut names = Vec::new();
+        let mut null_fk = Vec::new();
         for c in table.columns.iter().filter(|c| !c.is_db_assigned()) {
             gens.push(ColumnGen::new(table, c, registry, None)?);
             types.push(c.ty.clone());
             fields.push(Field::new(&c.name, arrow_type(&c.ty), c.nullable));
+            names.push(c.name.clone());
+            null_fk.push(
+                c.nullable
+                    && table
+                        .foreign_keys
+                        .iter()
+                        .any(|fk| fk.columns.contains(&c.name)),
+            );
+        }
+        let rules = RowRules::new(table, &names);
+        let mut held = vec![false; names.len()];
+        for i in rules.columns() {
+            held[i] = true;
         }
         Ok(TableGenerator {
             table,
@@ -175,6 +215,9 @@ impl<'a> TableGenerator<'a> {
             types,
             schema: Arc::new(ArrowSchema::new(fields)),
             policy,
+            rules,
+            held,
+            null_fk,
         })
     }
 
@@ -195,32 +238,6 @@ impl<'a> TableGenerator<'a> {
         let mut builders: Vec<ColBuilder> =
             self.types.iter().map(|t| ColBuilder::new(t, n)).collect();
         let mut buf = String::with_capacity(64);
-        // Columns compared with another column are generated as values first, made to hold
-        // their comparisons row by row (as the planner does), then appended.
-        let names: Vec<&str> = self
-            .table
-            .columns
-            .iter()
-            .filter(|c| !c.is_db_assigned())
-            .map(|c| c.name.as_str())
-            .collect();
-        let pairs: Vec<(usize, CmpOp, usize)> = self
-            .table
-            .checks
-            .iter()
-            .filter_map(|c| match c {
-                Check::Compare {
-                    column,
-                    op,
-                    right: Operand::Column(other),
-                } => Some((
-                    names.iter().position(|n| n == column)?,
-                    *op,
-                    names.iter().position(|n| n == other)?,
-                )),
-                _ => None,
-            })
-            .collect();
         let ctx_of = |row: u64| GenContext {
             seed,
             run_id,
@@ -229,43 +246,39 @@ impl<'a> TableGenerator<'a> {
             column: "",
             row,
         };
-        let mut held: Vec<Option<Vec<Value>>> = vec![None; self.gens.len()];
-        for &(l, _, r) in &pairs {
-            for i in [l, r] {
-                if held[i].is_none() {
-                    let g = &self.gens[i];
-                    held[i] = Some(
-                        rows.clone()
-                            .map(|row| g.value(&ctx_of(row), self.policy))
-                            .collect(),
-                    );
-                }
-            }
-        }
+        // Columns the row rules read or change are generated as values first, made to hold
+        // the rules row by row (as the planner does), then appended.
+        let mut held: Vec<Option<Vec<Value>>> = self
+            .gens
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                self.held[i].then(|| {
+                    rows.clone()
+                        .map(|row| {
+                            if self.null_fk[i] {
+                                Value::Null
+                            } else {
+                                g.value_or_null(&ctx_of(row), self.policy)
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let generated: Vec<bool> = self.null_fk.iter().map(|n| !n).collect();
         for (k, row) in rows.clone().enumerate() {
-            for &(l, op, r) in &pairs {
-                let fix = {
-                    let lv = &held[l].as_ref().expect("generated above")[k];
-                    let rv = &held[r].as_ref().expect("generated above")[k];
-                    hold_comparison(
-                        &self.table.name,
-                        seed,
-                        row,
-                        names[l],
-                        op,
-                        names[r],
-                        lv,
-                        rv,
-                        true,
-                        true,
-                    )
-                };
-                match fix {
-                    Some((true, v)) => held[l].as_mut().expect("generated above")[k] = v,
-                    Some((false, v)) => held[r].as_mut().expect("generated above")[k] = v,
-                    None => {}
-                }
-            }
+            let ctx = ctx_of(row);
+            let mut regenerate =
+                |i: usize| (!self.null_fk[i]).then(|| self.gens[i].value(&ctx, self.policy));
+            self.rules.apply(
+                &self.table.name,
+                seed,
+                row,
+                &mut HeldRow { held: &mut held, k },
+                &generated,
+                &mut regenerate,
+            );
         }
         for (i, (g, b)) in self.gens.iter().zip(builders.iter_mut()).enumerate() {
             if let Some(values) = &held[i] {
@@ -275,6 +288,10 @@ impl<'a> TableGenerator<'a> {
                 continue;
             }
             for row in rows.clone() {
+                if self.null_fk[i] || !g.fills(seed, row) {
+                    b.append_value(&Value::Null);
+                    continue;
+                }
                 let s = g.scalar(&ctx_of(row), self.policy, &mut buf);
                 b.append_scalar(s, &buf);
             }

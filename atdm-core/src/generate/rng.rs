@@ -26,10 +26,15 @@ pub fn mix(mut z: u64) -> u64 {
 
 /// FNV-1a, 64 bits: the stable hash of table and column names.
 #[inline]
-pub fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
-    })
+pub const fn name_hash(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h = (h ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01B3);
+        i += 1;
+    }
+    h
 }
 
 /// The random stream of one cell.

@@ -37,9 +37,33 @@
 //!
 //! Columns are `NOT NULL` unless they say `nullable = true`. A foreign key without
 //! `ref_columns` points at the referenced table's primary key.
+//!
+//! Two settings shape generated data. `fill_rate` (0 to 1) is how often a nullable column
+//! left open gets a value; it can be set at the top of the file, on a table or on a column,
+//! and the most specific one wins (default
+//! [`DEFAULT_FILL_RATE`](crate::generate::DEFAULT_FILL_RATE), 0.8). `locale` (`en`, `de`,
+//! `fr`, `pt_BR`, `ja`; default `en`) chooses whose names, addresses, phone numbers and
+//! companies generated rows hold; it can be set at the top or on a table. A setting at the
+//! top is a default copied onto every table that has none of its own:
+//!
+//! ```toml
+//! name = "crm"
+//! fill_rate = 0.9
+//! locale = "de"
+//!
+//! [[tables]]
+//! name = "contact"
+//! fill_rate = 0.5
+//! columns = [
+//!   { name = "email", type = "text" },
+//!   { name = "fax", type = "text", nullable = true, fill_rate = 0 },
+//!   { name = "mobile", type = "text", nullable = true },
+//! ]
+//! ```
 
 mod check;
 mod ddl;
+mod file;
 mod types;
 
 use std::collections::{BTreeSet, HashSet};
@@ -51,14 +75,18 @@ pub use ddl::Dialect;
 pub use types::{ColumnType, TypeParseError};
 
 use crate::error::SchemaError;
+use crate::generate::Locale;
 use crate::value::Value;
 
 /// The name of the column that, where a table has it, is filled with the run id.
 pub const DEFAULT_RUN_ID_COLUMN: &str = "test_run_id";
 
 /// A database schema: its tables and their constraints.
+///
+/// A schema file may also set `fill_rate` and `locale` at the top; they are defaults copied
+/// onto every table that does not set its own ([`Schema::fill_rate`], [`Schema::locale`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "file::SchemaFile")]
 pub struct Schema {
     /// A name for messages and manifests (`healthcare`, `shop`).
     pub name: String,
@@ -104,6 +132,18 @@ pub struct Table {
     /// Plain indexes, each a list of columns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<Vec<String>>,
+    /// How often the table's nullable columns left open get a value (0 to 1), unless a
+    /// column sets its own; `None`: [`DEFAULT_FILL_RATE`](crate::generate::DEFAULT_FILL_RATE).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "file::opt_rate"
+    )]
+    pub fill_rate: Option<f64>,
+    /// Whose names, addresses, phone numbers and companies the table's rows hold; `None`:
+    /// English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
 }
 
 /// A column.
@@ -122,7 +162,7 @@ pub struct Column {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "opt_toml_value"
+        with = "file::opt_toml_value"
     )]
     pub default: Option<Value>,
     /// A database-side default expression (`CURRENT_TIMESTAMP`); the database fills the
@@ -136,6 +176,15 @@ pub struct Column {
     /// (see [`crate::generate::GeneratorRegistry`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<String>,
+    /// For a nullable column: how often it gets a value when a scenario leaves it open, from
+    /// 0 (always NULL) to 1 (always a value); `None`: the table's, the schema's or the default
+    /// (see [`crate::generate::fill_rate`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "file::opt_rate"
+    )]
+    pub fill_rate: Option<f64>,
 }
 
 /// How the database generates a column's value.
@@ -161,41 +210,6 @@ pub struct ForeignKey {
     pub ref_columns: Vec<String>,
 }
 
-mod opt_toml_value {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::value::Value;
-
-    pub(super) fn serialize<S: Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(Value::Bool(b)) => s.serialize_bool(*b),
-            Some(Value::Int(i)) => s.serialize_i64(*i),
-            Some(other) => match other.to_json() {
-                serde_json::Value::String(t) => s.serialize_str(&t),
-                j => s.collect_str(&j),
-            },
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Lit {
-            B(bool),
-            I(i64),
-            F(f64),
-            S(String),
-        }
-        Ok(Some(match Lit::deserialize(d)? {
-            Lit::B(b) => Value::Bool(b),
-            Lit::I(i) => Value::Int(i),
-            Lit::F(f) => Value::Text(f.to_string()),
-            Lit::S(s) => Value::Text(s),
-        }))
-    }
-}
-
 impl Column {
     /// A NOT NULL column of the given type.
     pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
@@ -207,6 +221,7 @@ impl Column {
             default_sql: None,
             generated: None,
             generator: None,
+            fill_rate: None,
         }
     }
 
@@ -231,6 +246,12 @@ impl Column {
     /// Fills the column with a registered generator.
     pub fn generator(mut self, name: impl Into<String>) -> Self {
         self.generator = Some(name.into());
+        self
+    }
+
+    /// Sets how often the (nullable) column gets a value: 0 keeps it NULL, 1 always fills it.
+    pub fn fill_rate(mut self, rate: f64) -> Self {
+        self.fill_rate = Some(rate);
         self
     }
 
@@ -263,7 +284,21 @@ impl Table {
             unique: Vec::new(),
             checks: Vec::new(),
             indexes: Vec::new(),
+            fill_rate: None,
+            locale: None,
         }
+    }
+
+    /// Sets how often the table's nullable columns get a value, unless a column sets its own.
+    pub fn fill_rate(mut self, rate: f64) -> Self {
+        self.fill_rate = Some(rate);
+        self
+    }
+
+    /// Sets the locale of the table's generated rows.
+    pub fn locale(mut self, locale: Locale) -> Self {
+        self.locale = Some(locale);
+        self
     }
 
     /// Adds a column.
@@ -364,6 +399,23 @@ impl Schema {
         Ok(s)
     }
 
+    /// Sets the fill rate of nullable columns for every table that does not set its own
+    /// (columns that set their own keep it). Checked by [`Schema::check`].
+    pub fn fill_rate(mut self, rate: f64) -> Self {
+        for t in &mut self.tables {
+            t.fill_rate.get_or_insert(rate);
+        }
+        self
+    }
+
+    /// Sets the locale of every table that does not set its own.
+    pub fn locale(mut self, locale: Locale) -> Self {
+        for t in &mut self.tables {
+            t.locale.get_or_insert(locale);
+        }
+        self
+    }
+
     /// Reads a schema from TOML text; `origin` (a file name) is used in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Schema, SchemaError> {
         let mut s: Schema = toml::from_str(text).map_err(|e| SchemaError::Parse {
@@ -419,8 +471,33 @@ impl Schema {
                     "the table has no column".into(),
                 ));
             }
+            let bad_rate = |r: Option<f64>| r.is_some_and(|r| !(0.0..=1.0).contains(&r));
+            if bad_rate(t.fill_rate) {
+                return Err(invalid(
+                    &t.name,
+                    "fill_rate",
+                    format!(
+                        "{} is not a rate; use a number from 0 (always NULL) to 1 (always filled)",
+                        t.fill_rate.unwrap_or_default()
+                    ),
+                ));
+            }
             let mut cols = HashSet::new();
             for c in &mut t.columns {
+                if bad_rate(c.fill_rate) || (c.fill_rate.is_some() && !c.nullable) {
+                    return Err(invalid(
+                        &t.name,
+                        &format!("columns.{}.fill_rate", c.name),
+                        if c.nullable {
+                            format!(
+                                "{} is not a rate; use a number from 0 (always NULL) to 1 (always filled)",
+                                c.fill_rate.unwrap_or_default()
+                            )
+                        } else {
+                            "the column is NOT NULL, so it is always filled; fill_rate applies to nullable columns".into()
+                        },
+                    ));
+                }
                 if !cols.insert(c.name.clone()) {
                     return Err(invalid(
                         &t.name,
@@ -658,6 +735,58 @@ checks = ["shipped_on >= placed_on", "status = 'shipped' implies shipped_on is n
             .unwrap_err()
             .to_string();
         assert!(m.contains("unknown table \"order\""), "{m}");
+    }
+
+    #[test]
+    fn fill_rates_and_locales_load_from_every_level_the_most_specific_winning() {
+        use crate::generate::{DEFAULT_FILL_RATE, Locale, fill_rate};
+        let text = SHOP
+            .replacen(
+                "name = \"shop\"",
+                "name = \"shop\"\nfill_rate = 0.5\nlocale = \"ja_JP\"",
+                1,
+            )
+            .replace(
+                "{ name = \"shipped_on\", type = \"date\", nullable = true }",
+                "{ name = \"shipped_on\", type = \"date\", nullable = true, fill_rate = 1 }",
+            )
+            .replace(
+                "name = \"category\"\nprimary_key",
+                "name = \"category\"\nfill_rate = 0\nlocale = \"de\"\nprimary_key",
+            );
+        let s = Schema::from_toml(&text, "shop.toml").unwrap();
+        let (category, orders) = (s.table("category").unwrap(), s.table("orders").unwrap());
+        assert_eq!(
+            (category.fill_rate, category.locale),
+            (Some(0.0), Some(Locale::De))
+        );
+        assert_eq!(
+            (orders.fill_rate, orders.locale),
+            (Some(0.5), Some(Locale::Ja))
+        );
+        let col = |t: &Table, c: &str| t.get_column(c).unwrap().clone();
+        assert_eq!(fill_rate(orders, &col(orders, "shipped_on")), Some(1.0));
+        assert_eq!(fill_rate(category, &col(category, "parent_id")), Some(0.0));
+        assert_eq!(
+            fill_rate(orders, &col(orders, "placed_on")),
+            None,
+            "NOT NULL"
+        );
+        let again = Schema::from_toml(&s.to_toml(), "again.toml").unwrap();
+        assert_eq!(again, s);
+
+        // Without settings: the default, and 0 for a column an implication requires.
+        let plain = Schema::from_toml(SHOP, "shop.toml").unwrap();
+        let orders = plain.table("orders").unwrap();
+        assert_eq!(fill_rate(orders, &col(orders, "shipped_on")), Some(0.0));
+        let category = plain.table("category").unwrap();
+        let parent = col(category, "parent_id");
+        assert_eq!(fill_rate(category, &parent), Some(DEFAULT_FILL_RATE));
+        // The builder sets tables without their own.
+        let built = plain.clone().fill_rate(0.25).locale(Locale::Fr);
+        let category = built.table("category").unwrap();
+        assert_eq!(fill_rate(category, &parent), Some(0.25));
+        assert_eq!(category.locale, Some(Locale::Fr));
     }
 
     #[test]

@@ -208,6 +208,7 @@ fn provider_name(_ctx: &GenContext<'_>, rng: &mut CellRng) -> Value {
 
 /// The healthcare marker policy: `FAKE_` names and cities, state `ZZ`, street
 /// `<n> FAKE_Main_St`, NPIs that fail the real check; plus the default [`ReservedMarkers`].
+/// A full name is the row's `FAKE_` first and last names.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HealthcareMarkers;
 
@@ -220,11 +221,6 @@ impl MarkerPolicy for HealthcareMarkers {
         match kind {
             Semantic::FirstName => out.push_str(rng.word(FIRST_NAMES)),
             Semantic::LastName => out.push_str(rng.word(LAST_NAMES)),
-            Semantic::FullName => {
-                out.push_str(rng.word(FIRST_NAMES));
-                out.push(' ');
-                out.push_str(rng.word(LAST_NAMES));
-            }
             Semantic::City => out.push_str(rng.word(CITIES)),
             Semantic::State => out.push_str("ZZ"),
             Semantic::Street => out.push_str(&format!("{} FAKE_Main_St", 1 + rng.below(9999))),

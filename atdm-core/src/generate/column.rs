@@ -1,0 +1,605 @@
+//! [`ColumnGen`]: how one column is generated, compiled once per column and used for every row.
+
+use std::fmt;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use fake::locales::{Data, EN};
+use rust_decimal::Decimal;
+
+use super::fill::{fill_rate, fills, millionths};
+use super::locale::Locale;
+use super::numeric::{CheckBounds, draw, numeric_cap, unit_range};
+use super::text::{RowStreams, TextCtx};
+use super::{
+    CellRng, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, Semantic, ValueGenerator, mix,
+    name_hash, text,
+};
+use crate::schema::{Check, CmpOp, Column, ColumnType, Operand, Table};
+use crate::value::Value;
+
+#[derive(Clone)]
+enum Kind {
+    Registered(Arc<dyn ValueGenerator>),
+    OneOf(Vec<Value>),
+    Key,
+    Semantic(Semantic),
+    Words,
+    /// Integers in `lo..=hi`, shaped like the kind (when there is one).
+    Int {
+        lo: i64,
+        hi: i64,
+        shape: Option<Semantic>,
+    },
+    /// Numerics of `lo..=hi` units of `scale`.
+    Numeric {
+        lo: i64,
+        hi: i64,
+        scale: u32,
+        shape: Option<Semantic>,
+    },
+    /// A year up to the reference date's, within the checks' bounds.
+    Year {
+        checks: (Option<i64>, Option<i64>),
+        cap: i64,
+    },
+    Bool,
+    Date {
+        lo: i64,
+        hi: i64,
+    },
+    Timestamp {
+        lo: i64,
+        hi: i64,
+        tz: bool,
+    },
+    Uuid,
+    Json,
+    Bytes,
+}
+
+/// How one column of one table is generated: compiled once, used for every row.
+///
+/// Row `i`'s value depends only on `(seed, table, i, column)`, the column's schema and the
+/// [`GENERATOR_VERSION`](super::GENERATOR_VERSION): text that shows the row's person or
+/// address comes from streams the row shares between its columns, never from other cells.
+#[derive(Clone)]
+pub struct ColumnGen {
+    table: String,
+    column: String,
+    table_hash: u64,
+    column_hash: u64,
+    kind: Kind,
+    semantic: Option<Semantic>,
+    prefix: Option<String>,
+    max_len: Option<usize>,
+    unique: bool,
+    ty: ColumnType,
+    locale: Locale,
+    /// The table describes an address (country kinds give the locale's own country).
+    home: bool,
+    /// For a nullable column: the share of rows filled, in millionths.
+    fill: Option<u32>,
+}
+
+impl fmt::Debug for ColumnGen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ColumnGen({}.{})", self.table, self.column)
+    }
+}
+
+/// Bounds in days relative to the reference date, or absolute (days since 1970-01-01).
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+
+fn days_since_epoch(d: NaiveDate) -> i64 {
+    (d - EPOCH).num_days()
+}
+
+/// A date bound in days since 1970-01-01, and whether it is strict.
+fn as_days(v: Option<&(Value, bool)>) -> Option<(i64, bool)> {
+    let (v, strict) = v?;
+    let d = match v {
+        Value::Date(d) => days_since_epoch(*d),
+        Value::Timestamp(t) => days_since_epoch(t.date()),
+        Value::TimestampTz(t) => days_since_epoch(t.date_naive()),
+        _ => return None,
+    };
+    Some((d, *strict))
+}
+
+impl ColumnGen {
+    /// Compiles the generator of `column` in `table`. `explicit` names a registered
+    /// generator a scenario asked for (`{ generate = "..." }`); such a column is always filled.
+    pub fn new(
+        table: &Table,
+        column: &Column,
+        registry: &GeneratorRegistry,
+        explicit: Option<&str>,
+    ) -> Result<ColumnGen, String> {
+        let name = &column.name;
+        let inferred = Semantic::infer(&table.name, name);
+        let semantic = match &column.ty {
+            ty if ty.is_textual() => inferred,
+            ty if ty.is_numeric() => inferred.filter(|k| k.is_numeric()),
+            _ => None,
+        };
+        let mut prefix = None;
+        let mut one_of: Option<Vec<Value>> = match &column.ty {
+            ColumnType::Enum { values, .. } => {
+                Some(values.iter().map(|v| Value::Text(v.clone())).collect())
+            }
+            _ => None,
+        };
+        for c in table.checks_on(name) {
+            match c {
+                Check::In { column: cc, values } if cc == name => {
+                    one_of = Some(match one_of {
+                        Some(prev) => prev.into_iter().filter(|v| values.contains(v)).collect(),
+                        None => values.clone(),
+                    })
+                }
+                Check::Compare {
+                    column: cc,
+                    op: CmpOp::Eq,
+                    right: Operand::Value(v),
+                } if cc == name => one_of = Some(vec![v.clone()]),
+                Check::Prefix {
+                    column: cc,
+                    prefix: p,
+                } if cc == name => prefix = Some(p.clone()),
+                _ => {}
+            }
+        }
+        let is_pk = table.primary_key.len() == 1 && &table.primary_key[0] == name;
+        let unique = table.is_unique_column(name);
+        let bounds = CheckBounds::of(table, name);
+        // Unique numbers spread over a wide range; a plausible magnitude would repeat.
+        let shape = semantic.filter(|_| !unique);
+        let generator = explicit.or(column.generator.as_deref());
+        let kind = if let Some(g) = generator {
+            Kind::Registered(registry.get(g).cloned().ok_or_else(|| {
+                format!(
+                    "unknown generator {g:?}; registered: {}",
+                    registry.names().collect::<Vec<_>>().join(", ")
+                )
+            })?)
+        } else if let Some(list) = one_of.filter(|l| !l.is_empty()) {
+            Kind::OneOf(list)
+        } else {
+            match &column.ty {
+                ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Enum { .. } => {
+                    match semantic {
+                        Some(s) => Kind::Semantic(s),
+                        None if is_pk => Kind::Key,
+                        None => Kind::Words,
+                    }
+                }
+                ColumnType::Integer | ColumnType::BigInt => {
+                    let cap = if column.ty == ColumnType::Integer {
+                        i64::from(i32::MAX)
+                    } else {
+                        i64::MAX
+                    };
+                    let checks = bounds.units(0);
+                    if shape == Some(Semantic::Year) {
+                        Kind::Year { checks, cap }
+                    } else {
+                        let lo = checks.0.unwrap_or(1);
+                        let plain = if unique {
+                            (lo, cap.min(2_000_000_000))
+                        } else {
+                            (lo, lo.saturating_add(999))
+                        };
+                        // The year only matters to `Year`, handled above.
+                        let (lo, hi) = unit_range(checks, shape.map(|k| (k, 2000)), 0, plain, cap);
+                        Kind::Int { lo, hi, shape }
+                    }
+                }
+                ColumnType::Numeric { precision, scale } => {
+                    let cap = numeric_cap(*precision);
+                    let scale = u32::from(*scale);
+                    let unit = 10i64.pow(scale.min(18));
+                    let whole_cap = cap / unit.max(1);
+                    let plain = (0, whole_cap.min(1000).saturating_mul(unit));
+                    let shape = shape.filter(|k| *k != Semantic::Year);
+                    let (lo, hi) = unit_range(
+                        bounds.units(scale),
+                        shape.map(|k| (k, 2000)),
+                        scale,
+                        plain,
+                        cap,
+                    );
+                    Kind::Numeric {
+                        lo,
+                        hi,
+                        scale,
+                        shape,
+                    }
+                }
+                ColumnType::Boolean => Kind::Bool,
+                ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz => {
+                    let (dlo, dhi) = if is_birth_date(name) {
+                        (-90 * 365, -18 * 365)
+                    } else {
+                        (-365, 0)
+                    };
+                    // Relative bounds are stored as offsets; absolute check bounds override.
+                    let lo = as_days(bounds.lo.as_ref())
+                        .map(|(d, strict)| Bound::Abs(d + i64::from(strict)))
+                        .unwrap_or(Bound::Rel(dlo));
+                    let hi = as_days(bounds.hi.as_ref())
+                        .map(|(d, strict)| Bound::Abs(d - i64::from(strict)))
+                        .unwrap_or(Bound::Rel(dhi));
+                    let (lo, hi) = (lo.encode(), hi.encode());
+                    match column.ty {
+                        ColumnType::Date => Kind::Date { lo, hi },
+                        ColumnType::Timestamp => Kind::Timestamp { lo, hi, tz: false },
+                        _ => Kind::Timestamp { lo, hi, tz: true },
+                    }
+                }
+                ColumnType::Uuid => Kind::Uuid,
+                ColumnType::Json => Kind::Json,
+                ColumnType::Bytes => Kind::Bytes,
+            }
+        };
+        let home = table.columns.iter().any(|c| {
+            c.ty.is_textual()
+                && Semantic::infer(&table.name, &c.name).is_some_and(Semantic::is_address)
+        });
+        Ok(ColumnGen {
+            table: table.name.clone(),
+            column: name.clone(),
+            table_hash: name_hash(&table.name),
+            column_hash: name_hash(name),
+            kind,
+            semantic,
+            prefix,
+            max_len: match column.ty {
+                ColumnType::Varchar(n) => Some(n as usize),
+                _ => None,
+            },
+            unique,
+            ty: column.ty.clone(),
+            locale: table.locale.unwrap_or_default(),
+            home,
+            fill: if explicit.is_some() {
+                None
+            } else {
+                fill_rate(table, column).map(millionths)
+            },
+        })
+    }
+
+    /// The semantic kind inferred for the column, if any.
+    pub fn semantic(&self) -> Option<Semantic> {
+        self.semantic
+    }
+
+    /// The column's random stream for a row.
+    pub fn rng(&self, seed: u64, row: u64) -> CellRng {
+        CellRng::new(seed, self.table_hash, row, self.column_hash)
+    }
+
+    /// Whether the column gets a value in `row`: always for a NOT NULL column, at the
+    /// column's fill rate for a nullable one (see [`fill_rate`](super::fill_rate)).
+    pub fn fills(&self, seed: u64, row: u64) -> bool {
+        self.fill
+            .is_none_or(|rate| fills(seed, self.table_hash, row, self.column_hash, rate))
+    }
+
+    /// Generates the value of row `ctx.row` (a value even where the column would be NULL;
+    /// see [`ColumnGen::value_or_null`]).
+    pub fn value(&self, ctx: &GenContext<'_>, policy: &dyn MarkerPolicy) -> Value {
+        let mut buf = String::new();
+        match self.scalar(ctx, policy, &mut buf) {
+            Scalar::Text => Value::Text(buf),
+            other => other.into_value(&buf),
+        }
+    }
+
+    /// The cell of row `ctx.row`: NULL where a nullable column is not filled
+    /// ([`ColumnGen::fills`]), else [`ColumnGen::value`].
+    pub fn value_or_null(&self, ctx: &GenContext<'_>, policy: &dyn MarkerPolicy) -> Value {
+        if self.fills(ctx.seed, ctx.row) {
+            self.value(ctx, policy)
+        } else {
+            Value::Null
+        }
+    }
+
+    pub(crate) fn scalar(
+        &self,
+        ctx: &GenContext<'_>,
+        policy: &dyn MarkerPolicy,
+        buf: &mut String,
+    ) -> Scalar {
+        buf.clear();
+        let mut rng = self.rng(ctx.seed, ctx.row);
+        let offset = || mix(ctx.seed ^ self.column_hash);
+        let s = match &self.kind {
+            Kind::Registered(g) => {
+                let v = g.generate(
+                    &GenContext {
+                        table: &self.table,
+                        column: &self.column,
+                        ..*ctx
+                    },
+                    &mut rng,
+                );
+                match v {
+                    Value::Text(t) => {
+                        buf.push_str(&t);
+                        Scalar::Text
+                    }
+                    other => Scalar::Other(other),
+                }
+            }
+            Kind::OneOf(list) => {
+                let v = if self.unique {
+                    &list[((offset().wrapping_add(ctx.row)) % list.len() as u64) as usize]
+                } else {
+                    rng.pick(list)
+                };
+                match v {
+                    Value::Text(t) => {
+                        buf.push_str(t);
+                        Scalar::Text
+                    }
+                    other => Scalar::Other(
+                        other
+                            .clone()
+                            .coerce(&self.ty)
+                            .unwrap_or_else(|_| other.clone()),
+                    ),
+                }
+            }
+            Kind::Key => {
+                let short: String = self
+                    .table
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .take(4)
+                    .collect();
+                let _ = write!(buf, "{short}-{}-{}", ctx.run_id, ctx.row);
+                Scalar::Text
+            }
+            Kind::Semantic(kind) => {
+                let cx = TextCtx {
+                    locale: self.locale,
+                    home: self.home,
+                    row: RowStreams {
+                        seed: ctx.seed,
+                        table_hash: self.table_hash,
+                        row: ctx.row,
+                    },
+                    policy,
+                    reference_year: ctx.reference_date.year(),
+                };
+                text::write(*kind, &cx, &mut rng, buf);
+                Scalar::Text
+            }
+            Kind::Words => {
+                let words = <EN as Data>::LOREM_WORD;
+                let n = 2 + rng.below(3);
+                for i in 0..n {
+                    if i > 0 {
+                        buf.push(' ');
+                    }
+                    buf.push_str(rng.word(words));
+                }
+                Scalar::Text
+            }
+            Kind::Int { lo, hi, shape } => {
+                if self.unique {
+                    let span = (*hi as i128 - *lo as i128 + 1) as u128;
+                    let k = (u128::from(offset()) + u128::from(ctx.row)) % span.max(1);
+                    Scalar::Int((*lo as i128 + k as i128) as i64)
+                } else {
+                    Scalar::Int(draw(*shape, *lo, *hi, 0, &mut rng))
+                }
+            }
+            Kind::Numeric {
+                lo,
+                hi,
+                scale,
+                shape,
+            } => Scalar::Numeric(Decimal::new(
+                draw(*shape, *lo, *hi, *scale, &mut rng),
+                *scale,
+            )),
+            Kind::Year { checks, cap } => {
+                let y = i64::from(ctx.reference_date.year());
+                let (lo, hi) = unit_range(
+                    *checks,
+                    Some((Semantic::Year, ctx.reference_date.year())),
+                    0,
+                    (y, y),
+                    *cap,
+                );
+                Scalar::Int(rng.range(lo, hi))
+            }
+            Kind::Bool => Scalar::Bool(rng.below(2) == 1),
+            Kind::Date { lo, hi } => {
+                let (lo, hi) = (
+                    Bound::decode(*lo, ctx.reference_date),
+                    Bound::decode(*hi, ctx.reference_date),
+                );
+                let d = if self.unique {
+                    lo + ((offset().wrapping_add(ctx.row)) % (hi - lo + 1).max(1) as u64) as i64
+                } else {
+                    rng.range(lo, hi)
+                };
+                Scalar::Date(EPOCH + Duration::days(d))
+            }
+            Kind::Timestamp { lo, hi, tz } => {
+                let (lo, hi) = (
+                    Bound::decode(*lo, ctx.reference_date),
+                    Bound::decode(*hi, ctx.reference_date),
+                );
+                let secs = rng.range(lo * 86_400, hi * 86_400 + 86_399);
+                let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default();
+                if *tz {
+                    Scalar::TimestampTz(t)
+                } else {
+                    Scalar::Timestamp(t.naive_utc())
+                }
+            }
+            Kind::Uuid => {
+                let bytes =
+                    (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())).to_be_bytes();
+                Scalar::Uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
+            }
+            Kind::Json => {
+                let w = rng.pick(<EN as Data>::LOREM_WORD);
+                Scalar::Other(Value::Json(
+                    serde_json::json!({ "synthetic": true, "word": w, "n": rng.below(1000) }),
+                ))
+            }
+            Kind::Bytes => {
+                let n = 8 + rng.below(9) as usize;
+                Scalar::Other(Value::Bytes((0..n).map(|_| rng.below(256) as u8).collect()))
+            }
+        };
+        if matches!(s, Scalar::Text) {
+            self.finish_text(ctx, buf);
+        }
+        s
+    }
+
+    /// Prefixes, makes unique and cuts generated text. A unique column's suffix
+    /// (`-<seed tag><row>`; for an email `.<seed tag><row>` before the `@`) always survives a
+    /// `varchar(n)`: the text before it is shortened, and an email's domain is kept.
+    fn finish_text(&self, ctx: &GenContext<'_>, buf: &mut String) {
+        if let Some(p) = &self.prefix
+            && !buf.starts_with(p.as_str())
+        {
+            buf.insert_str(0, p);
+        }
+        let unique = self.unique && matches!(self.kind, Kind::Semantic(_) | Kind::Words);
+        let tag = (ctx.seed >> 40) as u32 & 0xFF_FFFF;
+        let email = self.semantic == Some(Semantic::Email);
+        let suffix = match (unique, email, &self.kind) {
+            (false, _, _) => String::new(),
+            (true, true, _) => format!(".{tag:06x}{}", ctx.row),
+            (true, false, Kind::Words) => format!(" {tag:06x}{}", ctx.row),
+            (true, false, _) => format!("-{tag:06x}{}", ctx.row),
+        };
+        let budget = self.max_len.map(|m| m.saturating_sub(suffix.len()));
+        if email {
+            if let Some(b) = budget {
+                shorten_local_part(buf, b);
+            }
+            let at = buf.find('@').unwrap_or(buf.len());
+            buf.insert_str(at, &suffix);
+        } else {
+            if let Some(b) = budget
+                && let Some((cut, _)) = buf.char_indices().nth(b)
+            {
+                buf.truncate(cut);
+            }
+            buf.push_str(&suffix);
+        }
+        if let Some(max) = self.max_len
+            && let Some((cut, _)) = buf.char_indices().nth(max)
+        {
+            buf.truncate(cut);
+        }
+    }
+}
+
+/// Cuts an email that is longer than `max` characters in its local part, so the domain (and
+/// its synthetic marker) survives `varchar(n)`.
+fn shorten_local_part(email: &mut String, max: usize) {
+    let len = email.chars().count();
+    let Some(at) = email.find('@') else { return };
+    let local = email[..at].chars().count();
+    let keep = local.saturating_sub(len.saturating_sub(max));
+    if len > max && keep >= 1 {
+        let cut = email[..at].char_indices().nth(keep).map_or(at, |(i, _)| i);
+        email.replace_range(cut..at, "");
+    }
+}
+
+/// Whether a date column holds a birth date (`date_of_birth`, `dob`, `birthday`).
+pub(crate) fn is_birth_date(column: &str) -> bool {
+    let lower = column.to_ascii_lowercase();
+    ["birth", "dob", "birthday"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+#[derive(Clone, Copy)]
+enum Bound {
+    Rel(i64),
+    Abs(i64),
+}
+
+const ABS_FLAG: i64 = 1 << 40;
+
+impl Bound {
+    fn encode(self) -> i64 {
+        match self {
+            Bound::Rel(d) => d,
+            Bound::Abs(d) => d + ABS_FLAG,
+        }
+    }
+
+    fn decode(v: i64, today: NaiveDate) -> i64 {
+        if v > ABS_FLAG / 2 {
+            v - ABS_FLAG
+        } else {
+            days_since_epoch(today) + v
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::ReservedMarkers;
+
+    #[test]
+    fn generated_values_respect_checks_and_types() {
+        let t = Table::new("item")
+            .column(Column::new("sku", ColumnType::Varchar(8)))
+            .column(Column::new("qty", ColumnType::Integer))
+            .column(Column::new("kind", ColumnType::Text))
+            .column(Column::new("price", "numeric(6,2)".parse().unwrap()))
+            .column(Column::new("since", ColumnType::Date))
+            .primary_key(["sku"])
+            .check("qty between 3 and 5")
+            .check("kind in ('a', 'b')")
+            .check("sku starts with 'SK'")
+            .check("since >= '2020-01-01'");
+        let reg = GeneratorRegistry::default();
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        for row in 0..200 {
+            let ctx = GenContext {
+                seed: 7,
+                run_id: "01J",
+                reference_date: today,
+                table: "item",
+                column: "",
+                row,
+            };
+            for c in &t.columns {
+                let g = ColumnGen::new(&t, c, &reg, None).unwrap();
+                let v = g.value(&ctx, &ReservedMarkers);
+                let ok = t
+                    .checks_on(&c.name)
+                    .all(|ch| ch.eval(&|n| (n == c.name).then_some(&v)) != Some(false));
+                assert!(ok, "{}={v}", c.name);
+                match c.name.as_str() {
+                    "sku" => assert!(
+                        v.as_str().unwrap().chars().count() <= 8
+                            && v.as_str().unwrap().starts_with("SK"),
+                        "{v}"
+                    ),
+                    "price" => assert!(matches!(v, Value::Numeric(d) if d.scale() == 2), "{v}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
