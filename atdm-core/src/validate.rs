@@ -361,8 +361,11 @@ fn types(ctx: &CheckContext<'_>, report: &mut Report) {
                     values.join(", ")
                 ))
             }
-            (ColumnType::Integer, Value::Int(i)) if i32::try_from(*i).is_err() => {
-                Some("does not fit a 32-bit integer".into())
+            (ty @ (ColumnType::Integer | ColumnType::SizedInt { .. }), Value::Int(i))
+                if ty.int_range().is_some_and(|(lo, hi)| *i < lo || *i > hi) =>
+            {
+                let (lo, hi) = ty.int_range().expect("an integer type");
+                Some(format!("is outside {ty} ({lo} to {hi})"))
             }
             (ColumnType::Numeric { precision, scale }, Value::Numeric(d)) => {
                 let int_digits = d.trunc().abs().to_string().trim_start_matches('0').len() as u32;
@@ -393,7 +396,10 @@ fn fits(v: &Value, ty: &ColumnType) -> bool {
         (
             ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Enum { .. },
             Value::Text(_)
-        ) | (ColumnType::Integer | ColumnType::BigInt, Value::Int(_))
+        ) | (
+            ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. },
+            Value::Int(_)
+        ) | (ColumnType::Native { .. }, Value::Text(_))
             | (ColumnType::Numeric { .. }, Value::Numeric(_))
             | (ColumnType::Boolean, Value::Bool(_))
             | (ColumnType::Date, Value::Date(_))

@@ -165,15 +165,23 @@ impl Value {
             (Value::Numeric(d), T::Text | T::Varchar(_) | T::Enum { .. }) => {
                 Value::Text(d.to_string())
             }
-            (v @ Value::Int(_), T::Integer | T::BigInt) => v,
-            (Value::Text(s), T::Integer | T::BigInt) => Value::Int(
+            (v @ Value::Text(_), T::Native { .. }) => v,
+            (v @ (Value::Int(_) | Value::Numeric(_) | Value::Bool(_)), T::Native { .. }) => {
+                Value::Text(v.to_string())
+            }
+            (v @ Value::Int(_), T::Integer | T::BigInt | T::SizedInt { .. }) => v,
+            (Value::Text(s), T::Integer | T::BigInt | T::SizedInt { .. }) => Value::Int(
                 s.trim()
                     .parse::<i64>()
                     .map_err(|_| format!("{s:?} is not an integer"))?,
             ),
-            (Value::Numeric(d), T::Integer | T::BigInt) if d.fract().is_zero() => Value::Int(
-                i64::try_from(d).map_err(|_| format!("{d} does not fit a 64-bit integer"))?,
-            ),
+            (Value::Numeric(d), T::Integer | T::BigInt | T::SizedInt { .. })
+                if d.fract().is_zero() =>
+            {
+                Value::Int(
+                    i64::try_from(d).map_err(|_| format!("{d} does not fit a 64-bit integer"))?,
+                )
+            }
             (v @ Value::Numeric(_), T::Numeric { .. }) => v,
             (Value::Int(i), T::Numeric { .. }) => Value::Numeric(Decimal::from(i)),
             (Value::Text(s), T::Numeric { .. }) => Value::Numeric(

@@ -395,7 +395,7 @@ async fn introspection_reads_the_store_schema_exactly() {
         );
         assert_eq!(
             col(line, "qty").ty,
-            ColumnType::Integer,
+            ColumnType::int(16, false),
             "{kind:?}: smallint"
         );
         assert_eq!(col(line, "meta").ty, ColumnType::Json, "{kind:?}");

@@ -16,7 +16,7 @@ use super::{
     CellRng, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, Semantic, ValueGenerator, mix,
     name_hash, text,
 };
-use crate::schema::{Check, CmpOp, Column, ColumnType, Operand, Table};
+use crate::schema::{Check, CmpOp, Column, ColumnType, Dialect, Operand, Table};
 use crate::value::Value;
 
 #[derive(Clone)]
@@ -57,6 +57,13 @@ enum Kind {
     Uuid,
     Json,
     Bytes,
+    /// A database's own type, as text (see [`super::native_value`]).
+    Native {
+        dialect: Dialect,
+        name: String,
+    },
+    /// Always NULL: a nullable column of a type ATDM makes no values for.
+    Null,
 }
 
 /// How one column of one table is generated: compiled once, used for every row.
@@ -175,17 +182,13 @@ impl ColumnGen {
                         None => Kind::Words,
                     }
                 }
-                ColumnType::Integer | ColumnType::BigInt => {
-                    let cap = if column.ty == ColumnType::Integer {
-                        i64::from(i32::MAX)
-                    } else {
-                        i64::MAX
-                    };
+                ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
+                    let (type_lo, cap) = column.ty.int_range().expect("an integer type");
                     let checks = bounds.units(0);
                     if shape == Some(Semantic::Year) {
                         Kind::Year { checks, cap }
                     } else {
-                        let lo = checks.0.unwrap_or(1);
+                        let lo = checks.0.unwrap_or(1.min(cap)).max(type_lo);
                         let plain = if unique {
                             (lo, cap.min(2_000_000_000))
                         } else {
@@ -193,7 +196,13 @@ impl ColumnGen {
                         };
                         // The year only matters to `Year`, handled above.
                         let (lo, hi) = unit_range(checks, shape.map(|k| (k, 2000)), 0, plain, cap);
-                        Kind::Int { lo, hi, shape }
+                        // A narrow or unsigned type bounds the range below too.
+                        let lo = lo.max(type_lo);
+                        Kind::Int {
+                            lo,
+                            hi: hi.max(lo),
+                            shape,
+                        }
                     }
                 }
                 ColumnType::Numeric { precision, scale } => {
@@ -241,8 +250,25 @@ impl ColumnGen {
                 ColumnType::Uuid => Kind::Uuid,
                 ColumnType::Json => Kind::Json,
                 ColumnType::Bytes => Kind::Bytes,
+                ColumnType::Native { dialect, name } => {
+                    if super::native_supported(*dialect, name) {
+                        Kind::Native {
+                            dialect: *dialect,
+                            name: name.clone(),
+                        }
+                    } else if column.nullable {
+                        Kind::Null
+                    } else {
+                        return Err(format!(
+                            "ATDM makes no values of the {} type {name:?} and the column is NOT NULL without a default; set it in the scenario (set = {{ {} = \"...\" }} with a value the database reads as {name}), give it a default or a registered generator in schema.toml, or make it nullable",
+                            dialect.as_str(),
+                            column.name
+                        ));
+                    }
+                }
             }
         };
+        let kind_is_null = matches!(kind, Kind::Null);
         let home = table.columns.iter().any(|c| {
             c.ty.is_textual()
                 && Semantic::infer(&table.name, &c.name).is_some_and(Semantic::is_address)
@@ -265,6 +291,8 @@ impl ColumnGen {
             home,
             fill: if explicit.is_some() {
                 None
+            } else if kind_is_null {
+                Some(0)
             } else {
                 fill_rate(table, column).map(millionths)
             },
@@ -460,6 +488,14 @@ impl ColumnGen {
                 let n = 8 + rng.below(9) as usize;
                 Scalar::Other(Value::Bytes((0..n).map(|_| rng.below(256) as u8).collect()))
             }
+            Kind::Native { dialect, name } => match super::native_value(*dialect, name, &mut rng) {
+                Some(text) => {
+                    buf.push_str(&text);
+                    Scalar::Other(Value::Text(std::mem::take(buf)))
+                }
+                None => Scalar::Other(Value::Null),
+            },
+            Kind::Null => Scalar::Other(Value::Null),
         };
         if matches!(s, Scalar::Text) {
             self.finish_text(ctx, buf);

@@ -16,8 +16,8 @@ use super::{ColumnGen, GenContext, GeneratorRegistry, MarkerPolicy, Scalar};
 use crate::schema::{ColumnType, Table};
 use crate::value::Value;
 
-/// The Arrow type that holds a column type: text, enumerations, UUIDs and JSON as UTF-8,
-/// integers as Int32/Int64, numerics as Decimal128, dates as Date32, timestamps in
+/// The Arrow type that holds a column type: text, enumerations, UUIDs, JSON and databases'
+/// own types as UTF-8, integers as Int32 (`integer`) or Int64 (the others), numerics as Decimal128, dates as Date32, timestamps in
 /// microseconds (with time zone `UTC` for timestamptz), bytes as Binary.
 pub fn arrow_type(ty: &ColumnType) -> DataType {
     match ty {
@@ -25,9 +25,10 @@ pub fn arrow_type(ty: &ColumnType) -> DataType {
         | ColumnType::Varchar(_)
         | ColumnType::Enum { .. }
         | ColumnType::Uuid
-        | ColumnType::Json => DataType::Utf8,
+        | ColumnType::Json
+        | ColumnType::Native { .. } => DataType::Utf8,
         ColumnType::Integer => DataType::Int32,
-        ColumnType::BigInt => DataType::Int64,
+        ColumnType::BigInt | ColumnType::SizedInt { .. } => DataType::Int64,
         ColumnType::Numeric { precision, scale } => DataType::Decimal128(*precision, *scale as i8),
         ColumnType::Boolean => DataType::Boolean,
         ColumnType::Date => DataType::Date32,

@@ -26,6 +26,15 @@ impl Dialect {
         }
     }
 
+    /// Quotes a table's name for SQL, with its database schema where it has one
+    /// (`"sales"."customer"`).
+    pub fn quote_table(self, t: &Table) -> String {
+        match &t.schema {
+            Some(s) => format!("{}.{}", self.quote(s), self.quote(t.sql_name())),
+            None => self.quote(&t.name),
+        }
+    }
+
     /// The largest number of bind parameters one statement may carry.
     pub fn bind_limit(self) -> usize {
         match self {
@@ -92,6 +101,25 @@ fn type_sql(d: Dialect, s: &Schema, t: &Table, c: &Column) -> String {
         (Dialect::MySql, ColumnType::Uuid) => "CHAR(36)".into(),
         (Dialect::MySql, ColumnType::Bytes) if keyed => "VARBINARY(255)".into(),
         (Dialect::MySql, ColumnType::Bytes) => "LONGBLOB".into(),
+        (Dialect::MySql, ColumnType::SizedInt { bits, unsigned }) => format!(
+            "{}{}",
+            match bits {
+                8 => "TINYINT",
+                16 => "SMALLINT",
+                24 => "MEDIUMINT",
+                32 => "INT",
+                _ => "BIGINT",
+            },
+            if *unsigned { " UNSIGNED" } else { "" }
+        ),
+        (Dialect::Sqlite, ColumnType::SizedInt { .. }) => "INTEGER".into(),
+        (_, ColumnType::SizedInt { bits, unsigned }) => match (bits, unsigned) {
+            (0..=16, false) | (0..=8, true) => "SMALLINT".into(),
+            (0..=32, false) | (0..=24, true) => "INTEGER".into(),
+            _ => "BIGINT".into(),
+        },
+        (_, ColumnType::Native { dialect, name }) if *dialect == d => name.clone(),
+        (_, ColumnType::Native { .. }) => "TEXT".into(),
         (_, ty) => match ty {
             ColumnType::Text => "TEXT".into(),
             ColumnType::Varchar(n) => format!("VARCHAR({n})"),
@@ -105,7 +133,8 @@ fn type_sql(d: Dialect, s: &Schema, t: &Table, c: &Column) -> String {
             ColumnType::Uuid => "UUID".into(),
             ColumnType::Json => "JSON".into(),
             ColumnType::Bytes => "BYTEA".into(),
-            ColumnType::Enum { .. } => "TEXT".into(),
+            ColumnType::Enum { .. } | ColumnType::Native { .. } => "TEXT".into(),
+            ColumnType::SizedInt { .. } => "BIGINT".into(),
         },
     }
 }
@@ -151,6 +180,7 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
             }
         }
     }
+    let mut deferred = Vec::new();
     for &ti in &order {
         let t = &s.tables[ti];
         let mut parts = Vec::new();
@@ -201,13 +231,28 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
             ));
         }
         for fk in &t.foreign_keys {
-            parts.push(format!(
+            let constraint = format!(
                 "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
                 d.quote(&object_name("fk", &t.name, &fk.columns)),
                 ident_list(d, &fk.columns),
-                d.quote(&fk.references),
+                s.table(&fk.references)
+                    .map(|target| d.quote_table(target))
+                    .unwrap_or_else(|| d.quote(&fk.references)),
                 ident_list(d, t.fk_target_columns(fk, s))
-            ));
+            );
+            // A foreign key to a table of its cycle that is created later: PostgreSQL adds it
+            // once both exist (MySQL creates it unchecked, SQLite checks it only on use).
+            let later = s.table_index(&fk.references).is_some_and(|r| {
+                order.iter().position(|&o| o == r) > order.iter().position(|&o| o == ti)
+            });
+            if later && d == Dialect::Postgres {
+                deferred.push(format!(
+                    "DO $$ BEGIN ALTER TABLE {} ADD {constraint}; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                    d.quote_table(t)
+                ));
+            } else {
+                parts.push(constraint);
+            }
         }
         for (i, ch) in t.checks.iter().enumerate() {
             let name = object_name("ck", &t.name, &[i.to_string()]);
@@ -244,7 +289,7 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
         }
         out.push(format!(
             "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)",
-            d.quote(&t.name),
+            d.quote_table(t),
             parts.join(",\n  ")
         ));
         if d != Dialect::MySql {
@@ -252,11 +297,17 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
                 out.push(format!(
                     "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
                     d.quote(&object_name("ix", &t.name, ix)),
-                    d.quote(&t.name),
+                    d.quote_table(t),
                     ident_list(d, ix)
                 ));
             }
         }
+    }
+    out.extend(deferred);
+    if d == Dialect::MySql && !s.fk_cycles().is_empty() {
+        // Tables of a cycle reference tables created after them.
+        out.insert(0, "SET FOREIGN_KEY_CHECKS = 0".into());
+        out.push("SET FOREIGN_KEY_CHECKS = 1".into());
     }
     out
 }

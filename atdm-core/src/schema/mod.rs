@@ -3,8 +3,9 @@
 //! A schema is declared in Rust (with the builder methods below), read from a TOML file
 //! ([`Schema::from_toml`]), or read from a live database by `atdm-sqlx`'s introspection. All
 //! three produce the same [`Schema`], and [`Schema::new`] checks it: every key, check and
-//! foreign key must name columns that exist, literals must fit their column types, and
-//! foreign keys must not form a cycle.
+//! foreign key must name columns that exist, and literals must fit their column types.
+//! Foreign keys may form cycles (a store has a manager who is a staff member of a store);
+//! [`Schema::fk_cycles`] names them.
 //!
 //! A schema file looks like this:
 //!
@@ -113,8 +114,14 @@ fn default_run_id_column() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Table {
-    /// The table name.
+    /// The table's name in the model, unique in the schema: the database's name for it, or
+    /// `<schema>.<name>` where tables of two database schemas share a name.
     pub name: String,
+    /// The database schema (namespace) the table lives in, where the database has several
+    /// (PostgreSQL); `None`: the connection's default (`search_path`). See
+    /// [`Table::sql_name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// The columns, in table order.
     pub columns: Vec<Column>,
     /// The primary key columns (composite keys have several).
@@ -278,6 +285,7 @@ impl Table {
     pub fn new(name: impl Into<String>) -> Self {
         Table {
             name: name.into(),
+            schema: None,
             columns: Vec::new(),
             primary_key: Vec::new(),
             foreign_keys: Vec::new(),
@@ -286,6 +294,24 @@ impl Table {
             indexes: Vec::new(),
             fill_rate: None,
             locale: None,
+        }
+    }
+
+    /// Places the table in a database schema (see [`Table::schema`]).
+    pub fn in_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// The table's own name in the database: [`Table::name`] without its `<schema>.` prefix.
+    pub fn sql_name(&self) -> &str {
+        match &self.schema {
+            Some(s) => self
+                .name
+                .strip_prefix(s.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .unwrap_or(&self.name),
+            None => &self.name,
         }
     }
 
@@ -605,13 +631,29 @@ impl Schema {
                     .map_err(|e| invalid(&t.name, &field, e))?;
             }
         }
-        self.fk_order()?;
         Ok(())
     }
 
     /// Table positions in insert order: every table after the tables it references
-    /// (self-references aside), ties in declared order. Deletes go in the reverse order.
+    /// (self-references aside), ties in declared order. Tables whose foreign keys form a
+    /// cycle ([`Schema::fk_cycles`]) come together, in declared order. Deletes go in the
+    /// reverse order. Never fails (the `Result` is kept for compatibility).
     pub fn fk_order(&self) -> Result<Vec<usize>, SchemaError> {
+        Ok(self.fk_groups().into_iter().flatten().collect())
+    }
+
+    /// The groups of tables whose foreign keys form a cycle (each group in declared order,
+    /// groups in insert order). Rows of such tables are written together: see the engine's
+    /// docs for how each database checks their foreign keys.
+    pub fn fk_cycles(&self) -> Vec<Vec<usize>> {
+        self.fk_groups()
+            .into_iter()
+            .filter(|g| g.len() > 1)
+            .collect()
+    }
+
+    /// The strongly connected components of the foreign-key graph, in insert order.
+    fn fk_groups(&self) -> Vec<Vec<usize>> {
         let n = self.tables.len();
         let deps: Vec<BTreeSet<usize>> = self
             .tables
@@ -624,25 +666,56 @@ impl Schema {
                     .collect()
             })
             .collect();
-        let mut done = vec![false; n];
-        let mut order = Vec::with_capacity(n);
-        while order.len() < n {
-            let next = (0..n).find(|&i| !done[i] && deps[i].iter().all(|&d| done[d]));
-            match next {
-                Some(i) => {
-                    done[i] = true;
-                    order.push(i);
+        // Which tables each table reaches through foreign keys (transitively).
+        let reach: Vec<BTreeSet<usize>> = (0..n)
+            .map(|start| {
+                let mut seen = BTreeSet::new();
+                let mut stack: Vec<usize> = deps[start].iter().copied().collect();
+                while let Some(i) = stack.pop() {
+                    if seen.insert(i) {
+                        stack.extend(deps[i].iter().copied());
+                    }
                 }
-                None => {
-                    let cycle: Vec<String> = (0..n)
-                        .filter(|&i| !done[i])
-                        .map(|i| self.tables[i].name.clone())
-                        .collect();
-                    return Err(SchemaError::Cycle { tables: cycle });
-                }
+                seen
+            })
+            .collect();
+        // Groups: tables that reach each other; each group named by its first table.
+        let mut group_of = vec![usize::MAX; n];
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for i in 0..n {
+            if group_of[i] != usize::MAX {
+                continue;
             }
+            let members: Vec<usize> = (i..n)
+                .filter(|&j| j == i || (reach[i].contains(&j) && reach[j].contains(&i)))
+                .collect();
+            for &m in &members {
+                group_of[m] = groups.len();
+            }
+            groups.push(members);
         }
-        Ok(order)
+        // Groups in dependency order, ties by their first table's declared position.
+        let gdeps: Vec<BTreeSet<usize>> = groups
+            .iter()
+            .enumerate()
+            .map(|(g, members)| {
+                members
+                    .iter()
+                    .flat_map(|&m| deps[m].iter().map(|&d| group_of[d]))
+                    .filter(|&d| d != g)
+                    .collect()
+            })
+            .collect();
+        let mut done = vec![false; groups.len()];
+        let mut out = Vec::with_capacity(groups.len());
+        while out.len() < groups.len() {
+            let next = (0..groups.len())
+                .find(|&g| !done[g] && gdeps[g].iter().all(|&d| done[d]))
+                .expect("the graph of groups has no cycle");
+            done[next] = true;
+            out.push(groups[next].clone());
+        }
+        out
     }
 
     /// The DDL that creates the schema on `dialect`, as separate statements. Every
@@ -790,7 +863,7 @@ checks = ["shipped_on >= placed_on", "status = 'shipped' implies shipped_on is n
     }
 
     #[test]
-    fn cycles_are_reported() {
+    fn cycles_are_kept_and_their_tables_ordered_together() {
         let a = Table::new("a")
             .column(Column::new("id", ColumnType::Text))
             .column(Column::new("b", ColumnType::Text))
@@ -801,7 +874,26 @@ checks = ["shipped_on >= placed_on", "status = 'shipped' implies shipped_on is n
             .column(Column::new("a", ColumnType::Text))
             .primary_key(["id"])
             .foreign_key(["a"], "a", Vec::<String>::new());
-        let e = Schema::new("cyclic", vec![a, b]).unwrap_err();
-        assert!(matches!(e, SchemaError::Cycle { .. }), "{e}");
+        let c = Table::new("c")
+            .column(Column::new("id", ColumnType::Text))
+            .column(Column::new("a", ColumnType::Text))
+            .primary_key(["id"])
+            .foreign_key(["a"], "a", Vec::<String>::new());
+        let root = Table::new("root")
+            .column(Column::new("id", ColumnType::Text))
+            .primary_key(["id"]);
+        let mut a = a;
+        a = a.column(Column::new("root", ColumnType::Text)).foreign_key(
+            ["root"],
+            "root",
+            Vec::<String>::new(),
+        );
+        let s = Schema::new("cyclic", vec![c, a, b, root]).unwrap();
+        let names = |order: Vec<usize>| -> Vec<&str> {
+            order.iter().map(|&i| s.tables[i].name.as_str()).collect()
+        };
+        assert_eq!(names(s.fk_order().unwrap()), ["root", "a", "b", "c"]);
+        assert_eq!(s.fk_cycles().len(), 1);
+        assert_eq!(names(s.fk_cycles().remove(0)), ["a", "b"]);
     }
 }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atdm_core::Value;
-use atdm_core::schema::{ColumnType, Dialect, Table};
+use atdm_core::schema::{Column, ColumnType, Dialect, Table};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
@@ -139,6 +139,12 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn param(&self, n: usize, table: &Table, column: &str) -> String {
         let _ = (table, column);
         self.placeholder(n)
+    }
+
+    /// The expression that reads a column in a SELECT, so that its value decodes as the
+    /// column's type (a database's own type as text).
+    fn select_expr(&self, column: &Column) -> String {
+        self.dialect().quote(&column.name)
     }
 
     /// The statement that opens a write transaction.

@@ -44,7 +44,7 @@ pub(super) fn kind_of(ty: &ColumnType, forms: ValueForms) -> Kind {
     match ty {
         ColumnType::Integer if forms.integer_is_64_bit => Kind::Int64,
         ColumnType::Integer => Kind::Int32,
-        ColumnType::BigInt => Kind::Int64,
+        ColumnType::BigInt | ColumnType::SizedInt { .. } => Kind::Int64,
         ColumnType::Numeric { precision, scale } if *precision <= 38 && *scale <= *precision => {
             Kind::Decimal(*precision, *scale as i8)
         }
@@ -58,7 +58,8 @@ pub(super) fn kind_of(ty: &ColumnType, forms: ValueForms) -> Kind {
         | ColumnType::Varchar(_)
         | ColumnType::Enum { .. }
         | ColumnType::Uuid
-        | ColumnType::Json => Kind::Utf8,
+        | ColumnType::Json
+        | ColumnType::Native { .. } => Kind::Utf8,
     }
 }
 

@@ -340,7 +340,7 @@ impl Engine {
                 let t = schema.tables[i].clone();
                 Part {
                     name: t.name.clone(),
-                    sql_name: d.quote(&t.name),
+                    sql_name: d.quote_table(&t),
                     table: t,
                     catalog: false,
                 }

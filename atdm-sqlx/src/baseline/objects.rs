@@ -118,7 +118,9 @@ pub(super) fn read_array(a: &dyn Array, c: &ColSpec) -> Result<Vec<Value>, Strin
         })
     };
     match &c.ty {
-        ColumnType::Integer | ColumnType::BigInt => ints(a).ok_or_else(wrong),
+        ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
+            ints(a).ok_or_else(wrong)
+        }
         ColumnType::Numeric { .. } => {
             if let Some(x) = a.as_primitive_opt::<Decimal128Type>() {
                 let scale = u32::try_from(x.scale()).map_err(|_| wrong())?;
@@ -183,7 +185,8 @@ pub(super) fn read_array(a: &dyn Array, c: &ColSpec) -> Result<Vec<Value>, Strin
         | ColumnType::Varchar(_)
         | ColumnType::Enum { .. }
         | ColumnType::Uuid
-        | ColumnType::Json => strings(a).ok_or_else(wrong),
+        | ColumnType::Json
+        | ColumnType::Native { .. } => strings(a).ok_or_else(wrong),
     }
 }
 
@@ -214,7 +217,7 @@ impl<'a> Cells<'a> {
         };
         let text = || a.as_string_opt::<i32>().map(Cells::Text);
         let cells = match &c.ty {
-            ColumnType::Integer | ColumnType::BigInt => a
+            ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => a
                 .as_primitive_opt::<Int64Type>()
                 .map(Cells::I64)
                 .or_else(|| a.as_primitive_opt::<Int32Type>().map(Cells::I32))
@@ -239,7 +242,8 @@ impl<'a> Cells<'a> {
             | ColumnType::Varchar(_)
             | ColumnType::Enum { .. }
             | ColumnType::Uuid
-            | ColumnType::Json => text(),
+            | ColumnType::Json
+            | ColumnType::Native { .. } => text(),
         };
         cells.ok_or_else(wrong)
     }

@@ -104,12 +104,17 @@ impl Engine {
         id: &str,
         parts: &[Part],
     ) -> Result<Vec<BaselineTable>, Error> {
-        let forms = self.db().value_forms();
-        let d = self.dialect();
+        let db = self.db();
+        let forms = db.value_forms();
         let mut tables = Vec::with_capacity(parts.len());
         for part in parts {
             let cols = specs(&part.table, forms);
-            let list: Vec<String> = cols.iter().map(|c| d.quote(&c.name)).collect();
+            let list: Vec<String> = part
+                .table
+                .columns
+                .iter()
+                .map(|c| db.select_expr(c))
+                .collect();
             let sql = format!("SELECT {} FROM {}", list.join(", "), part.sql_name);
             let table_ctx = format!("cannot read table {} for a snapshot", part.name);
             let (bytes, checksum) = read_table(tx, Stmt::new(sql), cols, &table_ctx).await?;

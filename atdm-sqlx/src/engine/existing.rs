@@ -16,7 +16,8 @@ impl Engine {
     pub(super) async fn existing_rows(&self, scenario: &str) -> Result<ExistingRows, Error> {
         let tables = self.pack().existing_tables(scenario)?;
         let mut out = ExistingRows::new();
-        let d = self.db().dialect();
+        let db = self.db();
+        let d = db.dialect();
         for name in tables {
             let t = self
                 .schema()
@@ -24,12 +25,12 @@ impl Engine {
                 .expect("tables come from the schema")
                 .clone();
             let owned = self.owned_keys(&name).await?;
-            let cols: Vec<String> = t.columns.iter().map(|c| d.quote(&c.name)).collect();
+            let cols: Vec<String> = t.columns.iter().map(|c| db.select_expr(c)).collect();
             let order: Vec<String> = key_columns(&t).iter().map(|c| d.quote(c)).collect();
             let sql = format!(
                 "SELECT {} FROM {} ORDER BY {} LIMIT 1000",
                 cols.join(", "),
-                d.quote(&name),
+                d.quote_table(&t),
                 order.join(", ")
             );
             let types: Vec<ColumnType> = t.columns.iter().map(|c| c.ty.clone()).collect();

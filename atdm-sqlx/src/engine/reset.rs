@@ -395,7 +395,7 @@ impl Engine {
                     .flat_map(|o| o.key.iter().cloned().zip(types.iter().cloned()))
                     .collect();
                 deletes.push(Stmt {
-                    sql: format!("DELETE FROM {} WHERE {}", d.quote(&t.name), cond),
+                    sql: format!("DELETE FROM {} WHERE {}", d.quote_table(t), cond),
                     binds,
                 });
                 tables.push(t.name.clone());

@@ -106,7 +106,7 @@ impl Engine {
                     Cell::Default => Value::Null,
                 }
             };
-            let table = d.quote(&tp.table);
+            let table = d.quote_table(t);
             let cols: Vec<String> = tp.columns.iter().map(|c| d.quote(c)).collect();
             let row_by_row = tp
                 .rows

@@ -107,7 +107,7 @@ impl Engine {
                 let check = Stmt {
                     sql: format!(
                         "SELECT COUNT(*) FROM {} WHERE {}",
-                        d.quote(&t.name),
+                        d.quote_table(t),
                         cond.join(" AND ")
                     ),
                     binds: key
@@ -129,7 +129,7 @@ impl Engine {
                 let insert = Stmt {
                     sql: format!(
                         "INSERT INTO {} ({}) VALUES ({})",
-                        d.quote(&t.name),
+                        d.quote_table(t),
                         cols.iter()
                             .map(|c| d.quote(c))
                             .collect::<Vec<_>>()

@@ -226,10 +226,11 @@ fn mysql_type(
         "tinytext" | "text" | "mediumtext" | "longtext" => ColumnType::Text,
         "tinyint" if ct.starts_with("tinyint(1)") => ColumnType::Boolean,
         "bool" | "boolean" => ColumnType::Boolean,
-        "tinyint" | "smallint" | "mediumint" => ColumnType::Integer,
-        "int" | "integer" if unsigned => ColumnType::BigInt,
-        "int" | "integer" => ColumnType::Integer,
-        "bigint" => ColumnType::BigInt,
+        "tinyint" => ColumnType::int(8, unsigned),
+        "smallint" => ColumnType::int(16, unsigned),
+        "mediumint" => ColumnType::int(24, unsigned),
+        "int" | "integer" => ColumnType::int(32, unsigned),
+        "bigint" => ColumnType::int(64, unsigned),
         "decimal" | "numeric" => {
             return Ok(numeric(
                 precision.and_then(|p| u32::try_from(p).ok()),

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use atdm_core::Value;
-use atdm_core::schema::{ColumnType, Dialect};
+use atdm_core::schema::{Column, ColumnType, Dialect, Table};
 use chrono::{NaiveDate, NaiveDateTime};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -86,6 +86,26 @@ impl Backend for MySql {
         "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
     }
 
+    /// The database's own types travel as text: spatial values as the hex of MySQL's
+    /// internal form, bits as a number.
+    fn param(&self, n: usize, table: &Table, column: &str) -> String {
+        match table.get_column(column).map(|c| native_kind(&c.ty)) {
+            Some(Native::Spatial) => "UNHEX(?)".into(),
+            Some(Native::Bits) => "CAST(? AS UNSIGNED)".into(),
+            _ => self.placeholder(n),
+        }
+    }
+
+    fn select_expr(&self, column: &Column) -> String {
+        let q = Dialect::MySql.quote(&column.name);
+        match native_kind(&column.ty) {
+            Native::Spatial => format!("HEX({q})"),
+            Native::Bits => format!("CAST({q} + 0 AS CHAR)"),
+            Native::Text => format!("CAST({q} AS CHAR)"),
+            Native::No => q,
+        }
+    }
+
     fn insert_default_values(&self, quoted_table: &str) -> String {
         format!("INSERT INTO {quoted_table} () VALUES ()")
     }
@@ -150,6 +170,36 @@ impl Backend for MySql {
             on?;
             Ok(n)
         })
+    }
+}
+
+/// How a column of one of MySQL's own types travels.
+enum Native {
+    /// Not a native type.
+    No,
+    /// Geometry types: the hex of the internal form (SRID and well-known binary).
+    Spatial,
+    /// `BIT(n)`: the number.
+    Bits,
+    /// Anything else (`YEAR`, `TIME`, `SET`, ...): its text.
+    Text,
+}
+
+fn native_kind(ty: &ColumnType) -> Native {
+    let ColumnType::Native { name, .. } = ty else {
+        return Native::No;
+    };
+    let head = name
+        .split('(')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match head.as_str() {
+        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" | "geomcollection" => Native::Spatial,
+        "bit" => Native::Bits,
+        _ => Native::Text,
     }
 }
 
@@ -249,7 +299,9 @@ fn bind(q: MySqlQuery, v: &Value, ty: &ColumnType) -> MySqlQuery {
     match v {
         Value::Null => match ty {
             ColumnType::Numeric { .. } => q.bind(None::<Decimal>),
-            ColumnType::Integer | ColumnType::BigInt => q.bind(None::<i64>),
+            ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
+                q.bind(None::<i64>)
+            }
             ColumnType::Boolean => q.bind(None::<bool>),
             ColumnType::Date => q.bind(None::<NaiveDate>),
             ColumnType::Timestamp | ColumnType::TimestampTz => q.bind(None::<NaiveDateTime>),
@@ -271,10 +323,13 @@ fn bind(q: MySqlQuery, v: &Value, ty: &ColumnType) -> MySqlQuery {
 /// Reads a column of a row as a value of `ty`.
 fn decode(r: &MySqlRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
     Ok(match ty {
-        ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Enum { .. } => {
+        ColumnType::Text
+        | ColumnType::Varchar(_)
+        | ColumnType::Enum { .. }
+        | ColumnType::Native { .. } => {
             opt(r.try_get_unchecked::<Option<String>, _>(i)?, Value::Text)
         }
-        ColumnType::Integer | ColumnType::BigInt => {
+        ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
             opt(r.try_get_unchecked::<Option<i64>, _>(i)?, Value::Int)
         }
         ColumnType::Numeric { .. } => opt(r.try_get::<Option<Decimal>, _>(i)?, Value::Numeric),

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use atdm_core::Value;
-use atdm_core::schema::{ColumnType, Dialect, Table};
+use atdm_core::schema::{Column, ColumnType, Dialect, Table};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -75,14 +75,25 @@ impl Backend for Postgres {
         placeholder(n)
     }
 
-    /// Enumeration types need a cast: text does not convert to them implicitly.
+    /// Enumeration types and the database's own types need a cast: text does not convert to
+    /// them implicitly. (A native type's name is checked when the schema is read: it holds
+    /// only the characters of type names.)
     fn param(&self, n: usize, table: &Table, column: &str) -> String {
-        match table
-            .get_column(column)
-            .and_then(|c| c.pg_enum_type(&table.name))
-        {
-            Some(ty) => format!("${n}::{}", Dialect::Postgres.quote(&ty)),
-            None => placeholder(n),
+        let Some(c) = table.get_column(column) else {
+            return placeholder(n);
+        };
+        match (&c.ty, c.pg_enum_type(&table.name)) {
+            (_, Some(ty)) => format!("${n}::{}", Dialect::Postgres.quote(&ty)),
+            (ColumnType::Native { name, .. }, _) => format!("${n}::{name}"),
+            _ => placeholder(n),
+        }
+    }
+
+    fn select_expr(&self, column: &Column) -> String {
+        let q = Dialect::Postgres.quote(&column.name);
+        match column.ty {
+            ColumnType::Native { .. } => format!("{q}::text"),
+            _ => q,
         }
     }
 
@@ -320,7 +331,7 @@ fn bind(q: PgQuery, v: &Value, ty: &ColumnType) -> PgQuery {
     match v {
         Value::Null => match ty {
             ColumnType::Integer => q.bind(None::<i32>),
-            ColumnType::BigInt => q.bind(None::<i64>),
+            ColumnType::BigInt | ColumnType::SizedInt { .. } => q.bind(None::<i64>),
             ColumnType::Numeric { .. } => q.bind(None::<Decimal>),
             ColumnType::Uuid => q.bind(None::<uuid::Uuid>),
             ColumnType::Json => q.bind(None::<sqlx::types::Json<serde_json::Value>>),
@@ -350,18 +361,20 @@ fn bind(q: PgQuery, v: &Value, ty: &ColumnType) -> PgQuery {
 /// Reads a column of a row as a value of `ty`.
 fn decode(r: &PgRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
     Ok(match ty {
-        ColumnType::Text | ColumnType::Varchar(_) => {
+        ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Native { .. } => {
             opt(r.try_get::<Option<String>, _>(i)?, Value::Text)
         }
         ColumnType::Enum { .. } => opt(r.try_get_unchecked::<Option<String>, _>(i)?, Value::Text),
         // integer columns may be int2 or int4 in the database; bigint is int8.
-        ColumnType::Integer | ColumnType::BigInt => match r.try_get::<Option<i64>, _>(i) {
-            Ok(v) => opt(v, Value::Int),
-            Err(_) => match r.try_get::<Option<i32>, _>(i) {
-                Ok(v) => opt(v, |x| Value::Int(x.into())),
-                Err(_) => opt(r.try_get::<Option<i16>, _>(i)?, |x| Value::Int(x.into())),
-            },
-        },
+        ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
+            match r.try_get::<Option<i64>, _>(i) {
+                Ok(v) => opt(v, Value::Int),
+                Err(_) => match r.try_get::<Option<i32>, _>(i) {
+                    Ok(v) => opt(v, |x| Value::Int(x.into())),
+                    Err(_) => opt(r.try_get::<Option<i16>, _>(i)?, |x| Value::Int(x.into())),
+                },
+            }
+        }
         ColumnType::Numeric { .. } => opt(r.try_get::<Option<Decimal>, _>(i)?, Value::Numeric),
         ColumnType::Boolean => opt(r.try_get::<Option<bool>, _>(i)?, Value::Bool),
         ColumnType::Date => opt(r.try_get::<Option<NaiveDate>, _>(i)?, Value::Date),

@@ -319,7 +319,9 @@ fn decode_row(r: &SqliteRow, types: &[ColumnType]) -> DbResult<Vec<Value>> {
 macro_rules! bind_null {
     ($q:expr, $ty:expr) => {
         match $ty {
-            ColumnType::Integer | ColumnType::BigInt => $q.bind(None::<i64>),
+            ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
+                $q.bind(None::<i64>)
+            }
             ColumnType::Boolean => $q.bind(None::<bool>),
             ColumnType::Date => $q.bind(None::<NaiveDate>),
             ColumnType::Timestamp => $q.bind(None::<NaiveDateTime>),
@@ -347,7 +349,7 @@ fn bind(q: SqliteQuery, v: &Value, ty: &ColumnType) -> SqliteQuery {
 /// Reads a column of a row as a value of `ty`.
 fn decode(r: &SqliteRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
     Ok(match ty {
-        ColumnType::Integer | ColumnType::BigInt => {
+        ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
             opt(r.try_get_unchecked::<Option<i64>, _>(i)?, Value::Int)
         }
         ColumnType::Boolean => opt(r.try_get_unchecked::<Option<bool>, _>(i)?, Value::Bool),
