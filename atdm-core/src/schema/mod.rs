@@ -139,6 +139,10 @@ pub struct Table {
     /// Plain indexes, each a list of columns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<Vec<String>>,
+    /// Triggers the database runs on the table's rows: they may change what a seed writes
+    /// (the engine reads such rows back) and what a restore writes (it checks the result).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
     /// How often the table's nullable columns left open get a value (0 to 1), unless a
     /// column sets its own; `None`: [`DEFAULT_FILL_RATE`](crate::generate::DEFAULT_FILL_RATE).
     #[serde(
@@ -192,6 +196,22 @@ pub struct Column {
         with = "file::opt_rate"
     )]
     pub fill_rate: Option<f64>,
+}
+
+/// A trigger on a table, as introspection finds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    /// The trigger's name.
+    pub name: String,
+    /// `before`, `after` or `instead of`.
+    pub timing: String,
+    /// The statements it fires on: `insert`, `update`, `delete`, `truncate`.
+    pub events: Vec<String>,
+    /// What it may change, in a sentence (for example "may change the row's columns before
+    /// it is stored", "may write other tables").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub effect: String,
 }
 
 /// How the database generates a column's value.
@@ -292,6 +312,7 @@ impl Table {
             unique: Vec::new(),
             checks: Vec::new(),
             indexes: Vec::new(),
+            triggers: Vec::new(),
             fill_rate: None,
             locale: None,
         }
