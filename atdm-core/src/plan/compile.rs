@@ -21,7 +21,8 @@ pub(super) enum ColPlan {
     Null,
     /// A generated value; NULL in the rows a nullable column is not filled.
     Gen(ColumnGen),
-    /// An implicit link to an earlier `[[rows]]` entry: (entry, referenced column).
+    /// A link to another `[[rows]]` entry: (entry, referenced column). The entry is an earlier
+    /// one, or a later one of the same foreign-key cycle (filled once that entry is planned).
     Link(usize, String),
     /// A nullable foreign key that links to the one earlier `[[rows]]` entry of its table in
     /// the rows it is filled (at the rate of the key's first column), and is NULL in the others.
@@ -247,6 +248,18 @@ impl CompiledScenario {
             ));
         }
         entries.sort();
+        // The foreign-key cycle each table belongs to, if any: within one, a row may point at
+        // a row planned after it (the engine writes a cycle's rows together).
+        let mut cycle_of: Vec<Option<usize>> = vec![None; schema.tables.len()];
+        for (ci, members) in schema.fk_cycles().iter().enumerate() {
+            for &m in members {
+                cycle_of[m] = Some(ci);
+            }
+        }
+        let same_cycle = |a: &str, b: &str| {
+            let (ia, ib) = (schema.table_index(a), schema.table_index(b));
+            matches!((ia.and_then(|i| cycle_of[i]), ib.and_then(|i| cycle_of[i])), (Some(x), Some(y)) if x == y)
+        };
         let position_of = |alias: &str| {
             entries
                 .iter()
@@ -318,8 +331,8 @@ impl CompiledScenario {
                                     "unknown alias \"@{a}\"; aliases: {}",
                                     scenario.rows.iter().map(|r| format!("@{}", r.alias)).collect::<Vec<_>>().join(", ")
                                 ))),
-                                Some(p) if p >= pos => Some(invalid(&file, &cf, format!(
-                                    "\"@{a}\" is planned after this row (tables go in foreign-key order, entries of one table in file order); reference an earlier row"
+                                Some(p) if p == pos || (p > pos && !(matches!(e, Expr::Ref { .. }) && same_cycle(&scenario.rows[entries[p].1].table, &spec.table))) => Some(invalid(&file, &cf, format!(
+                                    "\"@{a}\" is planned after this row (tables go in foreign-key order, entries of one table in file order); reference an earlier row, or a row of a table in the same foreign-key cycle with a plain \"@{a}\""
                                 ))),
                                 Some(p) => {
                                     let target = schema.table(&scenario.rows[entries[p].1].table).expect("checked");
@@ -347,6 +360,23 @@ impl CompiledScenario {
                             (ColPlan::Lit(v), false)
                         }
                         Expr::Null => (ColPlan::Lit(Value::Null), false),
+                        Expr::Ref { alias, column }
+                            if position_of(alias).is_some_and(|p| p > pos) =>
+                        {
+                            let p = position_of(alias).expect("checked above");
+                            let target = schema
+                                .table(&scenario.rows[entries[p].1].table)
+                                .expect("checked");
+                            let col = ref_target_column(
+                                schema,
+                                table,
+                                &c.name,
+                                target,
+                                column.as_deref(),
+                            )
+                            .map_err(|m| invalid(&file, &cf, m))?;
+                            (ColPlan::Link(p, col), false)
+                        }
                         Expr::Generate(g) => (
                             ColPlan::Gen(
                                 ColumnGen::new(table, c, generators, Some(g))
@@ -370,9 +400,15 @@ impl CompiledScenario {
                         .iter()
                         .all(|fc| table.get_column(fc).is_some_and(|x| x.nullable));
                     let target = fk.references.as_str();
-                    let candidates: Vec<usize> = (0..pos)
+                    let mut candidates: Vec<usize> = (0..pos)
                         .filter(|&p| scenario.rows[entries[p].1].table == target)
                         .collect();
+                    if candidates.is_empty() && same_cycle(target, &table.name) {
+                        // Within a cycle, the row may point at a row planned after it.
+                        candidates = (pos + 1..entries.len())
+                            .filter(|&p| scenario.rows[entries[p].1].table == target)
+                            .collect();
+                    }
                     let set_elsewhere = fk.columns.iter().any(|fc| spec.set.contains_key(fc));
                     let i = fk
                         .columns

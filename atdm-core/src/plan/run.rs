@@ -44,6 +44,9 @@ impl CompiledScenario {
         let mut table_slot: Vec<Option<usize>> = vec![None; schema.tables.len()];
         let mut entities: Vec<Entity> = Vec::with_capacity(self.rows.len());
         let mut buf = String::new();
+        // Links to entries planned later (rows of one foreign-key cycle): (table slot, row,
+        // column, entry, referenced column, the row's index within its entry).
+        let mut forward: Vec<(usize, usize, usize, usize, String, usize)> = Vec::new();
         for r in &self.rows {
             let count = match (&r.when, &r.count) {
                 (Some(w), _) if !w.holds(&knobs) => 0,
@@ -107,6 +110,10 @@ impl CompiledScenario {
                         ColPlan::DbAssigned => Cell::Default,
                         ColPlan::Null => Cell::Value(Value::Null),
                         ColPlan::Gen(g) => Cell::Value(g.value_or_null(&gctx, policy)),
+                        ColPlan::Link(p, col) if *p >= entities.len() => {
+                            forward.push((slot, row_index, ci, *p, col.clone(), i));
+                            Cell::Value(Value::Null)
+                        }
                         ColPlan::Link(p, col) => {
                             parents[ci] = linked(*p);
                             link(&entities[*p], &tables, col, i)
@@ -124,8 +131,13 @@ impl CompiledScenario {
                                 *key,
                                 *rate,
                             ) {
-                                parents[ci] = linked(*entry);
-                                link(&entities[*entry], &tables, column, i)
+                                if *entry >= entities.len() {
+                                    forward.push((slot, row_index, ci, *entry, column.clone(), i));
+                                    Cell::Value(Value::Null)
+                                } else {
+                                    parents[ci] = linked(*entry);
+                                    link(&entities[*entry], &tables, column, i)
+                                }
                             } else {
                                 Cell::Value(Value::Null)
                             }
@@ -202,6 +214,10 @@ impl CompiledScenario {
                 entity.rows.push(row_index);
             }
             entities.push(entity);
+        }
+        for (slot, row, ci, entry, column, i) in forward {
+            let cell = link(&entities[entry], &tables, &column, i);
+            tables[slot].rows[row][ci] = cell;
         }
         Ok(Plan {
             scenario: s.id.clone(),

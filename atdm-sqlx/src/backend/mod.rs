@@ -107,6 +107,33 @@ impl BulkLoad {
     }
 }
 
+/// How the rows of a foreign-key cycle are written in one transaction: each row's foreign
+/// keys hold only once all of them are written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CycleWrites {
+    /// After `defer`, foreign keys are checked at commit (SQLite's
+    /// `PRAGMA defer_foreign_keys`).
+    Deferred {
+        /// The statement that defers the checks until the transaction commits.
+        defer: &'static str,
+    },
+    /// Foreign-key checks are off between `off` and `on` (a session setting); the engine
+    /// checks the rows it wrote or deleted itself before it commits (MySQL, MariaDB).
+    Unchecked {
+        /// Switches the checks off.
+        off: &'static str,
+        /// Switches them on again.
+        on: &'static str,
+    },
+    /// The statements go out as one, whose foreign keys are checked at its end:
+    /// `combine` joins them into one statement that returns one row with each one's count
+    /// of rows (PostgreSQL's writable common table expressions).
+    OneStatement {
+        /// Joins the statements.
+        combine: fn(Vec<Stmt>) -> Stmt,
+    },
+}
+
 /// The statements that make the engine's setup exclusive across processes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SetupLock {
@@ -178,6 +205,53 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// How baselines find values stored.
     fn value_forms(&self) -> ValueForms;
+
+    /// How the rows of a foreign-key cycle are written and deleted together.
+    fn cycle_writes(&self) -> CycleWrites;
+
+    /// `n` new values of the integer key `column` of `table`, inside the write transaction
+    /// `tx`, that no other transaction gets: by default the largest existing value and the
+    /// next ones, read while the transaction holds the write lock (SQLite) or a lock on the
+    /// table's end (MySQL's `FOR UPDATE`). A database with sequences draws from the column's
+    /// sequence.
+    fn allocate_keys<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        table: &'a Table,
+        column: &'a str,
+        n: usize,
+    ) -> BoxFuture<'a, DbResult<Vec<i64>>> {
+        Box::pin(async move {
+            let d = self.dialect();
+            let sql = format!(
+                "SELECT COALESCE(MAX({}), 0) FROM {}{}",
+                d.quote(column),
+                d.quote_table(table),
+                self.lock_for_update()
+            );
+            let rows = tx.fetch_all(Stmt::new(sql), &[ColumnType::BigInt]).await?;
+            let max = match rows.first().and_then(|r| r.first()) {
+                Some(Value::Int(m)) => *m,
+                _ => 0,
+            };
+            Ok((1..=n as i64).map(|k| max + k).collect())
+        })
+    }
+
+    /// Whether an error ended a transaction that may succeed if run again (a deadlock, a
+    /// serialization failure): by default SQLSTATE class 40 (transaction rollback).
+    fn is_transient(&self, e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("40")),
+            _ => false,
+        }
+    }
+
+    /// What follows a SELECT that must lock the rows it reads until commit (` FOR UPDATE`
+    /// where the database has it).
+    fn lock_for_update(&self) -> &'static str {
+        ""
+    }
 
     /// How the setup is made exclusive.
     fn setup_lock(&self) -> SetupLock;

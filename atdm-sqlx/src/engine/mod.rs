@@ -4,6 +4,7 @@
 //! (rows a scenario may point at); the run catalog reads are in `crate::catalog`, the audit
 //! trail in `crate::audit`, baselines in `crate::baseline`.
 
+mod cycle;
 mod existing;
 mod request;
 mod reset;

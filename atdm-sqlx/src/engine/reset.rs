@@ -10,9 +10,10 @@ use atdm_core::token::verify_token;
 use chrono::Utc;
 use serde::Serialize;
 
+use super::cycle::check_deleted;
 use super::{Engine, col_type, key_columns, micros, strategy_run_id};
 use crate::audit::Recorder;
-use crate::backend::{Stmt, Tx};
+use crate::backend::{CycleWrites, DbResult, Stmt, Tx};
 use crate::error::Error;
 
 /// The outcome of a reset.
@@ -345,9 +346,16 @@ impl Engine {
             });
         }
         // Children first: tables in reverse insert order; within a table, rows in reverse
-        // insert order (self-references), one statement per row there.
-        let mut deletes: Vec<Stmt> = Vec::new();
-        let mut tables: Vec<String> = Vec::new();
+        // insert order (self-references), one statement per row there. The rows of a
+        // foreign-key cycle are deleted together (see `cycle`).
+        let mut cycle_of: Vec<Option<usize>> = vec![None; schema.tables.len()];
+        for (ci, members) in schema.fk_cycles().iter().enumerate() {
+            for &m in members {
+                cycle_of[m] = Some(ci);
+            }
+        }
+        let mut units: Vec<Unit> = Vec::new();
+        let mut n = 0;
         for &ti in order.iter().rev() {
             let t = &schema.tables[ti];
             let mut rows: Vec<&Owned> = owned.iter().filter(|o| o.table == t.name).collect();
@@ -358,9 +366,11 @@ impl Engine {
             let kc = key_columns(t);
             let types: Vec<ColumnType> = kc.iter().map(|c| col_type(t, c)).collect();
             let self_ref = t.foreign_keys.iter().any(|fk| fk.references == t.name);
+            let cycle = cycle_of[ti];
             // One statement per row on self-referencing tables; `IN (...)` lists for
             // single-column keys; short OR chains for composite keys (SQLite limits
-            // expression depth to 1,000).
+            // expression depth to 1,000). A cycle's statements number their placeholders on
+            // from one to the next (they may go out as one).
             let per_stmt = if self_ref {
                 1
             } else if kc.len() == 1 {
@@ -368,8 +378,18 @@ impl Engine {
             } else {
                 200
             };
+            let continuing = matches!(
+                (cycle, units.last()),
+                (Some(c), Some(Unit::Together { cycle, .. })) if *cycle == c
+            );
+            if !continuing {
+                n = 0;
+            }
+            let mut stmts = Vec::new();
             for chunk in rows.chunks(per_stmt) {
-                let mut n = 0;
+                if cycle.is_none() {
+                    n = 0;
+                }
                 let mut next = |c: &String| {
                     n += 1;
                     db.param(n, t, c)
@@ -394,19 +414,40 @@ impl Engine {
                     .iter()
                     .flat_map(|o| o.key.iter().cloned().zip(types.iter().cloned()))
                     .collect();
-                deletes.push(Stmt {
-                    sql: format!("DELETE FROM {} WHERE {}", d.quote_table(t), cond),
-                    binds,
-                });
-                tables.push(t.name.clone());
+                stmts.push((
+                    t.name.clone(),
+                    Stmt {
+                        sql: format!("DELETE FROM {} WHERE {}", d.quote_table(t), cond),
+                        binds,
+                    },
+                ));
+            }
+            match (cycle, units.last_mut()) {
+                (
+                    Some(c),
+                    Some(Unit::Together {
+                        cycle,
+                        stmts: group,
+                        keys,
+                    }),
+                ) if *cycle == c => {
+                    group.extend(stmts);
+                    keys.push((ti, rows.iter().map(|o| o.key[0].clone()).collect()));
+                }
+                (Some(c), _) => {
+                    units.push(Unit::Together {
+                        cycle: c,
+                        stmts,
+                        keys: vec![(ti, rows.iter().map(|o| o.key[0].clone()).collect())],
+                    });
+                }
+                (None, _) => units.extend(stmts.into_iter().map(|(t, s)| Unit::One(t, s))),
             }
         }
-        // The claims, ledger deletes and row deletes, then COMMIT (one round trip where the
-        // backend can), counting the rows each DELETE removed.
-        let counts = tx.commit_counted(deletes).await.map_err(Error::db(ctx))?;
+        let counts = self.delete_units(tx, units).await.map_err(Error::db(ctx))?;
         let mut totals = zero;
-        for (table, n) in tables.iter().zip(counts) {
-            *totals.get_mut(table).expect("every table is counted") += n;
+        for (table, n) in counts {
+            *totals.get_mut(&table).expect("every table is counted") += n;
         }
         if let [only] = reports.as_mut_slice()
             && only.status == ResetStatus::Cleaned
@@ -414,6 +455,88 @@ impl Engine {
             only.deleted = totals.clone();
         }
         Ok((reports, totals))
+    }
+}
+
+/// Deletes of a reset, in order.
+enum Unit {
+    /// One statement, of one table.
+    One(String, Stmt),
+    /// The statements of a foreign-key cycle's tables, deleted together; `keys` are the
+    /// deleted rows' first key columns, per table.
+    Together {
+        cycle: usize,
+        stmts: Vec<(String, Stmt)>,
+        keys: Vec<(usize, Vec<Value>)>,
+    },
+}
+
+impl Engine {
+    /// Runs the deletes of a reset, then commits: in one round trip where the backend can
+    /// (the claims and ledger deletes queued before them included); returns the rows each
+    /// table lost.
+    async fn delete_units(&self, tx: &mut Tx, units: Vec<Unit>) -> DbResult<Vec<(String, u64)>> {
+        let db = self.db();
+        let together = units.iter().any(|u| matches!(u, Unit::Together { .. }));
+        let mode = db.cycle_writes();
+        if !together || matches!(mode, CycleWrites::Deferred { .. }) {
+            if let (true, CycleWrites::Deferred { defer }) = (together, mode) {
+                tx.queue(Stmt::new(defer));
+            }
+            let (tables, stmts): (Vec<String>, Vec<Stmt>) = units
+                .into_iter()
+                .flat_map(|u| match u {
+                    Unit::One(t, s) => vec![(t, s)],
+                    Unit::Together { stmts, .. } => stmts,
+                })
+                .unzip();
+            let counts = tx.commit_counted(stmts).await?;
+            return Ok(tables.into_iter().zip(counts).collect());
+        }
+        let mut out = Vec::new();
+        for unit in units {
+            match unit {
+                Unit::One(t, s) => out.push((t, tx.execute(s).await?)),
+                Unit::Together { stmts, keys, .. } => match mode {
+                    CycleWrites::OneStatement { combine } => {
+                        let (tables, stmts): (Vec<String>, Vec<Stmt>) = stmts.into_iter().unzip();
+                        let types = vec![ColumnType::BigInt; stmts.len()];
+                        let row = tx.fetch_all(combine(stmts), &types).await?;
+                        let counts = row.into_iter().next().unwrap_or_default();
+                        for (t, c) in tables.into_iter().zip(counts) {
+                            let n = match c {
+                                Value::Int(n) => u64::try_from(n).unwrap_or_default(),
+                                _ => 0,
+                            };
+                            out.push((t, n));
+                        }
+                    }
+                    CycleWrites::Unchecked { off, on } => {
+                        tx.queue(Stmt::new(off));
+                        let mut result = Ok(());
+                        for (t, s) in stmts {
+                            match tx.execute(s).await {
+                                Ok(n) => out.push((t, n)),
+                                Err(e) => {
+                                    result = Err(e);
+                                    break;
+                                }
+                            }
+                        }
+                        let back_on = tx.execute(Stmt::new(on)).await;
+                        result?;
+                        back_on?;
+                        let schema = self.schema();
+                        for (ti, deleted) in keys {
+                            check_deleted(tx, &**db, schema, &schema.tables[ti], &deleted).await?;
+                        }
+                    }
+                    CycleWrites::Deferred { .. } => unreachable!("handled above"),
+                },
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 }
 

@@ -8,6 +8,7 @@ use atdm_core::token::CleanupToken;
 use atdm_core::{Cell, CellRef, ValidatedPlan, Value};
 use chrono::{DateTime, Utc};
 
+use super::cycle::cycle_groups;
 use super::{Engine, col_type, key_columns, micros};
 use crate::backend::{DbResult, Stmt, Tx};
 use crate::error::{Error, db_message};
@@ -69,9 +70,24 @@ impl Engine {
             scenario: plan.scenario.clone(),
             message: db_message(&e),
         };
-        let mut tx = self.db().begin().await.map_err(failed)?;
-        let outcome = self.write_plan(&mut tx, validated, run).await;
-        let (assigned, rows) = tx.settle(outcome).await.map_err(failed)?;
+        // A deadlock or serialization failure rolls the whole transaction back: it is run
+        // again (the plan is the same), a few times, before the seed fails.
+        let mut attempt = 0;
+        let (assigned, rows) = loop {
+            let mut tx = self.db().begin().await.map_err(failed)?;
+            let outcome = self.write_plan(&mut tx, validated, run.clone()).await;
+            match tx.settle(outcome).await {
+                Ok(done) => break done,
+                Err(e) if attempt < 5 && self.db().is_transient(&e) => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "seed rolled back; running it again");
+                    let jitter = u64::from(crate::engine::random_bytes::<1>()[0]);
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt + jitter / 4))
+                        .await;
+                }
+                Err(e) => return Err(failed(e)),
+            }
+        };
         Ok(Written {
             assigned,
             rows,
@@ -94,7 +110,15 @@ impl Engine {
         let mut assigned: HashMap<CellRef, Value> = HashMap::new();
         let mut ledger: Vec<(String, String)> = Vec::with_capacity(plan.row_count());
         let mut rows_written = BTreeMap::new();
-        for tp in &plan.tables {
+        let groups = cycle_groups(schema, plan);
+        for (ti, tp) in plan.tables.iter().enumerate() {
+            if let Some(g) = groups.iter().find(|g| g.contains(&ti)) {
+                // The rows of a foreign-key cycle go out together, with the group's first table.
+                if g.start == ti {
+                    self.write_cycle(tx, plan, g.clone(), &mut assigned).await?;
+                }
+                continue;
+            }
             let t = schema
                 .table(&tp.table)
                 .expect("plans use the pack's schema");
@@ -198,6 +222,11 @@ impl Engine {
                     tx.queue(Stmt { sql, binds });
                 }
             }
+        }
+        for tp in &plan.tables {
+            let t = schema
+                .table(&tp.table)
+                .expect("plans use the pack's schema");
             let kc = key_columns(t);
             for ri in 0..tp.rows.len() {
                 let key: Vec<Value> = kc

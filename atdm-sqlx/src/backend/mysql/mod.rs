@@ -14,14 +14,14 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
-use sqlx::Row;
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
+use sqlx::{Row, TypeInfo, ValueRef};
 
 use super::{
-    Backend, Conn, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url, opt, parse_text,
-    text_of, unavailable,
+    Backend, Conn, CycleWrites, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url, opt,
+    parse_text, text_of, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -124,6 +124,17 @@ impl Backend for MySql {
 
     fn value_forms(&self) -> ValueForms {
         VALUE_FORMS
+    }
+
+    fn cycle_writes(&self) -> CycleWrites {
+        CycleWrites::Unchecked {
+            off: "SET FOREIGN_KEY_CHECKS = 0",
+            on: "SET FOREIGN_KEY_CHECKS = 1",
+        }
+    }
+
+    fn lock_for_update(&self) -> &'static str {
+        " FOR UPDATE"
     }
 
     fn setup_lock(&self) -> SetupLock {
@@ -320,6 +331,31 @@ fn bind(q: MySqlQuery, v: &Value, ty: &ColumnType) -> MySqlQuery {
     }
 }
 
+/// An integer, whatever integer (or decimal, for computed values such as `MAX`) type the
+/// server sends it as.
+fn int(r: &MySqlRow, i: usize) -> DbResult<Value> {
+    let raw = r.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let name = raw.type_info().name().to_ascii_uppercase();
+    let too_large = |v: &dyn std::fmt::Display| {
+        sqlx::Error::Decode(format!("{v} does not fit a 64-bit integer").into())
+    };
+    Ok(Value::Int(
+        if name.contains("DECIMAL") || name.contains("CHAR") {
+            let text: String = r.try_get_unchecked(i)?;
+            let d = Decimal::from_str(text.trim()).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            i64::try_from(d).map_err(|_| too_large(&d))?
+        } else if name.starts_with("BIGINT") && name.contains("UNSIGNED") {
+            let u: u64 = r.try_get_unchecked(i)?;
+            i64::try_from(u).map_err(|_| too_large(&u))?
+        } else {
+            r.try_get_unchecked::<i64, _>(i)?
+        },
+    ))
+}
+
 /// Reads a column of a row as a value of `ty`.
 fn decode(r: &MySqlRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
     Ok(match ty {
@@ -329,9 +365,7 @@ fn decode(r: &MySqlRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
         | ColumnType::Native { .. } => {
             opt(r.try_get_unchecked::<Option<String>, _>(i)?, Value::Text)
         }
-        ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => {
-            opt(r.try_get_unchecked::<Option<i64>, _>(i)?, Value::Int)
-        }
+        ColumnType::Integer | ColumnType::BigInt | ColumnType::SizedInt { .. } => int(r, i)?,
         ColumnType::Numeric { .. } => opt(r.try_get::<Option<Decimal>, _>(i)?, Value::Numeric),
         ColumnType::Boolean => opt(r.try_get_unchecked::<Option<bool>, _>(i)?, Value::Bool),
         ColumnType::Date => opt(r.try_get::<Option<NaiveDate>, _>(i)?, Value::Date),

@@ -21,8 +21,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::query::Query;
 
 use super::{
-    Backend, BulkLoad, Conn, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url, opt,
-    returning_clause, unavailable,
+    Backend, BulkLoad, Conn, CycleWrites, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url,
+    opt, returning_clause, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -128,6 +128,56 @@ impl Backend for Postgres {
         VALUE_FORMS
     }
 
+    fn cycle_writes(&self) -> CycleWrites {
+        CycleWrites::OneStatement { combine }
+    }
+
+    /// From the column's sequence (serial and identity columns); a key without one takes
+    /// the largest value and the next ones, under a transaction-scoped advisory lock on the
+    /// table so that two seeds cannot take the same.
+    fn allocate_keys<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        table: &'a Table,
+        column: &'a str,
+        n: usize,
+    ) -> BoxFuture<'a, DbResult<Vec<i64>>> {
+        Box::pin(async move {
+            let d = Dialect::Postgres;
+            let qualified = d.quote_table(table);
+            let sql = "SELECT CASE WHEN s.seq IS NULL THEN NULL ELSE nextval(s.seq::regclass) END \
+                       FROM (SELECT pg_get_serial_sequence($1, $2) AS seq) s, generate_series(1, $3)";
+            let stmt = Stmt::new(sql)
+                .text(qualified.clone())
+                .text(column)
+                .int(n as i64);
+            let drawn = tx.fetch_all(stmt, &[ColumnType::BigInt]).await?;
+            let keys: Vec<i64> = drawn
+                .iter()
+                .filter_map(|r| match r.first() {
+                    Some(Value::Int(k)) => Some(*k),
+                    _ => None,
+                })
+                .collect();
+            if keys.len() == n {
+                return Ok(keys);
+            }
+            let lock =
+                Stmt::new("SELECT pg_advisory_xact_lock(hashtext($1))").text(qualified.clone());
+            tx.fetch_all(lock, &[]).await?;
+            let sql = format!(
+                "SELECT COALESCE(MAX({}), 0) FROM {qualified}",
+                d.quote(column)
+            );
+            let rows = tx.fetch_all(Stmt::new(sql), &[ColumnType::BigInt]).await?;
+            let max = match rows.first().and_then(|r| r.first()) {
+                Some(Value::Int(m)) => *m,
+                _ => 0,
+            };
+            Ok((1..=n as i64).map(|k| max + k).collect())
+        })
+    }
+
     fn setup_lock(&self) -> SetupLock {
         SetupLock {
             lock: "SELECT pg_advisory_lock(7242917001)",
@@ -212,6 +262,24 @@ impl Backend for Postgres {
             }
             Ok(())
         })
+    }
+}
+
+/// Statements as one, with writable common table expressions: each statement's foreign keys
+/// are checked at the end of the whole, and one row holds each statement's count of rows.
+/// The statements' placeholders must be numbered on from one statement to the next.
+fn combine(stmts: Vec<Stmt>) -> Stmt {
+    let mut parts = Vec::with_capacity(stmts.len());
+    let mut counts = Vec::with_capacity(stmts.len());
+    let mut binds = Vec::new();
+    for (i, s) in stmts.into_iter().enumerate() {
+        parts.push(format!("w{i} AS ({} RETURNING 1)", s.sql));
+        counts.push(format!("(SELECT COUNT(*) FROM w{i})"));
+        binds.extend(s.binds);
+    }
+    Stmt {
+        sql: format!("WITH {} SELECT {}", parts.join(", "), counts.join(", ")),
+        binds,
     }
 }
 

@@ -24,8 +24,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, ValueRef};
 
 use super::{
-    Backend, Conn, DbResult, SetupLock, Stmt, ValueForms, invalid_url, opt, parse_text, text_of,
-    unavailable,
+    Backend, Conn, CycleWrites, DbResult, SetupLock, Stmt, ValueForms, invalid_url, opt,
+    parse_text, text_of, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -146,6 +146,12 @@ impl Backend for Sqlite {
 
     fn value_forms(&self) -> ValueForms {
         VALUE_FORMS
+    }
+
+    fn cycle_writes(&self) -> CycleWrites {
+        CycleWrites::Deferred {
+            defer: "PRAGMA defer_foreign_keys = ON",
+        }
     }
 
     /// SQLite has no named locks: one IMMEDIATE transaction holds the write lock (other
