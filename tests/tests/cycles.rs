@@ -178,3 +178,95 @@ async fn a_not_null_foreign_key_cycle_is_seeded_and_reset_exactly() {
         db.drop_db().await;
     }
 }
+
+const COUNTRIES: &str = r#"
+name = "geo"
+
+[[tables]]
+name = "country"
+primary_key = ["country_id"]
+columns = [
+  { name = "country_id", type = "smallint" },
+  { name = "country", type = "varchar(50)" },
+]
+
+[[tables]]
+name = "city"
+primary_key = ["city_id"]
+columns = [
+  { name = "city_id", type = "integer" },
+  { name = "city", type = "varchar(50)" },
+  { name = "country_id", type = "smallint" },
+]
+foreign_keys = [{ columns = ["country_id"], references = "country" }]
+"#;
+
+const TWO_CITIES: &str = r#"
+id = "two_cities"
+description = "A country with two cities."
+
+[[rows]]
+alias = "country"
+table = "country"
+
+[[rows]]
+alias = "cities"
+table = "city"
+count = 2
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integer_keys_continue_after_the_largest_existing_key() {
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let schema = Schema::from_toml(COUNTRIES, "geo.toml").unwrap();
+        let pack = Pack::builder("geo", schema)
+            .scenario("two_cities.toml", TWO_CITIES)
+            .build()
+            .unwrap();
+        let e = Engine::builder(pack)
+            .database_url(&db.url)
+            .reference_date(d())
+            .connect()
+            .await
+            .unwrap();
+        db.exec("INSERT INTO country (country_id, country) VALUES (109, 'Zambia')")
+            .await;
+        db.exec("INSERT INTO city (city_id, city, country_id) VALUES (600, 'Lusaka', 109)")
+            .await;
+        let (a, b) = tokio::join!(
+            e.request("two_cities", Request::new()),
+            e.request("two_cities", Request::new())
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut countries = vec![
+            a.data["country"].as_i64().unwrap(),
+            b.data["country"].as_i64().unwrap(),
+        ];
+        countries.sort();
+        assert_eq!(countries, [110, 111], "{kind:?}: {:?} {:?}", a.data, b.data);
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM city WHERE city_id BETWEEN 601 AND 604")
+                .await,
+            4,
+            "{kind:?}"
+        );
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM city c JOIN country k ON k.country_id = c.country_id WHERE c.city_id > 600 AND k.country_id > 109")
+                .await,
+            4,
+            "{kind:?}: the cities point at their run's country"
+        );
+        for run in [&a, &b] {
+            e.reset_run(&run.run_id, run.token.expose()).await.unwrap();
+        }
+        assert_eq!(db.count("SELECT COUNT(*) FROM city").await, 1, "{kind:?}");
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM country").await,
+            1,
+            "{kind:?}"
+        );
+        e.close().await;
+        db.drop_db().await;
+    }
+}

@@ -477,6 +477,13 @@ impl CompiledScenario {
                     }
                 } else if let Some(d) = &c.default {
                     (ColPlan::Lit(d.clone()), false)
+                } else if table.primary_key == [c.name.as_str()]
+                    && c.ty.is_integer()
+                    && c.generator.is_none()
+                {
+                    // An integer key continues the table's own keys: the engine draws the
+                    // next ones when it writes the rows (the largest existing key and on).
+                    (ColPlan::DbAssigned, false)
                 } else {
                     (
                         ColPlan::Gen(

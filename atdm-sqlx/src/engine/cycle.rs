@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
+use atdm_core::plan::TablePlan;
 use atdm_core::schema::{ColumnType, Schema, Table};
 use atdm_core::{Cell, CellRef, Plan, Value};
 
@@ -65,32 +66,7 @@ impl Engine {
             let t = schema
                 .table(&tp.table)
                 .expect("plans use the pack's schema");
-            for (ci, col) in tp.columns.iter().enumerate() {
-                let defaults: Vec<usize> = (0..tp.rows.len())
-                    .filter(|&ri| matches!(tp.rows[ri][ci], Cell::Default))
-                    .collect();
-                if defaults.is_empty() || !t.primary_key.contains(col) {
-                    continue;
-                }
-                if !col_type(t, col).is_integer() {
-                    return Err(refused(format!(
-                        "{}.{col} is assigned by the database and is not an integer, so its rows of the foreign-key cycle cannot be written together; give it a value in the scenario",
-                        t.name
-                    )));
-                }
-                let keys = db.allocate_keys(tx, t, col, defaults.len()).await?;
-                let (lo, hi) = col_type(t, col).int_range().expect("an integer type");
-                for (ri, k) in defaults.into_iter().zip(keys) {
-                    if k < lo || k > hi {
-                        return Err(refused(format!(
-                            "the next key of {}.{col} would be {k}, outside its type {}",
-                            t.name,
-                            col_type(t, col)
-                        )));
-                    }
-                    assigned.insert(cell_ref(&tp.table, ri, col), Value::Int(k));
-                }
-            }
+            self.draw_keys(tx, t, tp, assigned, true).await?;
         }
         // 2. One INSERT per table, placeholders numbered on across the group.
         let mut n = 0;
@@ -197,7 +173,72 @@ impl Engine {
     }
 }
 
-fn cell_ref(table: &str, row: usize, column: &str) -> CellRef {
+impl Engine {
+    /// Draws the planned rows' integer primary keys that are left open ([`Cell::Default`])
+    /// into `assigned`: those the database does not assign itself (a key without identity or
+    /// default continues the table's largest key), and with `all` those it does too (rows of
+    /// a cycle must know their keys before they are written).
+    pub(super) async fn draw_keys(
+        &self,
+        tx: &mut Tx,
+        t: &Table,
+        tp: &TablePlan,
+        assigned: &mut HashMap<CellRef, Value>,
+        all: bool,
+    ) -> DbResult<()> {
+        for (ci, col) in tp.columns.iter().enumerate() {
+            let Some(c) = t.get_column(col) else { continue };
+            let db_fills = c.is_db_assigned() || c.default_sql.is_some();
+            if t.primary_key != [col.as_str()] || (db_fills && !all) {
+                continue;
+            }
+            let open: Vec<usize> = (0..tp.rows.len())
+                .filter(|&ri| {
+                    matches!(tp.rows[ri][ci], Cell::Default)
+                        && !assigned.contains_key(&cell_ref(&tp.table, ri, col))
+                })
+                .collect();
+            if open.is_empty() {
+                continue;
+            }
+            let Some((lo, hi)) = c.ty.int_range() else {
+                return Err(refused(format!(
+                    "{}.{col} is assigned by the database and is not an integer, so its rows of the foreign-key cycle cannot be written together; give it a value in the scenario",
+                    t.name
+                )));
+            };
+            let keys = self.db().allocate_keys(tx, t, col, open.len()).await?;
+            for (ri, k) in open.into_iter().zip(keys) {
+                if k < lo || k > hi {
+                    return Err(refused(format!(
+                        "the next key of {}.{col} would be {k}, outside its type {}",
+                        t.name, c.ty
+                    )));
+                }
+                assigned.insert(cell_ref(&tp.table, ri, col), Value::Int(k));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The value of a planned cell, where it is known: planned, or assigned (drawn, or read back
+/// from an earlier insert).
+pub(super) fn known<'a>(
+    tp: &TablePlan,
+    row: usize,
+    column: usize,
+    cell: &'a Cell,
+    assigned: &'a HashMap<CellRef, Value>,
+) -> Option<&'a Value> {
+    match cell {
+        Cell::Value(v) => Some(v),
+        Cell::Ref(r) => assigned.get(r),
+        Cell::Default => assigned.get(&cell_ref(&tp.table, row, &tp.columns[column])),
+    }
+}
+
+pub(super) fn cell_ref(table: &str, row: usize, column: &str) -> CellRef {
     CellRef {
         table: table.to_owned(),
         row,

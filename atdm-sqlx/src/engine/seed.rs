@@ -8,7 +8,7 @@ use atdm_core::token::CleanupToken;
 use atdm_core::{Cell, CellRef, ValidatedPlan, Value};
 use chrono::{DateTime, Utc};
 
-use super::cycle::cycle_groups;
+use super::cycle::{cell_ref, cycle_groups, known};
 use super::{Engine, col_type, key_columns, micros};
 use crate::backend::{DbResult, Stmt, Tx};
 use crate::error::{Error, db_message};
@@ -122,30 +122,29 @@ impl Engine {
             let t = schema
                 .table(&tp.table)
                 .expect("plans use the pack's schema");
+            // Integer keys the database does not assign continue the table's own.
+            self.draw_keys(tx, t, tp, &mut assigned, false).await?;
             let types: Vec<ColumnType> = tp.columns.iter().map(|c| col_type(t, c)).collect();
-            let resolve = |cell: &Cell, assigned: &HashMap<CellRef, Value>| -> Value {
-                match cell {
-                    Cell::Value(v) => v.clone(),
-                    Cell::Ref(r) => assigned.get(r).cloned().unwrap_or(Value::Null),
-                    Cell::Default => Value::Null,
-                }
-            };
             let table = d.quote_table(t);
             let cols: Vec<String> = tp.columns.iter().map(|c| d.quote(c)).collect();
-            let row_by_row = tp
-                .rows
-                .iter()
-                .any(|r| r.iter().any(|c| !matches!(c, Cell::Value(_))));
+            let row_by_row = tp.rows.iter().enumerate().any(|(ri, r)| {
+                r.iter()
+                    .enumerate()
+                    .any(|(ci, c)| known(tp, ri, ci, c, &assigned).is_none())
+            });
             let bulk = db.bulk_load().filter(|_| tp.rows.len() >= BULK_THRESHOLD);
             if row_by_row {
-                // References to rows whose keys the database assigns: one INSERT per row,
+                // Values the database assigns, or references to them: one INSERT per row,
                 // reading back what the database assigned.
                 for (ri, row) in tp.rows.iter().enumerate() {
                     let written: Vec<usize> = (0..row.len())
-                        .filter(|&i| !matches!(row[i], Cell::Default))
+                        .filter(|&i| {
+                            !matches!(row[i], Cell::Default)
+                                || known(tp, ri, i, &row[i], &assigned).is_some()
+                        })
                         .collect();
                     let returning: Vec<(String, ColumnType)> = (0..row.len())
-                        .filter(|&i| matches!(row[i], Cell::Default))
+                        .filter(|i| !written.contains(i))
                         .map(|i| (tp.columns[i].clone(), types[i].clone()))
                         .collect();
                     let sql = if written.is_empty() {
@@ -165,28 +164,23 @@ impl Engine {
                     };
                     let binds = written
                         .iter()
-                        .map(|&i| (resolve(&row[i], &assigned), types[i].clone()))
+                        .map(|&i| {
+                            let v = known(tp, ri, i, &row[i], &assigned).cloned();
+                            (v.unwrap_or(Value::Null), types[i].clone())
+                        })
                         .collect();
                     let got = tx.insert_returning(Stmt { sql, binds }, &returning).await?;
                     for ((col, _), v) in returning.iter().zip(got) {
-                        assigned.insert(
-                            CellRef {
-                                table: tp.table.to_string(),
-                                row: ri,
-                                column: col.clone(),
-                            },
-                            v,
-                        );
+                        assigned.insert(cell_ref(&tp.table, ri, col), v);
                     }
                 }
             } else if let Some(bulk) = bulk {
                 let mut data = String::with_capacity(tp.rows.len() * tp.columns.len() * 12);
-                for row in &tp.rows {
+                for (ri, row) in tp.rows.iter().enumerate() {
                     bulk.row(
                         &mut data,
-                        row.iter().map(|c| match c {
-                            Cell::Value(v) => v,
-                            _ => &Value::Null,
+                        row.iter().enumerate().map(|(ci, c)| {
+                            known(tp, ri, ci, c, &assigned).expect("every value is known")
                         }),
                     );
                 }
@@ -194,7 +188,7 @@ impl Engine {
                     .await?;
             } else {
                 let per_stmt = (d.bind_limit() / tp.columns.len().max(1)).clamp(1, 1000);
-                for chunk in tp.rows.chunks(per_stmt) {
+                for (ci0, chunk) in tp.rows.chunks(per_stmt).enumerate() {
                     let mut values = Vec::with_capacity(chunk.len());
                     let mut n = 0;
                     for _ in chunk {
@@ -214,9 +208,12 @@ impl Engine {
                         values.join(", ")
                     );
                     let mut binds = Vec::with_capacity(chunk.len() * types.len());
-                    for row in chunk {
-                        for (cell, ty) in row.iter().zip(&types) {
-                            binds.push((resolve(cell, &assigned), ty.clone()));
+                    for (k, row) in chunk.iter().enumerate() {
+                        let ri = ci0 * per_stmt + k;
+                        for (ci, (cell, ty)) in row.iter().zip(&types).enumerate() {
+                            let v =
+                                known(tp, ri, ci, cell, &assigned).expect("every value is known");
+                            binds.push((v.clone(), ty.clone()));
                         }
                     }
                     tx.queue(Stmt { sql, binds });
