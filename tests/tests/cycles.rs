@@ -6,8 +6,8 @@ mod support;
 
 use atdm_core::Pack;
 use atdm_core::schema::Schema;
-use atdm_sqlx::{Engine, Request};
-use support::{Kind, TestDb, d};
+use atdm_sqlx::{Engine, Request, SnapshotOptions, Store};
+use support::{Kind, TestDb, d, dump_all};
 
 const SCHEMA: &str = r#"
 name = "rental"
@@ -121,6 +121,7 @@ async fn a_not_null_foreign_key_cycle_is_seeded_and_reset_exactly() {
             .unwrap();
         let e = Engine::builder(pack)
             .database_url(&db.url)
+            .store(Store::from_url("memory://").unwrap())
             .reference_date(d())
             .connect()
             .await
@@ -166,6 +167,28 @@ async fn a_not_null_foreign_key_cycle_is_seeded_and_reset_exactly() {
             db.exec("DELETE FROM address WHERE street = '1 Main Street'")
                 .await;
         }
+
+        // A baseline of the three cycles; a fourth run and a reset change the tables; the
+        // restore gives them back byte for byte (twice: it is idempotent).
+        let snapshot = dump_all(&db, &TABLES).await;
+        let m = e.snapshot(SnapshotOptions::new()).await.unwrap();
+        let extra = e.request("every_table", Request::new()).await.unwrap();
+        e.reset_run(&a.run_id, a.token.expose()).await.unwrap();
+        assert_ne!(dump_all(&db, &TABLES).await, snapshot, "{kind:?}");
+        for _ in 0..2 {
+            let r = e.restore(Some(&m.id)).await.unwrap();
+            assert_eq!(r.rows["store"], 3, "{kind:?}");
+            assert_eq!(
+                dump_all(&db, &TABLES).await,
+                snapshot,
+                "{kind:?}: restored exactly"
+            );
+        }
+        let gone = e.reset_run(&extra.run_id, extra.token.expose()).await;
+        assert!(
+            gone.is_err(),
+            "{kind:?}: the run after the baseline is gone"
+        );
 
         for run in [&b, &a, &c] {
             let r = e.reset_run(&run.run_id, run.token.expose()).await.unwrap();

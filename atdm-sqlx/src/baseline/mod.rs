@@ -44,6 +44,7 @@
 //! match ([`Error::BaselineCorrupt`]).
 
 mod codec;
+mod cycles;
 mod diff;
 mod objects;
 mod restore;

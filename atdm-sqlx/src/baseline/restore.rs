@@ -17,10 +17,10 @@ use crate::engine::strategy_run_id;
 use crate::error::Error;
 
 /// A table of a baseline, read and verified, ready to write.
-struct Loaded {
-    part: Part,
-    cols: Vec<ColSpec>,
-    batches: Vec<RecordBatch>,
+pub(super) struct Loaded {
+    pub(super) part: Part,
+    pub(super) cols: Vec<ColSpec>,
+    pub(super) batches: Vec<RecordBatch>,
 }
 
 impl Engine {
@@ -142,6 +142,9 @@ impl Engine {
             tx.queue(Stmt::new(*sql));
         }
         let names: Vec<String> = loaded.iter().map(|l| l.part.sql_name.clone()).collect();
+        // The tables of a foreign-key cycle are emptied and written together.
+        let groups = self.restore_groups(loaded);
+        let group_of = |i: usize| groups.iter().position(|g| g.contains(&i));
         let mut deleted: BTreeMap<String, u64> = BTreeMap::new();
         match db.empty_tables(tx, &names).await.map_err(Error::db(ctx))? {
             Some(counts) => {
@@ -150,7 +153,18 @@ impl Engine {
                 }
             }
             None => {
-                for l in loaded.iter().rev() {
+                for (i, l) in loaded.iter().enumerate().rev() {
+                    if deleted.contains_key(&l.part.name) {
+                        continue;
+                    }
+                    if let Some(g) = group_of(i) {
+                        let members: Vec<&Loaded> = groups[g].iter().map(|&j| &loaded[j]).collect();
+                        let counts = self.empty_group(tx, &members, ctx).await?;
+                        for (m, n) in members.iter().zip(counts) {
+                            deleted.insert(m.part.name.clone(), n);
+                        }
+                        continue;
+                    }
                     let n = db
                         .delete_all(tx, &l.part.sql_name, self_referencing(&l.part.table))
                         .await
@@ -160,8 +174,19 @@ impl Engine {
             }
         }
         let mut rows: BTreeMap<String, u64> = BTreeMap::new();
-        for l in loaded {
-            let n = self.write_table(tx, l, ctx, corrupt).await?;
+        for (i, l) in loaded.iter().enumerate() {
+            if rows.contains_key(&l.part.name) {
+                continue;
+            }
+            if let Some(g) = group_of(i) {
+                let members: Vec<&Loaded> = groups[g].iter().map(|&j| &loaded[j]).collect();
+                let counts = self.write_group(tx, &members, ctx, corrupt).await?;
+                for (m, n) in members.iter().zip(counts) {
+                    rows.insert(m.part.name.clone(), n);
+                }
+                continue;
+            }
+            let n = self.write_table(tx, l, None, ctx, corrupt).await?;
             rows.insert(l.part.name.clone(), n);
         }
         let identity: Vec<(String, Vec<String>)> = loaded
@@ -186,14 +211,15 @@ impl Engine {
         Ok((rows, deleted))
     }
 
-    /// Writes one table's rows: through the bulk path where the backend has one (a converter
-    /// thread makes each batch's text while the database loads the previous one), else in
-    /// multi-row INSERTs, one batch held at a time (a self-referencing table whole, parents
-    /// first).
-    async fn write_table(
+    /// Writes one table's rows (into the table, or `into` another of its columns, a staging
+    /// table): through the bulk path where the backend has one (a converter thread makes each
+    /// batch's text while the database loads the previous one), else in multi-row INSERTs,
+    /// one batch held at a time (a self-referencing table whole, parents first).
+    pub(super) async fn write_table(
         &self,
         tx: &mut Tx,
         l: &Loaded,
+        into: Option<&str>,
         ctx: &str,
         corrupt: &(dyn Fn(&Part, String) -> Error + Sync),
     ) -> Result<u64, Error> {
@@ -202,6 +228,7 @@ impl Engine {
         let forms = db.value_forms();
         let (part, cols, batches) = (&l.part, &l.cols, &l.batches);
         let t = &part.table;
+        let target = into.unwrap_or(&part.sql_name);
         let self_ref = self_referencing(t);
         let written: Vec<usize> = (0..cols.len()).filter(|&i| cols[i].written).collect();
         let names: Vec<String> = written.iter().map(|&i| d.quote(&cols[i].name)).collect();
@@ -226,9 +253,7 @@ impl Engine {
                 }
                 Ok(())
             });
-            let copied = tx
-                .copy_in((bulk.statement)(&part.sql_name, &names), receiver)
-                .await;
+            let copied = tx.copy_in((bulk.statement)(target, &names), receiver).await;
             producer
                 .await
                 .map_err(|e| Error::Database {
@@ -249,10 +274,11 @@ impl Engine {
             return Ok(n);
         }
         let types: Vec<ColumnType> = written.iter().map(|&i| cols[i].ty.clone()).collect();
-        let overriding = if written.iter().any(|&i| {
-            t.get_column(&cols[i].name)
-                .is_some_and(|c| c.generated == Some(Generated::Identity))
-        }) {
+        let overriding = if into.is_none()
+            && written.iter().any(|&i| {
+                t.get_column(&cols[i].name)
+                    .is_some_and(|c| c.generated == Some(Generated::Identity))
+            }) {
             db.identity_insert()
         } else {
             ""
@@ -287,7 +313,7 @@ impl Engine {
                 for row in &chunk {
                     bulk.row(&mut data, row);
                 }
-                tx.copy_text((bulk.statement)(&part.sql_name, &names), data.into_bytes())
+                tx.copy_text((bulk.statement)(target, &names), data.into_bytes())
                     .await
                     .map_err(Error::db(ctx))?;
                 continue;
@@ -309,7 +335,7 @@ impl Engine {
                     .collect();
                 let sql = format!(
                     "INSERT INTO {} ({}){overriding} VALUES {}",
-                    part.sql_name,
+                    target,
                     names.join(", "),
                     values.join(", ")
                 );

@@ -165,7 +165,7 @@ impl Engine {
                     let t = schema
                         .table(&plan.tables[group.start + gi].table)
                         .expect("plans use the pack's schema");
-                    check_written(tx, &**db, schema, t, &keys).await?;
+                    check_written(tx, &**db, schema, t, Some(&keys)).await?;
                 }
             }
         }
@@ -246,17 +246,20 @@ pub(super) fn cell_ref(table: &str, row: usize, column: &str) -> CellRef {
     }
 }
 
-/// Fails unless every foreign key of the rows of `t` with primary keys `keys` points at a row.
-async fn check_written(
+/// Fails unless every foreign key of the rows of `t` with primary keys `keys` (all its rows
+/// with `None`) points at a row.
+pub(crate) async fn check_written(
     tx: &mut Tx,
     db: &dyn Backend,
     schema: &Schema,
     t: &Table,
-    keys: &[Value],
+    keys: Option<&[Value]>,
 ) -> DbResult<()> {
     let d = db.dialect();
-    let [pk] = t.primary_key.as_slice() else {
-        return Ok(());
+    let (pk, keys) = match (t.primary_key.as_slice(), keys) {
+        ([pk], Some(keys)) => (Some(pk), keys),
+        (_, Some(_)) => return Ok(()),
+        (_, None) => (None, &[][..]),
     };
     for fk in &t.foreign_keys {
         let Some(target) = schema.table(&fk.references) else {
@@ -274,17 +277,19 @@ async fn check_written(
             .zip(targets)
             .map(|(c, r)| format!("p.{} = c.{}", d.quote(r), d.quote(c)))
             .collect();
-        let ps: Vec<String> = (1..=keys.len()).map(|i| db.placeholder(i)).collect();
+        let mut conds = not_null;
+        if let Some(pk) = pk {
+            let ps: Vec<String> = (1..=keys.len()).map(|i| db.placeholder(i)).collect();
+            conds.insert(0, format!("c.{} IN ({})", d.quote(pk), ps.join(", ")));
+        }
         let sql = format!(
-            "SELECT COUNT(*) FROM {} c WHERE c.{} IN ({}) AND {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+            "SELECT COUNT(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
             d.quote_table(t),
-            d.quote(pk),
-            ps.join(", "),
-            not_null.join(" AND "),
+            conds.join(" AND "),
             d.quote_table(target),
             joined.join(" AND ")
         );
-        let ty = col_type(t, pk);
+        let ty = pk.map(|pk| col_type(t, pk)).unwrap_or(ColumnType::Text);
         let stmt = Stmt {
             sql,
             binds: keys.iter().map(|k| (k.clone(), ty.clone())).collect(),

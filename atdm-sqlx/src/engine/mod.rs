@@ -24,6 +24,7 @@ use crate::catalog::CatalogSql;
 use crate::error::Error;
 use crate::store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
+pub(crate) use cycle::check_written;
 pub use request::{Request, Seeded};
 pub use reset::{ResetAllReport, ResetReport, ResetStatus};
 

@@ -14,9 +14,10 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::{AssertSqlSafe, Connection, Row};
 
 /// Runs `$body` with `$c` bound to a fresh connection to the test database, whatever its
 /// backend (each arm is compiled for its own connection type).
@@ -229,4 +230,93 @@ impl TestDb {
 /// The reference date the healthcare reference pins.
 pub fn d() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+}
+
+pub fn quoted(kind: Kind, table: &str) -> String {
+    let q = |s: &str| match kind {
+        Kind::MySql => format!("`{s}`"),
+        _ => format!("\"{s}\""),
+    };
+    table.split('.').map(q).collect::<Vec<_>>().join(".")
+}
+
+/// Every row of a table as the database itself prints it, sorted: PostgreSQL's text of the
+/// whole row; SQLite's `quote()` of each column (which shows the storage class too); MySQL's
+/// `QUOTE()` of each column (`HEX()` for binary columns).
+pub async fn dump(db: &TestDb, table: &str) -> Vec<String> {
+    let mut rows: Vec<String> = match db.kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let sql = format!("SELECT t::text FROM {} t", quoted(db.kind, table));
+            sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        }
+        Kind::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let cols: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+            )))
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            assert!(!cols.is_empty(), "table {table} exists");
+            let expr: Vec<String> = cols.iter().map(|c| format!("quote(\"{c}\")")).collect();
+            let sql = format!(
+                "SELECT {} FROM {}",
+                expr.join(" || char(31) || "),
+                quoted(db.kind, table)
+            );
+            sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        }
+        Kind::MySql => {
+            let mut c = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
+            let cols = sqlx::query(AssertSqlSafe(format!(
+                "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR) FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = '{table}' ORDER BY ordinal_position"
+            )))
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            assert!(!cols.is_empty(), "table {table} exists");
+            let expr: Vec<String> = cols
+                .iter()
+                .map(|r| {
+                    let (name, ty): (String, String) = (r.get(0), r.get(1));
+                    if ty.contains("blob")
+                        || ty.contains("binary")
+                        || ["geometry", "point", "linestring", "polygon", "bit"]
+                            .contains(&ty.as_str())
+                    {
+                        format!("IF(`{name}` IS NULL, 'NULL', HEX(`{name}`))")
+                    } else {
+                        format!("QUOTE(`{name}`)")
+                    }
+                })
+                .collect();
+            let sql = format!(
+                "SELECT CONVERT(CONCAT_WS(CHAR(31), {}) USING utf8mb4) FROM {}",
+                expr.join(", "),
+                quoted(db.kind, table)
+            );
+            sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    rows.sort();
+    rows
+}
+
+pub async fn dump_all(db: &TestDb, tables: &[&str]) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for t in tables {
+        out.insert((*t).to_owned(), dump(db, t).await);
+    }
+    out
 }
