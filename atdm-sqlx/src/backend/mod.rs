@@ -294,6 +294,21 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         Box::pin(tx.execute(Stmt::new(format!("DELETE FROM {quoted_table}"))))
     }
 
+    /// The statement that switches a table's own triggers off (`on` false) or on again inside a
+    /// transaction, where the database can (PostgreSQL: `ALTER TABLE ... DISABLE TRIGGER
+    /// USER`, for the table's owner). `None`: triggers fire, and a restore reconciles what
+    /// they changed.
+    fn switch_triggers(&self, quoted_table: &str, on: bool) -> Option<String> {
+        let _ = (quoted_table, on);
+        None
+    }
+
+    /// How an INSERT begins that skips rows whose key exists (a trigger wrote them first):
+    /// `INSERT IGNORE INTO` (MySQL), `INSERT OR IGNORE INTO` (SQLite).
+    fn insert_ignoring(&self) -> &'static str {
+        "INSERT INTO"
+    }
+
     /// What an INSERT that writes identity columns' own values needs after its column list
     /// (PostgreSQL: `OVERRIDING SYSTEM VALUE`).
     fn identity_insert(&self) -> &'static str {

@@ -108,14 +108,14 @@ impl Engine {
         match db.cycle_writes() {
             CycleWrites::Deferred { .. } => {
                 for l in group {
-                    counts.push(self.write_table(tx, l, None, ctx, corrupt).await?);
+                    counts.push(self.write_table(tx, l, None, false, ctx, corrupt).await?);
                 }
             }
             CycleWrites::Unchecked { off, on } => {
                 tx.queue(Stmt::new(off));
                 let mut failed = None;
                 for l in group {
-                    match self.write_table(tx, l, None, ctx, corrupt).await {
+                    match self.write_table(tx, l, None, false, ctx, corrupt).await {
                         Ok(n) => counts.push(n),
                         Err(e) => {
                             failed = Some(e);
@@ -153,7 +153,10 @@ impl Engine {
                     )))
                     .await
                     .map_err(Error::db(ctx))?;
-                    counts.push(self.write_table(tx, l, Some(&stage), ctx, corrupt).await?);
+                    counts.push(
+                        self.write_table(tx, l, Some(&stage), false, ctx, corrupt)
+                            .await?,
+                    );
                     let identity = l
                         .part
                         .table

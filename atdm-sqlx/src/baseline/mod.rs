@@ -47,6 +47,7 @@ mod codec;
 mod cycles;
 mod diff;
 mod objects;
+mod reconcile;
 mod restore;
 mod snapshot;
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub(super) struct Loaded {
     pub(super) part: Part,
     pub(super) cols: Vec<ColSpec>,
     pub(super) batches: Vec<RecordBatch>,
+    /// The table's content checksum in the baseline.
+    pub(super) checksum: String,
 }
 
 impl Engine {
@@ -105,6 +107,7 @@ impl Engine {
                 part,
                 cols,
                 batches,
+                checksum: entry.checksum.clone(),
             });
         }
         let ctx = format!(
@@ -140,6 +143,31 @@ impl Engine {
         let db = self.db();
         for sql in db.restore_prelude() {
             tx.queue(Stmt::new(*sql));
+        }
+        // Triggers must not change what is restored: switched off where the database can,
+        // else the rows they change are put back afterwards (see `reconcile`).
+        let triggered: Vec<&Loaded> = loaded
+            .iter()
+            .filter(|l| !l.part.table.triggers.is_empty())
+            .collect();
+        let switches: Vec<(String, String)> = triggered
+            .iter()
+            .filter_map(|l| {
+                Some((
+                    db.switch_triggers(&l.part.sql_name, false)?,
+                    db.switch_triggers(&l.part.sql_name, true)?,
+                ))
+            })
+            .collect();
+        let reconciling = !triggered.is_empty() && switches.len() < triggered.len();
+        for (off, _) in &switches {
+            tx.execute(Stmt::new(off.clone())).await.map_err(|e| Error::Database {
+                context: ctx.into(),
+                message: format!(
+                    "{} (switching the table's triggers off for the restore needs its owner's rights)",
+                    crate::error::db_message(&e)
+                ),
+            })?;
         }
         let names: Vec<String> = loaded.iter().map(|l| l.part.sql_name.clone()).collect();
         // The tables of a foreign-key cycle are emptied and written together.
@@ -186,8 +214,16 @@ impl Engine {
                 }
                 continue;
             }
-            let n = self.write_table(tx, l, None, ctx, corrupt).await?;
+            let n = self
+                .write_table(tx, l, None, reconciling, ctx, corrupt)
+                .await?;
             rows.insert(l.part.name.clone(), n);
+        }
+        if reconciling {
+            self.reconcile(tx, loaded, ctx, corrupt).await?;
+        }
+        for (_, on) in switches {
+            tx.queue(Stmt::new(on));
         }
         let identity: Vec<(String, Vec<String>)> = loaded
             .iter()
@@ -220,6 +256,7 @@ impl Engine {
         tx: &mut Tx,
         l: &Loaded,
         into: Option<&str>,
+        ignore_existing: bool,
         ctx: &str,
         corrupt: &(dyn Fn(&Part, String) -> Error + Sync),
     ) -> Result<u64, Error> {
@@ -334,7 +371,12 @@ impl Engine {
                     })
                     .collect();
                 let sql = format!(
-                    "INSERT INTO {} ({}){overriding} VALUES {}",
+                    "{} {} ({}){overriding} VALUES {}",
+                    if ignore_existing {
+                        db.insert_ignoring()
+                    } else {
+                        "INSERT INTO"
+                    },
                     target,
                     names.join(", "),
                     values.join(", ")

@@ -137,6 +137,10 @@ impl Backend for MySql {
         " FOR UPDATE"
     }
 
+    fn insert_ignoring(&self) -> &'static str {
+        "INSERT IGNORE INTO"
+    }
+
     fn setup_lock(&self) -> SetupLock {
         SetupLock {
             lock: "SELECT GET_LOCK('atdm_setup', 120)",

@@ -243,6 +243,11 @@ impl Backend for Postgres {
         " OVERRIDING SYSTEM VALUE"
     }
 
+    fn switch_triggers(&self, quoted_table: &str, on: bool) -> Option<String> {
+        let verb = if on { "ENABLE" } else { "DISABLE" };
+        Some(format!("ALTER TABLE {quoted_table} {verb} TRIGGER USER"))
+    }
+
     /// Identity sequences continue after the largest restored key.
     fn after_restore<'a>(
         &'a self,

@@ -179,6 +179,10 @@ impl Backend for Sqlite {
         Box::pin(introspect::read(&self.pool))
     }
 
+    fn insert_ignoring(&self) -> &'static str {
+        "INSERT OR IGNORE INTO"
+    }
+
     /// Foreign keys are checked at COMMIT, when every table is whole again.
     fn restore_prelude(&self) -> &'static [&'static str] {
         &["PRAGMA defer_foreign_keys = ON"]
