@@ -288,9 +288,12 @@ impl Conn for MySqlConn {
             let id = done.last_insert_id();
             Ok(returning
                 .iter()
-                .map(|(_, ty)| match ty {
-                    ColumnType::Integer | ColumnType::BigInt if id > 0 => Value::Int(id as i64),
-                    _ => Value::Null,
+                .map(|(_, ty)| {
+                    if ty.is_integer() && id > 0 {
+                        Value::Int(id as i64)
+                    } else {
+                        Value::Null
+                    }
                 })
                 .collect())
         })
