@@ -251,8 +251,17 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
                 order.iter().position(|&o| o == r) > order.iter().position(|&o| o == ti)
             });
             if later && d == Dialect::Postgres {
+                // Added only where the table has no foreign key to that table yet (whatever its
+                // name), so an existing database is never given a second one.
+                let literal = |q: String| q.replace('\'', "''");
+                let target = s
+                    .table(&fk.references)
+                    .map(|x| d.quote_table(x))
+                    .unwrap_or_else(|| d.quote(&fk.references));
                 deferred.push(format!(
-                    "DO $$ BEGIN ALTER TABLE {} ADD {constraint}; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conrelid = '{}'::regclass AND confrelid = '{}'::regclass) THEN ALTER TABLE {} ADD {constraint}; END IF; END $$",
+                    literal(d.quote_table(t)),
+                    literal(target),
                     d.quote_table(t)
                 ));
             } else {
