@@ -416,3 +416,102 @@ fn repair(schema: &mut Schema, e: &SchemaError, notes: &mut Vec<String>) -> bool
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{RawColumn, RawForeignKey};
+    use super::*;
+
+    fn table(columns: &[&str], fks: &[(&str, (&str, &str))]) -> RawTable {
+        RawTable {
+            columns: columns
+                .iter()
+                .map(|c| RawColumn {
+                    name: (*c).into(),
+                    ty: (ColumnType::Integer, None),
+                    nullable: false,
+                    default: RawDefault::None,
+                    generated: None,
+                })
+                .collect(),
+            primary_key: vec![columns[0].into()],
+            foreign_keys: fks
+                .iter()
+                .map(|(c, (s, t))| RawForeignKey {
+                    id: (*c).into(),
+                    columns: vec![(*c).into()],
+                    references: ((*s).into(), (*t).into()),
+                    outside: false,
+                    ref_columns: Vec::new(),
+                    partition: None,
+                })
+                .collect(),
+            ..RawTable::default()
+        }
+    }
+
+    fn raw() -> Raw {
+        let key = |s: &str, t: &str| (s.to_owned(), t.to_owned());
+        let mut raw = Raw {
+            current_schema: Some("public".into()),
+            has_schemas: true,
+            ..Raw::default()
+        };
+        raw.tables
+            .insert(key("public", "customer"), table(&["id"], &[]));
+        raw.tables.insert(
+            key("sales", "customer"),
+            table(&["id", "person"], &[("person", ("public", "customer"))]),
+        );
+        raw.tables.insert(
+            key("sales", "invoice"),
+            table(
+                &["id", "customer", "lost"],
+                &[("customer", ("sales", "customer")), ("lost", ("gone", "x"))],
+            ),
+        );
+        raw
+    }
+
+    #[test]
+    fn shared_names_are_qualified_and_schemas_chosen() {
+        let i = build(raw(), "s", &IntrospectOptions::new()).unwrap();
+        let names: Vec<(&str, Option<&str>)> = i
+            .schema
+            .tables
+            .iter()
+            .map(|t| (t.name.as_str(), t.schema.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("public.customer", Some("public")),
+                ("sales.customer", Some("sales")),
+                ("invoice", Some("sales")),
+            ]
+        );
+        let invoice = i.schema.table("invoice").unwrap();
+        assert_eq!(invoice.foreign_keys.len(), 1);
+        assert_eq!(invoice.foreign_keys[0].references, "sales.customer");
+        assert!(
+            i.notes
+                .iter()
+                .any(|n| n.contains("invoice(lost) -> gone.x points at a table that is not read")),
+            "{:?}",
+            i.notes
+        );
+
+        let only_sales = IntrospectOptions::new().schema("sales");
+        let i = build(raw(), "s", &only_sales).unwrap();
+        let customer = i.schema.table("customer").unwrap();
+        assert_eq!(customer.schema.as_deref(), Some("sales"));
+        assert!(customer.foreign_keys.is_empty());
+        assert!(
+            i.notes.iter().any(|n| n.contains(
+                "customer(person) -> public.customer points at a table outside the schemas read"
+            )),
+            "{:?}",
+            i.notes
+        );
+    }
+}

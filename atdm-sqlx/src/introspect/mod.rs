@@ -1,85 +1,4 @@
-//! Live-schema introspection: reads the user tables of a database into a [`Schema`].
-//!
-//! [`introspect`] (or [`introspect_with`], to choose PostgreSQL schemas) connects, reads the
-//! catalog, and closes the connection. What is read:
-//!
-//! | database | tables read |
-//! |---|---|
-//! | PostgreSQL | every table of every non-system schema (all but `pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*` and the engine's `atdm`), or of the schemas [`IntrospectOptions::schemas`] names; tables that belong to an extension are left out with a note |
-//! | MySQL/MariaDB | the tables of the URL's database (`DATABASE()`) |
-//! | SQLite | the tables of `main` |
-//!
-//! The engine's own catalog (PostgreSQL schema `atdm`, tables `atdm_runs` and `atdm_ledger`
-//! elsewhere) is never read.
-//!
-//! ## Types
-//!
-//! No column is ever left out: a type the model does not interpret is kept as
-//! [`ColumnType::Native`] under the database's own name for it, whose values travel as text.
-//!
-//! | database | model |
-//! |---|---|
-//! | text, `varchar(n)`, `char(n)` (PostgreSQL `citext` too) | `text`, `varchar(n)` |
-//! | PostgreSQL `smallint`, `integer`, `bigint` | `smallint`, `integer`, `bigint` |
-//! | MySQL `tinyint`, `smallint`, `mediumint`, `int`, `bigint`, each also `UNSIGNED` | `tinyint`, ..., `bigint unsigned` ([`ColumnType::SizedInt`]: generated values stay in the type's range) |
-//! | `numeric(p,s)` / `decimal(p,s)` | `numeric(p,s)` (precision above 38 is narrowed, with a note; unconstrained: `numeric(38,10)`, with a note) |
-//! | `boolean` (MySQL `tinyint(1)`) | `boolean` |
-//! | `date`, `timestamp`, `timestamptz` | `date`, `timestamp`, `timestamptz` |
-//! | MySQL `datetime` | `timestamp`: a wall-clock time without zone |
-//! | MySQL `timestamp` | `timestamptz`: MySQL stores it as an instant in UTC and converts it to the session time zone, which the engine sets to UTC |
-//! | `uuid`, `json`/`jsonb` (MariaDB: `longtext` with a `json_valid(col)` check), `bytea`/`blob`/`binary` | `uuid`, `json`, `bytes` |
-//! | PostgreSQL enum types (in any schema) | `enum name(...)` in the type's sort order; the name is schema-qualified when the type is not on the search path |
-//! | MySQL `enum('a','b')` | `enum(a, b)` |
-//! | PostgreSQL domains | the domain's base type, plus the domain's `NOT NULL` and its checks (with `VALUE` read as the column) |
-//! | any other PostgreSQL type | `postgres:<format_type>`: `postgres:text[]`, `postgres:inet`, `postgres:interval`, `postgres:tsvector`, `postgres:double precision`, `postgres:vector(3)`, `postgres:public.my_composite` |
-//! | any other MySQL type | `mysql:<COLUMN_TYPE>`: `mysql:set('a','b')`, `mysql:year`, `mysql:bit(1)`, `mysql:geometry`, `mysql:time`, `mysql:double` |
-//! | SQLite declared types | parsed as written, else by SQLite's affinity rules (`REAL`, `FLOAT`, `DOUBLE`: `numeric(38,10)`, with a note) |
-//!
-//! A NOT NULL column of a native type ATDM makes no values of
-//! ([`atdm_core::generate::native_supported`]) and without a default gets a note: a scenario,
-//! a default or a registered generator must supply its values.
-//!
-//! Literal defaults become [`Column::default`](atdm_core::schema::Column::default) values of
-//! the column type; other default expressions become
-//! [`Column::default_sql`](atdm_core::schema::Column::default_sql). Identity, serial and
-//! auto-increment columns, and SQLite's `INTEGER PRIMARY KEY`, are [`Generated::Identity`];
-//! computed columns are [`Generated::Computed`].
-//!
-//! ## Keys, checks, triggers
-//!
-//! Primary keys, unique constraints and unique indexes (not partial or expression ones, which
-//! become notes), foreign keys (in key order) and check constraints are read. A check the model
-//! cannot express is left out with a note (the database still enforces it).
-//!
-//! Foreign keys may form cycles, NOT NULL ones too (a store has a manager who is a staff
-//! member; every staff member belongs to a store): every foreign key is kept, and a note names
-//! each cycle's tables and foreign keys. The engine writes the rows of a cycle's tables in one
-//! transaction and closes the cycle before it commits.
-//!
-//! Triggers fill [`Table::triggers`](atdm_core::schema::Table::triggers): name, timing,
-//! events, and what the trigger may change, read from its body where the database keeps it
-//! (`SET NEW.col = ...` in MySQL, `NEW.col := ...` in PL/pgSQL, `UPDATE <table>` in SQLite).
-//! Each table with triggers also gets a note.
-//!
-//! An integer column without a foreign key whose name names another table (`staff_id`,
-//! `customerid`, `manager_staff_id`; plural or singular) gets a note suggesting the foreign
-//! key to declare in `schema.toml`.
-//!
-//! ## PostgreSQL: schemas and partitions
-//!
-//! A table outside the connection's current schema (`current_schema()`) has
-//! [`Table::schema`](atdm_core::schema::Table::schema) set; a table of the current schema has
-//! it only where its name is qualified. A table's model name is its own name, or
-//! `<schema>.<name>` where two schemas read have a table of that name. Foreign keys between
-//! schemas are kept; one that points at a table outside the schemas read is left out with a
-//! note.
-//!
-//! A partitioned table is one table (its partitions are not tables of the model). Its foreign
-//! keys are those declared on it and on any of its partitions. Its partition bounds become
-//! checks the generator satisfies: list partitions give `col in (...)` over all partitions'
-//! values; range partitions give `col >= low` and `col < high` over their union when it is
-//! contiguous, or over its largest contiguous span, with a note, when there are gaps. A
-//! DEFAULT partition (or hash partitioning) puts no bound on the values.
+#![doc = include_str!("reads.md")]
 
 mod build;
 mod hints;
@@ -143,12 +62,16 @@ impl IntrospectOptions {
 }
 
 /// Connects to `database_url` (sqlite:, postgres:, mysql:), reads every user table (on
-/// PostgreSQL, of every non-system schema: see the [module docs](self)), never the engine's
-/// own catalog tables, and closes the connection.
+/// PostgreSQL, of every non-system schema), never the engine's own catalog tables, and closes
+/// the connection.
 ///
 /// The schema is named `schema_name`, has version `introspected`, and passes
 /// [`Schema::check`]. Database failures are [`Error::Database`]; a schema the model cannot
 /// hold at all (no table) is [`Error::Core`].
+///
+/// # What is read, and how
+///
+#[doc = include_str!("reads.md")]
 pub async fn introspect(database_url: &str, schema_name: &str) -> Result<Introspection, Error> {
     introspect_with(database_url, schema_name, &IntrospectOptions::default()).await
 }
