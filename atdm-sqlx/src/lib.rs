@@ -105,7 +105,7 @@
 //! | `catalog` | the run catalog and ledger: their DDL, statements and reads ([`RunInfo`]) |
 //! | `audit` | the audit log on the store ([`AuditLog`]), the per-run recorder every action writes through, the JSON and HTML views |
 //! | `baseline` | snapshot, restore, list and diff; `codec` (stored forms, checksums), `objects` (Parquet) |
-//! | `introspect` | a live schema into the model ([`introspect`]); `sql_text` scans what catalogs print |
+//! | `introspect` | a live schema into the model ([`introspect`], [`introspect_with`]): `build` (catalog to checked schema), `partition` (bounds as checks), `trigger` (what a trigger may change), `hints` (cycles, triggers, undeclared references), `sql_text` (scans what catalogs print) |
 //! | `backend` | the surface a database provides (`Backend`, `Conn`, `Tx`) and `sqlite`, `postgres`, `mysql`: connecting, binding and decoding values, batching, the bulk path, setup locks, restore hooks, catalog queries |
 //! | `store`, `fixture_files`, `metrics`, `pack_dir`, `testing` | the object store, fixture files, metrics, scenario directories, `#[atdm_scenario]` support |
 //!
@@ -152,7 +152,7 @@ pub use engine::{
 };
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
-pub use introspect::{Introspection, introspect};
+pub use introspect::{IntrospectOptions, Introspection, introspect, introspect_with};
 pub use pack_dir::pack_from_dir;
 pub use store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use atdm_core::schema::{ColumnType, Generated};
+use atdm_core::schema::{ColumnType, Dialect, Generated};
 use sqlx::Row;
 use sqlx::mysql::MySqlPool;
 
@@ -40,7 +40,8 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
     for r in &rows {
         let name: Option<String> = r.try_get_unchecked(0).map_err(Error::db(ctx))?;
         if let Some(name) = name {
-            raw.tables.insert(name, RawTable::default());
+            raw.tables
+                .insert((String::new(), name), RawTable::default());
         }
     }
 
@@ -71,7 +72,7 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
         let (Some(table), Some(col)) = (table, col) else {
             continue;
         };
-        let Some(t) = raw.tables.get_mut(&table) else {
+        let Some(t) = raw.table(&table) else {
             continue;
         };
         let extra = extra.unwrap_or_default().to_ascii_lowercase();
@@ -119,12 +120,14 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
             continue;
         };
         if index == "PRIMARY" {
-            if let (Some(t), Some(col)) = (raw.tables.get_mut(&table), col) {
+            if let (Some(t), Some(col)) = (raw.table(&table), col) {
                 t.primary_key.push(col);
             }
             continue;
         }
-        let entry = unique.entry((table, index)).or_insert((false, Vec::new()));
+        let entry = unique
+            .entry(((String::new(), table), index))
+            .or_insert((false, Vec::new()));
         // A prefix index is unique on the prefix only: not a unique constraint of the column.
         entry.1.push(if sub_part.is_some() { None } else { col });
     }
@@ -155,8 +158,8 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
             continue;
         };
         let outside = ref_schema.is_some_and(|s| s != database);
-        if let Some(t) = raw.tables.get_mut(&table) {
-            push_fk_column(t, name, target, outside, col, ref_col);
+        if let Some(t) = raw.table(&table) {
+            push_fk_column(t, name, (String::new(), target), outside, col, ref_col);
         }
     }
 
@@ -186,38 +189,95 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
                 let (Some(table), Some(clause)) = (table, clause) else {
                     continue;
                 };
-                let Some(t) = raw.tables.get_mut(&table) else {
+                let Some(t) = raw.table(&table) else {
                     continue;
                 };
                 // MariaDB's JSON is LONGTEXT with a json_valid(col) check.
                 if let Some(c) = json_valid_column(&clause)
                     .and_then(|c| t.columns.iter_mut().find(|x| x.name.eq_ignore_ascii_case(&c)))
-                    && matches!(c.ty, Ok((ColumnType::Text, _)))
+                    && matches!(c.ty, (ColumnType::Text, _))
                 {
-                    c.ty = Ok((ColumnType::Json, None));
+                    c.ty = (ColumnType::Json, None);
                     continue;
                 }
-                t.checks.push(RawCheck {
-                    name,
-                    text: strip_charset_introducers(&clause),
-                });
+                t.checks
+                    .push(RawCheck::new(name, strip_charset_introducers(&clause)));
             }
         }
     }
+    read_triggers(pool, &mut raw).await?;
     Ok(raw)
 }
 
-/// The model type of a MySQL/MariaDB column.
+/// The triggers of the database's tables (MySQL triggers fire for each row).
+async fn read_triggers(pool: &MySqlPool, raw: &mut Raw) -> Result<(), Error> {
+    let tctx = "cannot read the triggers";
+    let rows = sqlx::query(
+        "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT \
+         FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() \
+         ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME, EVENT_MANIPULATION",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(Error::db(tctx))?;
+    for r in &rows {
+        let e = || Error::db(tctx);
+        let table: Option<String> = r.try_get_unchecked(0).map_err(e())?;
+        let name: Option<String> = r.try_get_unchecked(1).map_err(e())?;
+        let timing: Option<String> = r.try_get_unchecked(2).map_err(e())?;
+        let event: Option<String> = r.try_get_unchecked(3).map_err(e())?;
+        let body: Option<String> = r.try_get_unchecked(4).map_err(e())?;
+        let (Some(table), Some(name)) = (table, name) else {
+            continue;
+        };
+        let Some(t) = raw.table(&table) else {
+            continue;
+        };
+        let event = event.unwrap_or_default().to_ascii_lowercase();
+        if let Some(existing) = t.triggers.iter_mut().find(|x| x.name == name) {
+            if !existing.events.contains(&event) {
+                existing.events.push(event);
+            }
+            continue;
+        }
+        t.triggers.push(RawTrigger {
+            name,
+            timing: timing.unwrap_or_default().to_ascii_lowercase(),
+            events: vec![event],
+            row_level: true,
+            body,
+            table: table.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The model type of a MySQL/MariaDB column: a type of the model where it has one, else
+/// the database's own type under its `COLUMN_TYPE` (`set('a','b')`, `year`, `bit(1)`).
 fn mysql_type(
     data_type: &str,
     column_type: &str,
     length: Option<i64>,
     precision: Option<i64>,
     scale: Option<i64>,
-) -> Result<(ColumnType, Option<String>), String> {
+) -> (ColumnType, Option<String>) {
     let dt = data_type.to_ascii_lowercase();
     let ct = column_type.to_ascii_lowercase();
     let unsigned = ct.contains("unsigned");
+    let native = || {
+        let name = if column_type.trim().is_empty() {
+            data_type
+        } else {
+            column_type
+        };
+        (
+            ColumnType::Native {
+                dialect: Dialect::MySql,
+                name: name.trim().to_owned(),
+            },
+            None,
+        )
+    };
     let ty = match dt.as_str() {
         "char" | "varchar" => match length.and_then(|n| u32::try_from(n).ok()) {
             Some(n) => ColumnType::Varchar(n),
@@ -232,10 +292,10 @@ fn mysql_type(
         "int" | "integer" => ColumnType::int(32, unsigned),
         "bigint" => ColumnType::int(64, unsigned),
         "decimal" | "numeric" => {
-            return Ok(numeric(
+            return numeric(
                 precision.and_then(|p| u32::try_from(p).ok()),
                 scale.and_then(|s| u32::try_from(s).ok()),
-            ));
+            );
         }
         "date" => ColumnType::Date,
         "datetime" => ColumnType::Timestamp,
@@ -247,17 +307,11 @@ fn mysql_type(
         }
         "enum" => match mysql_enum_values(column_type) {
             Some(values) if !values.is_empty() => ColumnType::Enum { name: None, values },
-            _ => return Err(column_type.to_owned()),
+            _ => return native(),
         },
-        _ => {
-            return Err(if column_type.is_empty() {
-                data_type.to_owned()
-            } else {
-                column_type.to_owned()
-            });
-        }
+        _ => return native(),
     };
-    Ok((ty, None))
+    (ty, None)
 }
 
 /// The values of `enum('a','b''c')`.
@@ -400,12 +454,28 @@ mod tests {
         );
         assert_eq!(
             mysql_type("tinyint", "tinyint(1)", None, Some(3), Some(0)),
-            Ok((ColumnType::Boolean, None))
+            (ColumnType::Boolean, None)
         );
         assert_eq!(
             mysql_type("timestamp", "timestamp(6)", None, None, None),
-            Ok((ColumnType::TimestampTz, None))
+            (ColumnType::TimestampTz, None)
         );
-        assert!(mysql_type("geometry", "geometry", None, None, None).is_err());
+        assert_eq!(
+            mysql_type("mediumint", "mediumint(8) unsigned", None, Some(7), Some(0)).0,
+            ColumnType::int(24, true)
+        );
+        for (dt, ct) in [
+            ("geometry", "geometry"),
+            ("set", "set('a','b')"),
+            ("year", "year(4)"),
+            ("bit", "bit(1)"),
+            ("time", "time"),
+            ("double", "double"),
+        ] {
+            assert_eq!(
+                mysql_type(dt, ct, None, None, None).0.to_string(),
+                format!("mysql:{ct}")
+            );
+        }
     }
 }

@@ -73,7 +73,7 @@ pub(super) async fn read(pool: &SqlitePool) -> Result<Raw, Error> {
                 None
             };
             t.columns.push(RawColumn {
-                ty: Ok(sqlite_type(&decl)),
+                ty: sqlite_type(&decl),
                 nullable: notnull == 0 && pk_pos == 0,
                 default: if generated.is_some() {
                     RawDefault::None
@@ -154,11 +154,12 @@ pub(super) async fn read(pool: &SqlitePool) -> Result<Raw, Error> {
             if current != Some(id) {
                 current = Some(id);
                 t.foreign_keys.push(RawForeignKey {
-                    name: format!("#{id}"),
+                    id: format!("#{id}"),
                     columns: Vec::new(),
-                    references: target,
+                    references: (String::new(), target),
                     outside: false,
                     ref_columns: Vec::new(),
+                    partition: None,
                 });
             }
             let fk = t.foreign_keys.last_mut().expect("just pushed");
@@ -172,7 +173,36 @@ pub(super) async fn read(pool: &SqlitePool) -> Result<Raw, Error> {
                 fk.ref_columns.clear();
             }
         }
-        raw.tables.insert(name, t);
+        raw.tables.insert((String::new(), name), t);
+    }
+
+    let tctx = "cannot read the triggers";
+    let rows = sqlx::query(
+        "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY tbl_name, name",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(Error::db(tctx))?;
+    for r in &rows {
+        let table: String = r.try_get_unchecked(0).map_err(Error::db(tctx))?;
+        let name: String = r.try_get_unchecked(1).map_err(Error::db(tctx))?;
+        let sql: Option<String> = r.try_get_unchecked(2).map_err(Error::db(tctx))?;
+        let Some((timing, events, body)) = sql.as_deref().and_then(parse_sqlite_trigger) else {
+            raw.notes.push(format!(
+                "trigger {name} of {table} cannot be read; it still runs on every write"
+            ));
+            continue;
+        };
+        if let Some(t) = raw.table(&table) {
+            t.triggers.push(RawTrigger {
+                name,
+                timing,
+                events,
+                row_level: true,
+                body: Some(body),
+                table,
+            });
+        }
     }
     Ok(raw)
 }
@@ -261,10 +291,10 @@ fn parse_sqlite_ddl(sql: &str) -> SqliteDdl {
                     continue;
                 }
                 (Tok::Word(w), Some(Tok::Group(s, e))) if w.eq_ignore_ascii_case("CHECK") => {
-                    out.checks.push(RawCheck {
-                        name: name.take(),
-                        text: c[*s..*e].iter().collect::<String>().trim().to_owned(),
-                    });
+                    out.checks.push(RawCheck::new(
+                        name.take(),
+                        c[*s..*e].iter().collect::<String>().trim().to_owned(),
+                    ));
                     i += 2;
                     continue;
                 }
