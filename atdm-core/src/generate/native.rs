@@ -12,7 +12,7 @@
 //! | PostgreSQL | `bit(n)`, `bit varying(n)` | `n` binary digits |
 //! | PostgreSQL | `int4range`, `int8range`, `numrange`, `daterange` | a short range |
 //! | PostgreSQL | arrays (`text[]`, `integer[]`, ...) | one or two elements of a type above or of `text`, `varchar`, integers, `numeric`, `boolean`, `date` |
-//! | MySQL | `year`, `time` | a year, a time of day |
+//! | MySQL | `year`, `time`, `float`, `double` | a year, a time of day, a number |
 //! | MySQL | `bit(n)` | a number of `n` bits |
 //! | MySQL | `set('a','b',...)` | one or two members |
 //! | MySQL | `geometry`, `point` | a point, as the hex of MySQL's internal form (SRID 0) |
@@ -162,6 +162,9 @@ fn mysql(name: &str, lower: &str, rng: &mut CellRng) -> Option<String> {
     let head = lower.split('(').next().unwrap_or(lower).trim();
     Some(match head {
         "year" => (1990 + rng.below(36)).to_string(),
+        "float" | "double" | "real" | "double precision" => {
+            format!("{}.{}", rng.below(1000), rng.below(10))
+        }
         "time" => clock(rng),
         "bit" => {
             let n = args(lower)

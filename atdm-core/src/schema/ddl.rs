@@ -26,6 +26,15 @@ impl Dialect {
         }
     }
 
+    /// Quotes a possibly schema-qualified name (`sales.channel` as `"sales"."channel"`): each
+    /// part separated by a dot is quoted on its own.
+    pub fn quote_path(self, name: &str) -> String {
+        name.split('.')
+            .map(|p| self.quote(p))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
     /// Quotes a table's name for SQL, with its database schema where it has one
     /// (`"sales"."customer"`).
     pub fn quote_table(self, t: &Table) -> String {
@@ -173,7 +182,7 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
                         .collect();
                     out.push(format!(
                         "DO $$ BEGIN CREATE TYPE {} AS ENUM ({}); EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-                        d.quote(&name),
+                        d.quote_path(&name),
                         list.join(", ")
                     ));
                 }

@@ -83,7 +83,7 @@ impl Backend for Postgres {
             return placeholder(n);
         };
         match (&c.ty, c.pg_enum_type(&table.name)) {
-            (_, Some(ty)) => format!("${n}::{}", Dialect::Postgres.quote(&ty)),
+            (_, Some(ty)) => format!("${n}::{}", Dialect::Postgres.quote_path(&ty)),
             (ColumnType::Native { name, .. }, _) => format!("${n}::{name}"),
             _ => placeholder(n),
         }
