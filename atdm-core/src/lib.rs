@@ -120,6 +120,7 @@
 //! | [`generate`] | value generators, the owned random source, marker policies, Arrow bulk generation |
 //! | [`validate`] | the validator trait, registry and gate |
 //! | [`token`], [`audit`], [`fixtures`] | cleanup tokens, audit events, fixture files |
+//! | [`scaffold`] | a scenario directory written from a schema: `every_table` and one scenario per table |
 //! | [`domains::healthcare`] | the reference pack |
 //!
 //! ## Determinism
@@ -140,6 +141,7 @@ pub mod fixtures;
 pub mod generate;
 mod pack;
 pub mod plan;
+pub mod scaffold;
 pub mod scenario;
 pub mod schema;
 pub mod token;
