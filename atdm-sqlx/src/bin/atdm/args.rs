@@ -68,9 +68,13 @@ pub(crate) struct Global {
     )]
     pub(crate) store_url: Option<String>,
 
-    /// A directory with schema.toml, optional reference.toml and scenario files [default: the healthcare pack]
+    /// A directory with schema.toml, optional reference.toml and scenario files [default: the healthcare demo pack, on the embedded default database only]
     #[arg(long, global = true, env = "ATDM_SCENARIO_DIR", value_name = "DIR")]
     pub(crate) scenario_dir: Option<PathBuf>,
+
+    /// A built-in pack to use on any database when no --scenario-dir is given: healthcare (the demo pack)
+    #[arg(long, global = true, env = "ATDM_PACK", value_name = "NAME")]
+    pub(crate) pack: Option<String>,
 
     /// Where requested fixture files are written [default: .atdm/fixtures]
     #[arg(long, global = true, env = "ATDM_FIXTURE_DIR", value_name = "DIR")]
