@@ -64,9 +64,11 @@
 //!
 //! ## Your own database
 //!
-//! [`pack_from_dir`] loads a scenario directory of your schema, and so do
-//! `atdm --scenario-dir DIR`, `ATDM_SCENARIO_DIR` (for `atdm`, `#[atdm_scenario]` and Python)
-//! and Python's `scenario_dir=`.
+//! [`scaffold`] reads a live database's schema and writes a scenario directory for it
+//! (`schema.toml`, a scenario `every_table` with one valid row in every table, and a scenario
+//! `one_<table>` per table); [`pack_from_dir`] loads it, and so do `atdm --scenario-dir DIR`,
+//! `ATDM_SCENARIO_DIR` (for `atdm`, `#[atdm_scenario]` and Python) and Python's
+//! `scenario_dir=`. The command-line tool does the same with `atdm introspect --out DIR`.
 //!
 //! The front ends (`atdm`, its MCP server, `#[atdm_scenario]`, Python) choose their pack with
 //! [`resolve_pack`]: the scenario directory, else a built-in pack named with `--pack` or
@@ -120,7 +122,7 @@
 //! | `baseline` | snapshot, restore, list and diff; `codec` (stored forms, checksums), `objects` (Parquet) |
 //! | `introspect` | a live schema into the model ([`introspect`]); `sql_text` scans what catalogs print |
 //! | `backend` | the surface a database provides (`Backend`, `Conn`, `Tx`) and `sqlite`, `postgres`, `mysql`: connecting, binding and decoding values, batching, the bulk path, setup locks, restore hooks, catalog queries |
-//! | `store`, `fixture_files`, `metrics`, `pack_dir`, `pack_choice`, `testing` | the object store, fixture files, metrics, scenario directories, which pack a front end uses, `#[atdm_scenario]` support |
+//! | `store`, `fixture_files`, `metrics`, `pack_dir`, `pack_choice`, `scaffold`, `testing` | the object store, fixture files, metrics, scenario directories, which pack a front end uses, writing a scenario directory from a database, `#[atdm_scenario]` support |
 //!
 //! Everything that differs between databases lives in its `backend` module; the capabilities
 //! never ask which database they run on, only what it can do (a bulk path, a write lock held
@@ -145,6 +147,7 @@ mod introspect;
 mod metrics;
 mod pack_choice;
 mod pack_dir;
+mod scaffold;
 mod store;
 
 /// Support for `#[atdm_scenario]`'s expansion. **Not public API**: it may change in any
@@ -169,6 +172,7 @@ pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
 pub use introspect::{Introspection, introspect};
 pub use pack_choice::{BUILTIN_PACKS, ENV_PACK, resolve_pack};
 pub use pack_dir::pack_from_dir;
+pub use scaffold::{ScaffoldOptions, ScaffoldReport, scaffold};
 pub use store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
 pub use testing::atdm_scenario;
