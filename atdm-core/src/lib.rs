@@ -13,7 +13,9 @@
 //! ## A scenario for your own schema, in five steps
 //!
 //! **1. Describe the schema** in TOML (or in Rust with [`schema::Table`] builders, or let the
-//! engine introspect a live database). Checks are written the way you would say them:
+//! engine introspect a live database: `atdm introspect --out DIR` writes the schema file and a
+//! first scenario per table for you, see [`scaffold`]). Checks are written the way you would
+//! say them:
 //!
 //! ```
 //! # use atdm_core::schema::Schema;
