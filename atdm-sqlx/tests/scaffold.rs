@@ -17,7 +17,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{ATDM_VARS, Setup};
+use common::{ATDM_VARS, Setup, backends};
 use serde_json::Value as Json;
 use sqlx::{AssertSqlSafe, Connection};
 use support::Kind;
@@ -207,12 +207,11 @@ async fn contents(s: &Setup) -> Vec<(&'static str, Vec<String>)> {
     out
 }
 
+/// SQLite and PostgreSQL (as for the other binary tests), and MariaDB/MySQL.
 async fn all_backends() -> Vec<Setup> {
-    let mut out = Vec::new();
-    for kind in [Kind::Sqlite, Kind::Postgres, Kind::MySql] {
-        if let Some(s) = Setup::new(kind).await {
-            out.push(s);
-        }
+    let mut out = backends().await;
+    if let Some(s) = Setup::new(Kind::MySql).await {
+        out.push(s);
     }
     out
 }

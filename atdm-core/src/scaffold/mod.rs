@@ -290,9 +290,9 @@ fn every_table(layout: &Layout<'_>, reason: &mut [Option<String>]) -> Vec<RowPla
     let n = reason.len();
     let leave_out = |reason: &mut [Option<String>], t: usize, why: String| {
         reason[t] = Some(why);
-        for d in 0..n {
-            if reason[d].is_none() && layout.closure(d)[t] {
-                reason[d] = Some(format!(
+        for (d, r) in reason.iter_mut().enumerate() {
+            if r.is_none() && layout.closure(d)[t] {
+                *r = Some(format!(
                     "it needs a row of {}, which is left out; add that table's row first",
                     layout.schema.tables[t].name
                 ));

@@ -244,11 +244,9 @@ impl Layout<'_> {
                 let col = &table.columns[c];
                 if t == st {
                     // The row points at itself: both cells get the same text.
-                    if !(plain_text(&col.ty)
-                        && plain_text(&source_col.ty)
-                        && !col.is_db_assigned()
-                        && !source_col.is_db_assigned())
-                    {
+                    let fillable =
+                        |c: &crate::schema::Column| plain_text(&c.ty) && !c.is_db_assigned();
+                    if !fillable(col) || !fillable(source_col) {
                         return Err((
                             t,
                             format!(
