@@ -75,6 +75,9 @@ pub const SCHEMA_FILE: &str = "schema.toml";
 /// The prefix of the per-table scenarios' ids and file names (`one_customer`).
 pub const ONE_TABLE_PREFIX: &str = "one_";
 
+/// How the reason of a table left out for want of another table's row begins.
+const NEEDS: &str = "it needs a row of";
+
 /// The run ids each scenario is planned with before it is written.
 const CHECK_RUN_IDS: [&str; 3] = [
     "01JSCAFFD0000000000000000A",
@@ -171,7 +174,7 @@ pub fn scaffold(schema: &Schema, notes: &[String]) -> Result<Scaffold, Error> {
         let needs_left_out = (0..n).find(|&p| p != t && inside[p] && reason[p].is_some());
         if let Some(p) = needs_left_out {
             reason[t] = Some(format!(
-                "it needs a row of {}, which is left out; add that table's row first",
+                "{NEEDS} {}, which is left out; add that table's row first",
                 schema.tables[p].name
             ));
             continue;
@@ -214,10 +217,15 @@ pub fn scaffold(schema: &Schema, notes: &[String]) -> Result<Scaffold, Error> {
             reason: why.clone(),
         });
         every_text.push('\n');
+        let what = if why.starts_with(NEEDS) {
+            "add that table's row first"
+        } else {
+            "give the columns named above a value in `set` (a literal the database reads as their type), or a `generator` or `default` in schema.toml"
+        };
         text::comment(
             &mut every_text,
             &format!(
-                "Left out of {EVERY_TABLE}: table {name}.\nWhy: {why}\nTo add it: give the columns named above a value in `set` (a literal the database reads as their type), then remove the \"# \" in front of these lines:"
+                "Left out of {EVERY_TABLE}: table {name}.\nWhy: {why}\nTo add it: {what}, then remove the \"# \" in front of these lines:"
             ),
         );
         every_text.push_str("#\n");
@@ -293,7 +301,7 @@ fn every_table(layout: &Layout<'_>, reason: &mut [Option<String>]) -> Vec<RowPla
         for (d, r) in reason.iter_mut().enumerate() {
             if r.is_none() && layout.closure(d)[t] {
                 *r = Some(format!(
-                    "it needs a row of {}, which is left out; add that table's row first",
+                    "{NEEDS} {}, which is left out; add that table's row first",
                     layout.schema.tables[t].name
                 ));
             }
@@ -454,7 +462,23 @@ fn reason(schema: &Schema, rows: &[RowPlan], e: Error) -> String {
             return format!("{place}: {message}");
         }
     }
-    e.to_string()
+    plan_reason(e)
+}
+
+/// A planning or validation error without the scenario's name and the check's run id.
+fn plan_reason(e: Error) -> String {
+    match e {
+        Error::Rejected(r) => format!(
+            "a generated row is rejected: {}",
+            r.failures
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Error::Plan { message, .. } => message,
+        other => other.to_string(),
+    }
 }
 
 fn plan_all(pack: &Pack, id: &str, existing: &ExistingRows) -> Result<(), String> {
@@ -462,7 +486,7 @@ fn plan_all(pack: &Pack, id: &str, existing: &ExistingRows) -> Result<(), String
     for run_id in CHECK_RUN_IDS {
         let ctx = RunContext::new(run_id, date);
         pack.plan_validated(id, &Default::default(), &ctx, existing)
-            .map_err(|e| e.to_string())?;
+            .map_err(plan_reason)?;
     }
     Ok(())
 }

@@ -246,8 +246,41 @@ foreign_keys = [{ columns = ["doc_id"], references = "doc" }]
     assert!(every.contains("# [[rows]]\n# alias = \"doc\""), "{every}");
     assert!(every.contains("# region_code = \"@region\""), "{every}");
     assert!(every.contains("# doc_id = \"@doc\""), "{every}");
+    assert!(
+        every.contains("# To add it: add that table's row first, then remove"),
+        "{every}"
+    );
     // What is written still loads and plans.
     plan_every_scenario(&s);
+}
+
+#[test]
+fn a_row_no_generated_value_can_make_is_left_out_with_the_failures() {
+    let s = schema(
+        r#"
+name = "impossible"
+
+[[tables]]
+name = "item"
+primary_key = ["id"]
+checks = ["qty between 1 and 5", "qty > 10"]
+columns = [{ name = "id", type = "text" }, { name = "qty", type = "integer" }]
+
+[[tables]]
+name = "note"
+primary_key = ["id"]
+columns = [{ name = "id", type = "text" }]
+"#,
+    );
+    let sc = scaffold(&s, &[]).unwrap();
+    assert_eq!(sc.left_out.len(), 1, "{:?}", sc.left_out);
+    let reason = &sc.left_out[0].reason;
+    assert!(
+        reason.starts_with("a generated row is rejected: schema.checks"),
+        "{reason}"
+    );
+    assert_eq!(sc.scenarios, ["every_table", "one_note"]);
+    plan_every_scenario(&sc);
 }
 
 #[test]
