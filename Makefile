@@ -47,7 +47,7 @@ test-python: venv
 	cd atdm-py && ../$(VENV)/bin/maturin build --quiet --out ../$(WHEELS)
 	$(PYTHON) -m venv target/wheel-check
 	target/wheel-check/bin/python -m pip install --quiet --disable-pip-version-check --no-index $(WHEELS)/atdm-*.whl
-	target/wheel-check/bin/python -c "import atdm; e = atdm.Engine('sqlite://target/wheel-check/check.sqlite', 'memory://'); r = e.request('claim_denial_active_member'); e.reset_run(r['run_id'], r['token']); print('fresh venv: atdm', atdm.__version__, 'seeded and reset', r['run_id'])"
+	target/wheel-check/bin/python -c "import atdm; e = atdm.Engine('sqlite://target/wheel-check/check.sqlite', 'memory://', pack='healthcare'); r = e.request('claim_denial_active_member'); e.reset_run(r['run_id'], r['token']); print('fresh venv: atdm', atdm.__version__, 'seeded and reset', r['run_id'])"
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/atdm-*.whl
 	$(VENV)/bin/python -m mypy.stubtest atdm._atdm atdm._types --mypy-config-file atdm-py/mypy.ini
 	@set -o pipefail; $(VENV)/bin/python -m pytest atdm-py/tests -p no:cacheprovider -q -rs 2>&1 | tee target/test-python.log

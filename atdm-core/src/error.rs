@@ -54,6 +54,13 @@ pub enum ErrorCode {
     BaselineMismatch,
     /// A baseline id is malformed.
     InvalidBaselineId,
+    /// A command was pointed at a database other than the embedded default without a scenario
+    /// directory (or an explicit built-in pack); nothing was created.
+    NoScenarioDir,
+    /// A built-in pack was asked for by a name that none has.
+    UnknownPack,
+    /// Writing a scenario directory would overwrite files that exist; nothing was written.
+    FilesExist,
 }
 
 impl ErrorCode {
@@ -80,6 +87,9 @@ impl ErrorCode {
             ErrorCode::BaselineCorrupt => "BASELINE_CORRUPT",
             ErrorCode::BaselineMismatch => "BASELINE_MISMATCH",
             ErrorCode::InvalidBaselineId => "INVALID_BASELINE_ID",
+            ErrorCode::NoScenarioDir => "NO_SCENARIO_DIR",
+            ErrorCode::UnknownPack => "UNKNOWN_PACK",
+            ErrorCode::FilesExist => "FILES_EXIST",
         }
     }
 }

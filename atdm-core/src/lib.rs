@@ -13,7 +13,9 @@
 //! ## A scenario for your own schema, in five steps
 //!
 //! **1. Describe the schema** in TOML (or in Rust with [`schema::Table`] builders, or let the
-//! engine introspect a live database). Checks are written the way you would say them:
+//! engine introspect a live database: `atdm introspect --out DIR` writes the schema file and a
+//! first scenario per table for you, see [`scaffold`]). Checks are written the way you would
+//! say them:
 //!
 //! ```
 //! # use atdm_core::schema::Schema;
@@ -120,6 +122,7 @@
 //! | [`generate`] | value generators, the owned random source, marker policies, Arrow bulk generation |
 //! | [`validate`] | the validator trait, registry and gate |
 //! | [`token`], [`audit`], [`fixtures`] | cleanup tokens, audit events, fixture files |
+//! | [`scaffold`] | a scenario directory written from a schema: `every_table` and one scenario per table |
 //! | [`domains::healthcare`] | the reference pack |
 //!
 //! ## Determinism
@@ -140,6 +143,7 @@ pub mod fixtures;
 pub mod generate;
 mod pack;
 pub mod plan;
+pub mod scaffold;
 pub mod scenario;
 pub mod schema;
 pub mod token;

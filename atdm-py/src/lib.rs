@@ -99,6 +99,24 @@ create_exception!(
 );
 create_exception!(
     atdm,
+    NoScenarioDir,
+    AtdmError,
+    "The database is not the embedded default and no scenario directory was given; nothing was created. Write one with atdm.introspect(database_url, out_dir) and pass scenario_dir=, or name a built-in pack with pack=\"healthcare\"."
+);
+create_exception!(
+    atdm,
+    UnknownPack,
+    AtdmError,
+    "No built-in pack has this name; the message lists the ones there are."
+);
+create_exception!(
+    atdm,
+    FilesExist,
+    AtdmError,
+    "Writing the scenario directory would overwrite files (named in the message); nothing was written. Pass force=True to overwrite them."
+);
+create_exception!(
+    atdm,
     AuditStoreError,
     AtdmError,
     "The audit store failed; when it happens before an action, the action did not happen."
@@ -147,6 +165,9 @@ fn py_err(py: Python<'_>, e: atdm_sqlx::Error) -> PyErr {
         C::InvalidUrl => InvalidUrl::new_err(msg),
         C::DatabaseError => DatabaseError::new_err(msg),
         C::AuditStoreError => AuditStoreError::new_err(msg),
+        C::NoScenarioDir => NoScenarioDir::new_err(msg),
+        C::UnknownPack => UnknownPack::new_err(msg),
+        C::FilesExist => FilesExist::new_err(msg),
         _ => AtdmError::new_err(msg),
     };
     let failures = match &e {
@@ -269,6 +290,8 @@ fn constraints_arg(c: Option<&Bound<'_, PyDict>>) -> PyResult<Constraints> {
     Ok(out)
 }
 
+/// The pack of `plan_json`, which needs no database: the scenario directory's, or the
+/// healthcare pack.
 fn pack_arg(py: Python<'_>, scenario_dir: Option<PathBuf>) -> PyResult<Pack> {
     match scenario_dir {
         Some(dir) => atdm_sqlx::pack_from_dir(&dir).map_err(|e| py_err(py, e)),
@@ -287,8 +310,12 @@ struct PyEngine {
 
 #[pymethods]
 impl PyEngine {
+    /// The pack is the scenario directory's (`scenario_dir`, else `ATDM_SCENARIO_DIR`), else
+    /// the built-in pack `pack` names (else `ATDM_PACK`), else the healthcare demo pack on the
+    /// embedded default database only; on any other database it is `NoScenarioDir`, raised
+    /// before anything connects.
     #[new]
-    #[pyo3(signature = (database_url=None, store_url=None, fixture_dir=None, reference_date=None, invoker=None, *, scenario_dir=None, lease_seconds=None))]
+    #[pyo3(signature = (database_url=None, store_url=None, fixture_dir=None, reference_date=None, invoker=None, *, scenario_dir=None, pack=None, lease_seconds=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -298,9 +325,15 @@ impl PyEngine {
         reference_date: Option<&Bound<'_, PyAny>>,
         invoker: Option<String>,
         scenario_dir: Option<PathBuf>,
+        pack: Option<String>,
         lease_seconds: Option<f64>,
     ) -> PyResult<Self> {
-        let pack = pack_arg(py, scenario_dir)?;
+        let pack = atdm_sqlx::resolve_pack(
+            database_url.as_deref(),
+            scenario_dir.as_deref(),
+            pack.as_deref(),
+        )
+        .map_err(|e| py_err(py, e))?;
         let mut b = Engine::builder(pack);
         if let Some(u) = database_url {
             b = b.database_url(u);
@@ -562,6 +595,29 @@ fn plan_json(
     Ok(plan.plan().to_json())
 }
 
+/// Reads the schema of the database at `database_url` and writes a scenario directory for it
+/// into `out_dir`: `schema.toml`, the scenario `every_table` (one valid row in every table
+/// that can hold one) and `one_<table>` per table. Returns what was written (files,
+/// scenarios, tables left out of every_table and why, introspection notes). Existing files
+/// raise `FilesExist` unless `force=True`.
+#[pyfunction]
+#[pyo3(signature = (database_url, out_dir, *, name=None, force=false))]
+fn introspect<'py>(
+    py: Python<'py>,
+    database_url: &str,
+    out_dir: PathBuf,
+    name: Option<String>,
+    force: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut options = atdm_sqlx::ScaffoldOptions::new().force(force);
+    if let Some(n) = name {
+        options = options.name(n);
+    }
+    let report = block_on(py, atdm_sqlx::scaffold(database_url, &out_dir, &options))
+        .map_err(|e| py_err(py, e))?;
+    to_py(py, &report)
+}
+
 /// The compiled half of the `atdm` package. Import `atdm`, not this module.
 #[pymodule]
 #[pyo3(name = "_atdm")]
@@ -569,6 +625,7 @@ fn atdm_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<PyEngine>()?;
     m.add_function(wrap_pyfunction!(plan_json, m)?)?;
+    m.add_function(wrap_pyfunction!(introspect, m)?)?;
     m.add("AtdmError", py.get_type::<AtdmError>())?;
     m.add("ScenarioNotFound", py.get_type::<ScenarioNotFound>())?;
     m.add("InvalidConstraint", py.get_type::<InvalidConstraint>())?;
@@ -583,6 +640,9 @@ fn atdm_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidUrl", py.get_type::<InvalidUrl>())?;
     m.add("DatabaseError", py.get_type::<DatabaseError>())?;
     m.add("AuditStoreError", py.get_type::<AuditStoreError>())?;
+    m.add("NoScenarioDir", py.get_type::<NoScenarioDir>())?;
+    m.add("UnknownPack", py.get_type::<UnknownPack>())?;
+    m.add("FilesExist", py.get_type::<FilesExist>())?;
     m.add("GENERATOR_VERSION", atdm_core::generate::GENERATOR_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -25,9 +25,11 @@ def workdir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[atdm.Engine]:
-    """An engine on a fresh SQLite file, with its own store and fixture directory."""
+    """An engine on a fresh SQLite file, with its own store and fixture directory, and the
+    healthcare pack (named: the file is not the embedded default database)."""
     e = atdm.Engine(
         database_url=f"sqlite://{tmp_path}/atdm.sqlite",
+        pack="healthcare",
         store_url=str(tmp_path / "store"),
         fixture_dir=tmp_path / "fixtures",
         reference_date=REFERENCE_DATE,

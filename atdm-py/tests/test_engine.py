@@ -166,7 +166,12 @@ def test_metrics_are_prometheus_text(engine: atdm.Engine) -> None:
 
 
 def test_the_lifecycle_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    e = atdm.Engine(database_url=postgres_url, store_url=str(tmp_path / "store"), reference_date=REFERENCE_DATE)
+    e = atdm.Engine(
+        database_url=postgres_url,
+        store_url=str(tmp_path / "store"),
+        reference_date=REFERENCE_DATE,
+        pack="healthcare",
+    )
     try:
         run = e.request("claim_denial_active_member")
         assert e.reset_run(run["run_id"], run["token"])["deleted"]["claim"] == 1

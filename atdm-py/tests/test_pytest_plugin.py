@@ -19,6 +19,7 @@ def _configure(pytester: pytest.Pytester, tmp_path: Path) -> str:
         f"""
         [pytest]
         atdm_database_url = {db}
+        atdm_pack = healthcare
         atdm_store_url = {tmp_path}/store
         atdm_reference_date = 2026-06-01
         """
@@ -27,7 +28,7 @@ def _configure(pytester: pytest.Pytester, tmp_path: Path) -> str:
 
 
 def _runs(db: str, tmp_path: Path) -> list:
-    e = atdm.Engine(database_url=db, store_url=str(tmp_path / "store"))
+    e = atdm.Engine(database_url=db, store_url=str(tmp_path / "store"), pack="healthcare")
     try:
         return e.runs()
     finally:

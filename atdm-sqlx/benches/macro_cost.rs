@@ -140,6 +140,8 @@ fn per_test(c: &mut Criterion) {
     assert!(atdm_sqlx::__private::set_database_url(with_db(
         &admin_url, &engine_db
     )));
+    // The benchmark's scenario is the healthcare demo's, named explicitly for PostgreSQL.
+    assert!(atdm_sqlx::__private::set_pack("healthcare"));
     // Start the shared engine (schema, reference rows) before measuring.
     atdm_sqlx::__private::seed_and_reset_blocking("claim_denial_active_member");
 

@@ -124,6 +124,44 @@ pub enum Error {
         /// What is wrong, and what is allowed.
         message: String,
     },
+    /// A command was pointed at a database other than the embedded default
+    /// ([`DEFAULT_DATABASE_URL`](crate::DEFAULT_DATABASE_URL)) without a scenario directory.
+    /// The healthcare demo pack is only used there, or when asked for by name (see
+    /// [`resolve_pack`](crate::resolve_pack)), so that no demo table is ever created in a
+    /// user's database. Raised before connecting: nothing was created.
+    #[error(
+        "no scenario directory for {database}: ATDM seeds only your own schema's scenarios there, and creates no demo tables; write a scenario directory with `atdm introspect --database-url {database} --out DIR`, then pass --scenario-dir DIR (scenario_dir=DIR in Python) or set ATDM_SCENARIO_DIR=DIR; for the healthcare demo pack in that database, pass --pack healthcare or set ATDM_PACK=healthcare; nothing was created"
+    )]
+    NoScenarioDir {
+        /// The database URL, with any password removed.
+        database: String,
+    },
+    /// A built-in pack was asked for by a name that none has.
+    #[error("no built-in pack {name:?}; built-in packs: {}", crate::BUILTIN_PACKS.join(", "))]
+    UnknownPack {
+        /// The name asked for.
+        name: String,
+    },
+    /// Writing a scenario directory would overwrite files; nothing was written.
+    #[error(
+        "{} already holds {}; nothing was written; choose another directory, or overwrite them with --force (force=True)",
+        dir.display(),
+        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    FilesExist {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The files that exist, by name.
+        files: Vec<std::path::PathBuf>,
+    },
+    /// A file or directory could not be written.
+    #[error("cannot write {}: {message}", path.display())]
+    Write {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The operating system's message.
+        message: String,
+    },
     /// A database operation failed outside a seed.
     #[error("{context}: {message}")]
     Database {
@@ -146,7 +184,10 @@ impl Error {
             Error::ConfirmRequired { .. } => ErrorCode::ConfirmRequired,
             Error::Database { .. } => ErrorCode::DatabaseError,
             Error::Audit { .. } => ErrorCode::AuditStoreError,
-            Error::Io { .. } => ErrorCode::IoError,
+            Error::Io { .. } | Error::Write { .. } => ErrorCode::IoError,
+            Error::NoScenarioDir { .. } => ErrorCode::NoScenarioDir,
+            Error::UnknownPack { .. } => ErrorCode::UnknownPack,
+            Error::FilesExist { .. } => ErrorCode::FilesExist,
             Error::NoBaseline => ErrorCode::NoBaseline,
             Error::BaselineNotFound { .. } => ErrorCode::BaselineNotFound,
             Error::BaselineExists { .. } => ErrorCode::BaselineExists,

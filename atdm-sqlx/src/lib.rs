@@ -62,6 +62,22 @@
 //! | fixture files (when a request asks) | [`EngineBuilder::fixture_dir`] | `ATDM_FIXTURE_DIR` | `.atdm/fixtures` |
 //! | audit trail and baselines | [`EngineBuilder::store_url`] | `ATDM_STORE_URL` | `.atdm/store` (see [`Store`]) |
 //!
+//! ## Your own database
+//!
+//! [`scaffold`] reads a live database's schema and writes a scenario directory for it
+//! (`schema.toml`, a scenario `every_table` with one valid row in every table, and a scenario
+//! `one_<table>` per table); [`pack_from_dir`] loads it, and so do `atdm --scenario-dir DIR`,
+//! `ATDM_SCENARIO_DIR` (for `atdm`, `#[atdm_scenario]` and Python) and Python's
+//! `scenario_dir=`. The command-line tool does the same with `atdm introspect --out DIR`.
+//!
+//! The front ends (`atdm`, its MCP server, `#[atdm_scenario]`, Python) choose their pack with
+//! [`resolve_pack`]: the scenario directory, else a built-in pack named with `--pack` or
+//! `ATDM_PACK`, else the healthcare demo pack on the embedded default database only. Pointed
+//! at any other database without a scenario directory, they fail before connecting with
+//! [`Error::NoScenarioDir`] (code `NO_SCENARIO_DIR`), which says what to run, and create
+//! nothing: no table, no catalog, no store directory. The Rust API is explicit: an engine
+//! uses the pack given to [`Engine::builder`], on any database.
+//!
 //! ## Audit trail
 //!
 //! Every request, dry run ([`Engine::plan`]), reset, `reset_all`, reaping, snapshot and
@@ -93,7 +109,6 @@
 //! | `atdm_audit_write_seconds` | histogram | |
 //! | `atdm_audit_write_failures_total` | counter | |
 //! | `atdm_audit_events_dropped_total` | counter (stays 0) | |
-//! | scenarios of your own schema | [`pack_from_dir`] (a directory with `schema.toml`, optional `reference.toml`, scenario files) | `ATDM_SCENARIO_DIR` (for `#[atdm_scenario]` and `atdm`) | the healthcare pack |
 //!
 //! ## How the crate is organised
 //!
@@ -107,7 +122,7 @@
 //! | `baseline` | snapshot, restore, list and diff; `codec` (stored forms, checksums), `objects` (Parquet) |
 //! | `introspect` | a live schema into the model ([`introspect`], [`introspect_with`]): `build` (catalog to checked schema), `partition` (bounds as checks), `trigger` (what a trigger may change), `hints` (cycles, triggers, undeclared references), `sql_text` (scans what catalogs print) |
 //! | `backend` | the surface a database provides (`Backend`, `Conn`, `Tx`) and `sqlite`, `postgres`, `mysql`: connecting, binding and decoding values, batching, the bulk path, setup locks, restore hooks, catalog queries |
-//! | `store`, `fixture_files`, `metrics`, `pack_dir`, `testing` | the object store, fixture files, metrics, scenario directories, `#[atdm_scenario]` support |
+//! | `store`, `fixture_files`, `metrics`, `pack_dir`, `pack_choice`, `scaffold`, `testing` | the object store, fixture files, metrics, scenario directories, which pack a front end uses, writing a scenario directory from a database, `#[atdm_scenario]` support |
 //!
 //! Everything that differs between databases lives in its `backend` module; the capabilities
 //! never ask which database they run on, only what it can do (a bulk path, a write lock held
@@ -130,7 +145,9 @@ mod error;
 mod fixture_files;
 mod introspect;
 mod metrics;
+mod pack_choice;
 mod pack_dir;
+mod scaffold;
 mod store;
 
 /// Support for `#[atdm_scenario]`'s expansion. **Not public API**: it may change in any
@@ -153,7 +170,9 @@ pub use engine::{
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
 pub use introspect::{IntrospectOptions, Introspection, introspect, introspect_with};
+pub use pack_choice::{BUILTIN_PACKS, ENV_PACK, resolve_pack};
 pub use pack_dir::pack_from_dir;
+pub use scaffold::{ScaffoldOptions, ScaffoldReport, scaffold};
 pub use store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
 pub use testing::atdm_scenario;

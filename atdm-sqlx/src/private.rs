@@ -10,14 +10,12 @@
 //! runtime; callers wait on a channel, so this works with or without a runtime on the
 //! caller's thread and never calls `block_on` there.
 
-use std::path::Path;
 use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
-use atdm_core::domains::healthcare;
 use chrono::NaiveDate;
 
-use crate::testing::{ENV_LEASE_SECONDS, ENV_SCENARIO_DIR, Seeded};
+use crate::testing::{ENV_LEASE_SECONDS, Seeded};
 use crate::{Engine, Request};
 
 /// The shared runtime and engine of this process.
@@ -36,6 +34,18 @@ pub(crate) static DATABASE_URL: OnceLock<String> = OnceLock::new();
 /// nothing, when a URL was set before or the engine has started.
 pub fn set_database_url(url: impl Into<String>) -> bool {
     SHARED.get().is_none() && DATABASE_URL.set(url.into()).is_ok()
+}
+
+/// A built-in pack named in code, which wins over `ATDM_PACK` (a scenario directory in
+/// `ATDM_SCENARIO_DIR` still wins over both; see [`crate::resolve_pack`]).
+static PACK: OnceLock<String> = OnceLock::new();
+
+/// Makes the shared engine use the built-in pack `name` (`"healthcare"`) when no scenario
+/// directory is set, on any database (for benchmarks and harnesses that cannot set
+/// `ATDM_PACK` before start-up). Returns `false`, changing nothing, when a pack was set before
+/// or the engine has started.
+pub fn set_pack(name: impl Into<String>) -> bool {
+    SHARED.get().is_none() && PACK.set(name.into()).is_ok()
 }
 
 fn shared() -> &'static Shared {
@@ -65,16 +75,14 @@ fn engine() -> &'static Engine {
     }
 }
 
-/// Builds the engine from the environment.
+/// Builds the engine from the environment. The pack is chosen before anything connects
+/// ([`crate::resolve_pack`]): without a scenario directory or a named pack, only the embedded
+/// default database gets the healthcare demo pack.
 async fn connect() -> Result<Engine, String> {
-    let pack = match std::env::var_os(ENV_SCENARIO_DIR).filter(|d| !d.is_empty()) {
-        Some(dir) => crate::pack_from_dir(Path::new(&dir)).map_err(|e| e.to_string())?,
-        None => healthcare::pack(),
-    };
-    let mut builder = Engine::builder(pack);
-    if let Some(url) = DATABASE_URL.get() {
-        builder = builder.database_url(url.clone());
-    }
+    let url = crate::testing::database_url();
+    let pack = crate::resolve_pack(Some(&url), None, PACK.get().map(String::as_str))
+        .map_err(|e| e.to_string())?;
+    let mut builder = Engine::builder(pack).database_url(url);
     if let Some(lease) = lease_from_env()? {
         builder = builder.lease(lease);
     }

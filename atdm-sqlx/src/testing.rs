@@ -53,9 +53,15 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `ATDM_DATABASE_URL` | the database: `sqlite:...`, `postgres://...`, `mysql://...` | the embedded SQLite `sqlite://.atdm/atdm.sqlite` (relative to the test's working directory, the package directory under `cargo test`) |
-//! | `ATDM_SCENARIO_DIR` | a directory with `schema.toml`, an optional `reference.toml`, and scenario files (every other `*.toml`); the pack is built from them with [`atdm_core::Pack::builder`] | the healthcare pack |
+//! | `ATDM_SCENARIO_DIR` | a directory with `schema.toml`, an optional `reference.toml`, and scenario files (every other `*.toml`), such as `atdm introspect --out DIR` writes; the pack is built from them with [`crate::pack_from_dir`] | the healthcare demo pack, on the embedded default database only |
+//! | `ATDM_PACK` | `healthcare`: the healthcare demo pack on any database, when `ATDM_SCENARIO_DIR` is not set | |
 //! | `ATDM_LEASE_SECONDS` | the lease of each test run, in seconds: how long a run of a killed test process lives before an engine start reaps it | one hour ([`crate::DEFAULT_LEASE`]) |
 //! | `ATDM_STORE_URL` | reserved for the audit store; accepted and not yet used | |
+//!
+//! With `ATDM_DATABASE_URL` pointing at any other database than the embedded default, set
+//! `ATDM_SCENARIO_DIR` (or `ATDM_PACK=healthcare` for the demo scenarios): without either, the
+//! first test that seeds panics with a message that says so (code `NO_SCENARIO_DIR`), and
+//! nothing is created in that database.
 //!
 //! ## Teardown and crash safety
 //!
@@ -101,7 +107,8 @@ use chrono::NaiveDate;
 
 pub use atdm_macros::atdm_scenario;
 
-/// The environment variable naming a scenario directory for the tests' engine.
+/// The environment variable naming a scenario directory for the tests' engine (and the
+/// `atdm` tool and Python).
 pub const ENV_SCENARIO_DIR: &str = "ATDM_SCENARIO_DIR";
 
 /// The environment variable giving the lease of each test run, in seconds.

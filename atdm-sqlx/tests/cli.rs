@@ -123,11 +123,15 @@ impl Setup {
         self.tmp.0.join("fixtures")
     }
 
-    /// `atdm <args>` configured by flags for this database, store and fixture directory.
+    /// `atdm <args>` configured by flags for this database, store and fixture directory, with
+    /// the healthcare pack named (the test database is not the embedded default; a
+    /// `--scenario-dir` in `args` wins over it).
     fn atdm(&self, args: &[&str]) -> Run {
         let mut c = atdm_in(&self.tmp.0);
         c.arg("--database-url")
             .arg(&self.db.url)
+            .arg("--pack")
+            .arg("healthcare")
             .arg("--store-url")
             .arg(format!("file://{}", self.store().display()))
             .arg("--fixture-dir")
@@ -381,6 +385,7 @@ fn help_and_version_succeed_and_document_the_environment() {
         "ATDM_DATABASE_URL",
         "ATDM_STORE_URL",
         "ATDM_SCENARIO_DIR",
+        "ATDM_PACK",
         "ATDM_FIXTURE_DIR",
         "ATDM_REFERENCE_DATE",
         "ATDM_INVOKER",
@@ -898,6 +903,7 @@ async fn engine_errors_exit_1_and_write_nothing() {
         // The token may come from the environment; a repeat reports already_cleaned.
         let mut c = atdm_in(&s.tmp.0);
         c.env("ATDM_DATABASE_URL", &s.db.url)
+            .env("ATDM_PACK", "healthcare")
             .env("ATDM_STORE_URL", s.store())
             .env("ATDM_FIXTURE_DIR", s.fixtures())
             .env("ATDM_CLEANUP_TOKEN", &token)
@@ -1272,6 +1278,7 @@ atdm reset "$run" --token "$token" && atdm audit "$run" --html audit.html
         c.current_dir(&s.tmp.0)
             .env("PATH", &path)
             .env("ATDM_DATABASE_URL", &s.db.url)
+            .env("ATDM_PACK", "healthcare")
             .env("ATDM_STORE_URL", s.store())
             .env("ATDM_FIXTURE_DIR", s.fixtures())
             .args(["-c", SCRIPT]);

@@ -53,11 +53,14 @@ impl Setup {
         format!("file://{}", self.store().display())
     }
 
-    /// The global options the server is started with.
+    /// The global options the server is started with (the healthcare pack, named: the test
+    /// database is not the embedded default).
     fn options(&self) -> Vec<String> {
         vec![
             "--database-url".into(),
             self.db.url.clone(),
+            "--pack".into(),
+            "healthcare".into(),
             "--store-url".into(),
             self.store_url(),
             "--fixture-dir".into(),
@@ -356,7 +359,8 @@ fn without_a_client_the_server_exits_and_stdout_stays_empty() {
     let store = format!("file://{}/store", tmp.0.display());
     let out = c
         .current_dir(&tmp.0)
-        .args(["--database-url", &db, "--store-url", &store, "mcp"])
+        .args(["--database-url", &db, "--pack", "healthcare"])
+        .args(["--store-url", &store, "mcp"])
         .stdin(Stdio::null())
         .output()
         .unwrap();

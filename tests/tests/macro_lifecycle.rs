@@ -5,7 +5,9 @@
 //! The tests use the engine the macro builds from the environment (by default the embedded
 //! SQLite file `tests/.atdm/atdm.sqlite`, shared with the other `macro_*` binaries, which is
 //! itself a check that test binaries do not see each other's rows). Set `ATDM_DATABASE_URL` to
-//! run them on PostgreSQL or MySQL. Checks look at one run's rows by key, never at totals.
+//! run them on PostgreSQL or MySQL, with `ATDM_PACK=healthcare` (the healthcare scenarios are
+//! used on another database only when asked for). Checks look at one run's rows by key, never
+//! at totals.
 //!
 //! To observe what happens *after* a test body, most tests call a function carrying the
 //! attribute (without a test attribute of its own) and check the database when it is done.

@@ -10,6 +10,16 @@ and an audit trail. Every row is seeded in one transaction and removed again exa
     member_id = run["data"]["member_id"]
     engine.reset_run(run["run_id"], run["token"])
 
+Your own database: write a scenario directory for it once, then request its scenarios::
+
+    atdm.introspect("postgres://ci@db/app", "atdm-scenarios")
+    engine = atdm.Engine("postgres://ci@db/app", scenario_dir="atdm-scenarios")
+    run = engine.request("every_table")  # one valid row in every table
+
+The healthcare demo scenarios are used only on the embedded default database, or when asked
+for with ``pack="healthcare"``; elsewhere, without ``scenario_dir``, :class:`NoScenarioDir` is
+raised and nothing is created.
+
 Every error is an :class:`AtdmError` with a stable ``code``; each code has its own subclass
 (:class:`TokenMismatch`, :class:`ValidatorRejected`, ...). The pytest plugin
 (``atdm.pytest_plugin``) loads by itself: mark a test with
@@ -24,16 +34,20 @@ from atdm._atdm import (
     ConfirmRequired,
     DatabaseError,
     Engine,
+    FilesExist,
     InvalidConstraint,
     InvalidScenario,
     InvalidUrl,
     NoBaseline,
+    NoScenarioDir,
     RunNotFound,
     ScenarioNotFound,
     SeedFailed,
     TokenMismatch,
+    UnknownPack,
     ValidatorRejected,
     __version__,
+    introspect,
     plan_json,
 )
 from atdm._types import (
@@ -42,10 +56,12 @@ from atdm._types import (
     BaselineDiff,
     BaselineManifest,
     Failure,
+    LeftOut,
     ResetAllReport,
     ResetReport,
     RestoreReport,
     RunInfo,
+    ScaffoldReport,
     ScenarioDescription,
     ScenarioMatch,
     Seeded,
@@ -64,22 +80,28 @@ __all__ = [
     "DatabaseError",
     "Engine",
     "Failure",
+    "FilesExist",
     "InvalidConstraint",
     "InvalidScenario",
     "InvalidUrl",
+    "LeftOut",
     "NoBaseline",
+    "NoScenarioDir",
     "ResetAllReport",
     "ResetReport",
     "RestoreReport",
     "RunInfo",
     "RunNotFound",
+    "ScaffoldReport",
     "ScenarioDescription",
     "ScenarioMatch",
     "ScenarioNotFound",
     "SeedFailed",
     "Seeded",
     "TokenMismatch",
+    "UnknownPack",
     "ValidatorRejected",
     "__version__",
+    "introspect",
     "plan_json",
 ]

@@ -15,6 +15,7 @@ from atdm._types import (
     ResetReport,
     RestoreReport,
     RunInfo,
+    ScaffoldReport,
     ScenarioDescription,
     ScenarioMatch,
     Seeded,
@@ -31,17 +32,21 @@ __all__ = [
     "ConfirmRequired",
     "DatabaseError",
     "Engine",
+    "FilesExist",
     "GENERATOR_VERSION",
     "InvalidConstraint",
     "InvalidScenario",
     "InvalidUrl",
     "NoBaseline",
+    "NoScenarioDir",
     "RunNotFound",
     "ScenarioNotFound",
     "SeedFailed",
     "TokenMismatch",
+    "UnknownPack",
     "ValidatorRejected",
     "__version__",
+    "introspect",
     "plan_json",
 ]
 
@@ -66,6 +71,9 @@ class InvalidScenario(AtdmError): ...
 class InvalidUrl(AtdmError): ...
 class DatabaseError(AtdmError): ...
 class AuditStoreError(AtdmError): ...
+class NoScenarioDir(AtdmError): ...
+class UnknownPack(AtdmError): ...
+class FilesExist(AtdmError): ...
 
 @final
 class Engine:
@@ -78,6 +86,7 @@ class Engine:
         invoker: Optional[str] = None,
         *,
         scenario_dir: Optional[_Path] = None,
+        pack: Optional[str] = None,
         lease_seconds: Optional[float] = None,
     ) -> Engine: ...
     @property
@@ -131,3 +140,11 @@ def plan_json(
     seed: Optional[int] = None,
     scenario_dir: Optional[_Path] = None,
 ) -> str: ...
+
+def introspect(
+    database_url: str,
+    out_dir: _Path,
+    *,
+    name: Optional[str] = None,
+    force: bool = False,
+) -> ScaffoldReport: ...

@@ -16,12 +16,14 @@ __all__ = [
     "BaselineTable",
     "Failure",
     "KnobDescription",
+    "LeftOut",
     "PlanResult",
     "ResetAllReport",
     "ResetReport",
     "RestoreReport",
     "RowDescription",
     "RunInfo",
+    "ScaffoldReport",
     "ScenarioDescription",
     "ScenarioMatch",
     "SchemaVersion",
@@ -215,3 +217,23 @@ class ScenarioMatch(TypedDict):
     id: str
     score: float
     matched: List[str]
+
+
+class LeftOut(TypedDict):
+    """A table ``every_table`` leaves out: why, and what to do."""
+
+    table: str
+    reason: str
+
+
+class ScaffoldReport(TypedDict):
+    """What :func:`atdm.introspect` wrote into the scenario directory ``dir``."""
+
+    database: str
+    dir: str
+    files: List[str]
+    scenarios: List[str]
+    tables: int
+    left_out: List[LeftOut]
+    notes: List[str]
+    other_files: List[str]

@@ -23,9 +23,14 @@ environment            ini option                  meaning
 ``ATDM_DATABASE_URL``  ``atdm_database_url``       database (default ``sqlite://.atdm/atdm.sqlite``)
 ``ATDM_STORE_URL``     ``atdm_store_url``          audit trail and baselines (default ``.atdm/store``)
 ``ATDM_FIXTURE_DIR``   ``atdm_fixture_dir``        fixture files (default ``.atdm/fixtures``)
-``ATDM_SCENARIO_DIR``  ``atdm_scenario_dir``       your schema and scenarios (default: the healthcare pack)
+``ATDM_SCENARIO_DIR``  ``atdm_scenario_dir``       your schema and scenarios, as ``atdm introspect --out`` writes them
+``ATDM_PACK``          ``atdm_pack``               a built-in pack (``healthcare``) for any database
 ``ATDM_REFERENCE_DATE`` ``atdm_reference_date``    "today" for the scenarios (default: today, UTC)
 =====================  ==========================  =========================================
+
+Without a scenario directory or a pack, the healthcare demo scenarios are used on the
+embedded default database only; on any other database the engine fixture raises
+:class:`atdm.NoScenarioDir` and nothing is created there.
 
 Every run's invoker is the test's node id, so the audit trail says which test asked.
 """
@@ -44,6 +49,7 @@ _SETTINGS = (
     ("ATDM_STORE_URL", "atdm_store_url", "store URL of the audit trail and baselines"),
     ("ATDM_FIXTURE_DIR", "atdm_fixture_dir", "directory for fixture files"),
     ("ATDM_SCENARIO_DIR", "atdm_scenario_dir", "directory with schema.toml and scenario files"),
+    ("ATDM_PACK", "atdm_pack", "built-in pack (healthcare) to use on any database"),
     ("ATDM_REFERENCE_DATE", "atdm_reference_date", "reference date (YYYY-MM-DD) of the scenarios"),
 )
 
@@ -80,6 +86,7 @@ def atdm_engine(pytestconfig: pytest.Config) -> Iterator[atdm.Engine]:
         fixture_dir=s["atdm_fixture_dir"],
         reference_date=s["atdm_reference_date"],
         scenario_dir=s["atdm_scenario_dir"],
+        pack=s["atdm_pack"],
     )
     try:
         yield engine

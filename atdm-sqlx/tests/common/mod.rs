@@ -12,6 +12,7 @@ pub(crate) const ATDM_VARS: &[&str] = &[
     "ATDM_DATABASE_URL",
     "ATDM_STORE_URL",
     "ATDM_SCENARIO_DIR",
+    "ATDM_PACK",
     "ATDM_FIXTURE_DIR",
     "ATDM_REFERENCE_DATE",
     "ATDM_INVOKER",

@@ -68,9 +68,13 @@ pub(crate) struct Global {
     )]
     pub(crate) store_url: Option<String>,
 
-    /// A directory with schema.toml, optional reference.toml and scenario files [default: the healthcare pack]
+    /// A directory with schema.toml, optional reference.toml and scenario files, as `introspect --out DIR` writes [default: the healthcare demo pack, on the embedded default database only]
     #[arg(long, global = true, env = "ATDM_SCENARIO_DIR", value_name = "DIR")]
     pub(crate) scenario_dir: Option<PathBuf>,
+
+    /// A built-in pack to use on any database when no --scenario-dir is given: healthcare (the demo pack)
+    #[arg(long, global = true, env = "ATDM_PACK", value_name = "NAME")]
+    pub(crate) pack: Option<String>,
 
     /// Where requested fixture files are written [default: .atdm/fixtures]
     #[arg(long, global = true, env = "ATDM_FIXTURE_DIR", value_name = "DIR")]
@@ -155,11 +159,17 @@ pub(crate) enum Command {
     Baseline(BaselineCommand),
     /// Reset every run whose lease has passed.
     Reap,
-    /// Print the schema of the live database as the engine reads it (TOML, plus notes).
+    /// Print the schema of the live database as the engine reads it (TOML, plus notes); with --out, write a scenario directory for it.
     Introspect {
         /// The schema's name in the output.
         #[arg(long, default_value = "introspected")]
         name: String,
+        /// Write a scenario directory here (created when missing): schema.toml, every_table.toml (one row in every table) and one_TABLE.toml per table.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Overwrite the files --out writes when they exist.
+        #[arg(long, requires = "out")]
+        force: bool,
     },
     /// Check scenario files against the schema without a database; reports every file's errors.
     Validate {
@@ -303,6 +313,19 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Cli::try_parse_from(["atdm", "mcp", "--lease", "0"]).is_err());
+    }
+
+    #[test]
+    fn introspect_force_needs_out() {
+        assert!(Cli::try_parse_from(["atdm", "introspect", "--force"]).is_err());
+        let cli = Cli::try_parse_from(["atdm", "introspect", "--out", "d", "--force"]).unwrap();
+        match cli.command {
+            Command::Introspect { out, force, .. } => {
+                assert_eq!(out.as_deref(), Some(std::path::Path::new("d")));
+                assert!(force);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -46,7 +46,20 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
                 ))
             }
         }
-        Command::Introspect { name } => introspect(g, out, &name).await,
+        Command::Introspect {
+            name,
+            out: Some(dir),
+            force,
+        } => {
+            let url = config::database_url(g);
+            let options = atdm_sqlx::ScaffoldOptions::new().name(name).force(force);
+            let report = {
+                let _spinner = Spinner::start(out, "reading the schema and checking every table");
+                atdm_sqlx::scaffold(&url, &dir, &options).await?
+            };
+            out.emit(&report, || render::scaffolded(&report))
+        }
+        Command::Introspect { name, .. } => introspect(g, out, &name).await,
         Command::ResetAll { confirm } if !confirm => Err(CliError::usage(
             "CONFIRM_REQUIRED",
             "reset-all deletes every run-owned row in every table; add --confirm to do it",

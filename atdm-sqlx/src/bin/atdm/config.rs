@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use atdm_core::Pack;
-use atdm_core::domains::healthcare;
 use atdm_sqlx::{DEFAULT_DATABASE_URL, Engine};
 
 use crate::args::Global;
@@ -12,12 +11,15 @@ use crate::output::CliError;
 /// How long a command waits for a database connection before it fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The pack: the scenario directory's, or the healthcare pack.
+/// The pack: the scenario directory's; else the built-in pack `--pack` names; else the
+/// healthcare demo pack on the embedded default database only. On any other database it is
+/// `NO_SCENARIO_DIR`, before anything connects (see [`atdm_sqlx::resolve_pack`]).
 pub(crate) fn pack(g: &Global) -> Result<Pack, CliError> {
-    match &g.scenario_dir {
-        Some(dir) => Ok(atdm_sqlx::pack_from_dir(dir)?),
-        None => Ok(healthcare::pack()),
-    }
+    Ok(atdm_sqlx::resolve_pack(
+        Some(&database_url(g)),
+        g.scenario_dir.as_deref(),
+        g.pack.as_deref(),
+    )?)
 }
 
 /// The database URL: the flag, `ATDM_DATABASE_URL`, or the embedded default.

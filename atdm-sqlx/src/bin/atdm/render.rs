@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use atdm_core::audit::AuditTrail;
 use atdm_core::{Plan, ScenarioDescription};
 use atdm_sqlx::{
-    BaselineDiff, BaselineManifest, ResetAllReport, ResetReport, RestoreReport, RunInfo, Seeded,
+    BaselineDiff, BaselineManifest, ResetAllReport, ResetReport, RestoreReport, RunInfo,
+    ScaffoldReport, Seeded,
 };
 
 use crate::output::{indent, key_values, plain, table};
@@ -227,10 +228,56 @@ pub(crate) fn introspected(i: &Introspected) -> String {
     for n in &i.notes {
         let _ = writeln!(s, "# note: {n}");
     }
-    s.push('\n');
+    s.push_str("# To write a scenario directory for it: atdm introspect --out DIR\n\n");
     s.push_str(&i.toml);
     if !s.ends_with('\n') {
         s.push('\n');
+    }
+    s
+}
+
+pub(crate) fn scaffolded(r: &ScaffoldReport) -> String {
+    let mut s = String::new();
+    let dir = r.dir.display();
+    let _ = writeln!(
+        s,
+        "wrote {} files to {dir} ({} tables of {}):",
+        r.files.len(),
+        r.tables,
+        r.database
+    );
+    for f in &r.files {
+        let _ = writeln!(s, "  {f}");
+    }
+    if !r.left_out.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nleft out of every_table ({} of {} tables; every_table.toml says how to add them):",
+            r.left_out.len(),
+            r.tables
+        );
+        for l in &r.left_out {
+            let _ = writeln!(s, "  {}: {}", l.table, l.reason);
+        }
+    }
+    if !r.notes.is_empty() {
+        s.push_str("\nnotes (also at the top of schema.toml):\n");
+        for n in &r.notes {
+            let _ = writeln!(s, "  - {n}");
+        }
+    }
+    if !r.other_files.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nalso in {dir}, and loaded as scenario files too: {}",
+            r.other_files.join(", ")
+        );
+    }
+    if r.scenarios.iter().any(|id| id == "every_table") {
+        let _ = writeln!(
+            s,
+            "\nnext: atdm --scenario-dir {dir} request every_table   (then reset the run it prints)"
+        );
     }
     s
 }
