@@ -212,6 +212,10 @@ pub struct Trigger {
     /// it is stored", "may write other tables").
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub effect: String,
+    /// The other tables it writes, where its body says (a film's insert trigger copying the
+    /// film into `film_text`): their rows are written after this table's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
 }
 
 /// How the database generates a column's value.
@@ -656,7 +660,7 @@ impl Schema {
     }
 
     /// Table positions in insert order: every table after the tables it references
-    /// (self-references aside), ties in declared order. Tables whose foreign keys form a
+    /// (self-references aside), ties in declared order, a table some trigger writes after the trigger's table. Tables whose foreign keys form a
     /// cycle ([`Schema::fk_cycles`]) come together, in declared order. Deletes go in the
     /// reverse order. Never fails (the `Result` is kept for compatibility).
     pub fn fk_order(&self) -> Result<Vec<usize>, SchemaError> {
@@ -727,11 +731,33 @@ impl Schema {
                     .collect()
             })
             .collect();
+        // Among the groups that can go next, those no trigger of a table still to come writes
+        // into: a trigger may write rows into other tables (a film's text into a search
+        // table), and rows planned for those then come after and see them.
+        let written_by_later = |g: usize, done: &[bool]| {
+            groups[g].iter().any(|&m| {
+                let name = &self.tables[m].name;
+                (0..groups.len()).filter(|&o| o != g && !done[o]).any(|o| {
+                    groups[o].iter().any(|&w| {
+                        self.tables[w]
+                            .triggers
+                            .iter()
+                            .any(|t| t.writes.iter().any(|x| x == name))
+                    })
+                })
+            })
+        };
         let mut done = vec![false; groups.len()];
         let mut out = Vec::with_capacity(groups.len());
         while out.len() < groups.len() {
-            let next = (0..groups.len())
-                .find(|&g| !done[g] && gdeps[g].iter().all(|&d| done[d]))
+            let ready: Vec<usize> = (0..groups.len())
+                .filter(|&g| !done[g] && gdeps[g].iter().all(|&d| done[d]))
+                .collect();
+            let next = ready
+                .iter()
+                .copied()
+                .find(|&g| !written_by_later(g, &done))
+                .or_else(|| ready.first().copied())
                 .expect("the graph of groups has no cycle");
             done[next] = true;
             out.push(groups[next].clone());

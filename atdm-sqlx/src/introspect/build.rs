@@ -292,11 +292,27 @@ pub(super) fn build(
                 (None, None) => format!("a check of {tname}"),
             };
             match parse_checks(&ch.text) {
-                Err(e) => notes.push(format!(
-                    "{label} ({}) cannot be modelled ({}); it is left out, and the database still enforces it",
-                    one_line(&ch.text),
-                    e.message
-                )),
+                Err(e) => {
+                    let (nulled, open) = guard_unmodelled(t, &ch.text);
+                    let mut note = format!(
+                        "{label} ({}) cannot be modelled ({}); it is left out, and the database still enforces it",
+                        one_line(&ch.text),
+                        e.message
+                    );
+                    if !nulled.is_empty() {
+                        note.push_str(&format!(
+                            "; generated rows leave {} NULL (fill_rate = 0) so they cannot break it",
+                            nulled.join(", ")
+                        ));
+                    }
+                    if !open.is_empty() {
+                        note.push_str(&format!(
+                            "; generated values of {} may break it: set them in a scenario to values it accepts",
+                            open.join(", ")
+                        ));
+                    }
+                    notes.push(note);
+                }
                 Ok(parsed) => {
                     for c in parsed {
                         match c.columns().into_iter().find(|x| !kept[&tname].contains(*x)) {
@@ -360,6 +376,32 @@ pub(super) fn build(
     notes.extend(hints::trigger_notes(&schema));
     notes.extend(hints::reference_hints(&schema));
     Ok(Introspection { schema, notes })
+}
+
+/// The columns a check the model cannot hold reads (found by name in its text): nullable ones
+/// without a fill rate of their own are kept NULL in generated rows (returned first), the
+/// NOT NULL ones are returned second (their generated values may break the check).
+fn guard_unmodelled(t: &mut Table, text: &str) -> (Vec<String>, Vec<String>) {
+    let words: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let (mut nulled, mut open) = (Vec::new(), Vec::new());
+    for c in &mut t.columns {
+        if !words.contains(&c.name.to_ascii_lowercase()) || c.generated.is_some() {
+            continue;
+        }
+        if c.nullable {
+            if c.fill_rate.is_none() {
+                c.fill_rate = Some(0.0);
+                nulled.push(c.name.clone());
+            }
+        } else if c.default.is_none() && c.default_sql.is_none() {
+            open.push(c.name.clone());
+        }
+    }
+    (nulled, open)
 }
 
 /// Leaves out what a schema check refused, with a note; false when nothing can be left out.

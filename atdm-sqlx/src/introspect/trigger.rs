@@ -164,6 +164,11 @@ impl RawTrigger {
             timing: self.timing.clone(),
             events: self.events.clone(),
             effect: self.effect(),
+            writes: self
+                .body
+                .as_deref()
+                .map(|b| body_effects(b, &self.table).writes)
+                .unwrap_or_default(),
         }
     }
 

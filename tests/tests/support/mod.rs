@@ -54,7 +54,7 @@ pub struct TestDb {
     pub kind: Kind,
     pub url: String,
     admin_url: Option<String>,
-    name: String,
+    pub name: String,
     dir: Option<PathBuf>,
 }
 
