@@ -30,6 +30,17 @@
 //!   children before parents, in one transaction; it does not depend on a `test_run_id`
 //!   column (it fills one where a table has it). A wrong token deletes nothing
 //!   ([`Error::TokenMismatch`]); a repeat reports [`ResetStatus::AlreadyCleaned`].
+//! - **Foreign-key cycles.** Rows of tables whose foreign keys form a cycle (a store whose
+//!   manager is a staff member of the store) are written together in the same transaction:
+//!   the keys the database would assign are drawn first (PostgreSQL: from the column's
+//!   sequence), then SQLite checks the foreign keys at commit, PostgreSQL writes the rows with
+//!   one statement of writable common table expressions (non-deferrable constraints are fine),
+//!   and MySQL/MariaDB switch foreign-key checks off for those statements while the engine
+//!   checks every foreign key of the rows itself before it commits. Resets and restores do the
+//!   same.
+//! - **Keys like the table's own.** An integer primary key that the database does not assign
+//!   continues after the table's largest key (drawn when the rows are written, under the
+//!   transaction's lock), so seeded rows sit beside existing ids.
 //! - **No SQL from callers.** Statements are built only from the schema's identifiers, quoted
 //!   for the backend; every value is a bound parameter.
 //! - **Crash safety.** Every run has a lease ([`EngineBuilder::lease`]); [`Engine::reap_expired`]
