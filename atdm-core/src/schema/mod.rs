@@ -68,7 +68,7 @@ mod file;
 mod order;
 mod types;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
