@@ -2,7 +2,8 @@
 //! NULL foreign-key cycle, a partitioned table with foreign keys on its partitions, tables in
 //! several schemas, a NOT NULL column of a type ATDM makes no values for, narrow and unsigned
 //! integers, enumerations and sets, a domain with a check, a trigger that rewrites a value, an
-//! array column, a check the model cannot hold). `introspect --out` (`atdm_sqlx::scaffold`),
+//! array column, a check the model cannot hold, a key the database assigns by a default
+//! expression that another table references). `introspect --out` (`atdm_sqlx::scaffold`),
 //! then `every_table` ten times, each reset leaving every table exactly as it was; a baseline
 //! round trip leaving it exactly as it was too; and the rows look real: at most half NULLs
 //! over nullable columns, emails made of the row's names.
@@ -48,6 +49,10 @@ fn fixture(kind: Kind) -> Vec<&'static str> {
             "CREATE TABLE sales.customer (customer_id integer PRIMARY KEY, name varchar(50) NOT NULL, email varchar(80) NOT NULL)",
             "CREATE TABLE person.customer (person_id integer PRIMARY KEY, sales_customer_id integer NOT NULL REFERENCES sales.customer, \
                first_name text NOT NULL, last_name text NOT NULL, phone text)",
+            "CREATE TABLE account (account_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name varchar(40) NOT NULL, \
+               created_at timestamptz NOT NULL DEFAULT now())",
+            "CREATE TABLE account_note (note_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+               account_id uuid NOT NULL REFERENCES account, body text NOT NULL)",
             "INSERT INTO language (name) VALUES ('English'), ('Italian')",
         ],
         Kind::MySql => vec![
@@ -74,6 +79,10 @@ fn fixture(kind: Kind) -> Vec<&'static str> {
             "CREATE TABLE film_note (film_id smallint unsigned NOT NULL PRIMARY KEY, note varchar(100) DEFAULT NULL, \
                CONSTRAINT ck_note CHECK (note is null or note like '%Trailers%' or note like '%Commentaries%'), \
                CONSTRAINT fk_note_film FOREIGN KEY (film_id) REFERENCES film (film_id))",
+            "CREATE TABLE account (account_id char(36) NOT NULL DEFAULT (uuid()) PRIMARY KEY, name varchar(40) NOT NULL, \
+               created_at datetime NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+            "CREATE TABLE account_note (note_id int NOT NULL AUTO_INCREMENT PRIMARY KEY, account_id char(36) NOT NULL, \
+               body text NOT NULL, CONSTRAINT fk_note_account FOREIGN KEY (account_id) REFERENCES account (account_id))",
             "INSERT INTO language (name) VALUES ('English'), ('Italian')",
         ],
         Kind::Sqlite => vec![
@@ -90,6 +99,10 @@ fn fixture(kind: Kind) -> Vec<&'static str> {
                first_name VARCHAR(45) NOT NULL, last_name VARCHAR(45) NOT NULL, email VARCHAR(50), last_update TIMESTAMP)",
             "CREATE TRIGGER customer_trigger_ai AFTER INSERT ON customer BEGIN \
                UPDATE customer SET last_update = '2030-01-01 00:00:00' WHERE rowid = new.rowid; END",
+            "CREATE TABLE account (account_id TEXT PRIMARY KEY DEFAULT (lower(hex(randomblob(16)))), name TEXT NOT NULL, \
+               created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+            "CREATE TABLE account_note (note_id INTEGER PRIMARY KEY, account_id TEXT NOT NULL REFERENCES account (account_id), \
+               body TEXT NOT NULL)",
             "INSERT INTO language (name) VALUES ('English'), ('Italian')",
         ],
     }
@@ -108,6 +121,8 @@ fn tables(kind: Kind) -> Vec<&'static str> {
             "payment",
             "sales.customer",
             "person.customer",
+            "account",
+            "account_note",
         ],
         Kind::MySql => vec![
             "language",
@@ -117,8 +132,18 @@ fn tables(kind: Kind) -> Vec<&'static str> {
             "staff",
             "customer",
             "film_note",
+            "account",
+            "account_note",
         ],
-        Kind::Sqlite => vec!["language", "film", "store", "staff", "customer"],
+        Kind::Sqlite => vec![
+            "language",
+            "film",
+            "store",
+            "staff",
+            "customer",
+            "account",
+            "account_note",
+        ],
     }
 }
 

@@ -230,7 +230,7 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
             if let Some(v) = &c.default {
                 col.push_str(&format!(" DEFAULT {}", default_literal(d, v)));
             } else if let Some(expr) = &c.default_sql {
-                col.push_str(&format!(" DEFAULT {expr}"));
+                col.push_str(&format!(" DEFAULT {}", default_expr(expr)));
             }
             parts.push(col);
         }
@@ -342,10 +342,52 @@ fn default_literal(d: Dialect, v: &crate::value::Value) -> String {
     }
 }
 
+/// A default expression as a column definition takes it: a function call in parentheses
+/// (SQLite and MySQL accept `DEFAULT (uuid())` but not `DEFAULT uuid()`), a keyword such as
+/// `CURRENT_TIMESTAMP` or a literal bare (MySQL's timestamp columns want it so).
+fn default_expr(expr: &str) -> String {
+    let wrapped = expr.starts_with('(') && {
+        let mut depth = 0i32;
+        let mut closes_at_end = false;
+        for (i, ch) in expr.char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        closes_at_end = i == expr.len() - 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        closes_at_end
+    };
+    if expr.contains('(') && !wrapped {
+        format!("({expr})")
+    } else {
+        expr.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::{Column, Table};
+
+    #[test]
+    fn default_expressions_are_parenthesized_where_dialects_need_it() {
+        assert_eq!(default_expr("uuid()"), "(uuid())");
+        assert_eq!(
+            default_expr("lower(hex(randomblob(16)))"),
+            "(lower(hex(randomblob(16))))"
+        );
+        assert_eq!(default_expr("(now())"), "(now())");
+        assert_eq!(default_expr("(a) + (b)"), "((a) + (b))");
+        assert_eq!(default_expr("CURRENT_TIMESTAMP"), "CURRENT_TIMESTAMP");
+        assert_eq!(default_expr("'G'"), "'G'");
+    }
 
     fn schema() -> Schema {
         let parent = Table::new("plan")

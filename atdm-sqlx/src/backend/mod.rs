@@ -353,11 +353,11 @@ pub(crate) trait Conn: Send {
     ) -> BoxStream<'a, DbResult<Vec<Value>>>;
 
     /// Runs an INSERT of one row (without a RETURNING clause) and returns the values of the
-    /// `returning` columns the database assigned (where the backend can read them back).
+    /// `returning` columns the database assigned, in their order.
     fn insert_returning<'a>(
         &'a mut self,
         stmt: Stmt,
-        returning: &'a [(String, ColumnType)],
+        returning: &'a Returning<'a>,
     ) -> BoxFuture<'a, DbResult<Vec<Value>>>;
 
     /// Loads rows through the bulk path's `statement`, fed chunk by chunk (rows as
@@ -517,7 +517,7 @@ impl Tx {
     pub(crate) async fn insert_returning(
         &mut self,
         stmt: Stmt,
-        returning: &[(String, ColumnType)],
+        returning: &Returning<'_>,
     ) -> DbResult<Vec<Value>> {
         self.flush().await?;
         self.conn.insert_returning(stmt, returning).await
@@ -656,10 +656,28 @@ pub(crate) fn parse_text(s: Option<String>, ty: &ColumnType) -> DbResult<Value> 
     }
 }
 
-/// ` RETURNING a, b` for the columns whose assigned values an INSERT reads back.
-pub(crate) fn returning_clause(d: Dialect, returning: &[(String, ColumnType)]) -> String {
-    let cols: Vec<String> = returning.iter().map(|(c, _)| d.quote(c)).collect();
-    format!("RETURNING {}", cols.join(", "))
+/// What an INSERT of one row reads back: the columns the database assigns, and what a backend
+/// without `RETURNING` needs to find the row again.
+pub(crate) struct Returning<'a> {
+    /// The table, quoted for the dialect.
+    pub(crate) table: &'a str,
+    /// The columns to read back, with their types.
+    pub(crate) columns: &'a [(String, ColumnType)],
+    /// The table's identity (auto-increment) column, if it has one.
+    pub(crate) identity: Option<&'a str>,
+}
+
+impl Returning<'_> {
+    /// The columns' types, in order.
+    pub(crate) fn types(&self) -> Vec<ColumnType> {
+        self.columns.iter().map(|(_, ty)| ty.clone()).collect()
+    }
+
+    /// `RETURNING a, b` for the columns.
+    pub(crate) fn clause(&self, d: Dialect) -> String {
+        let cols: Vec<String> = self.columns.iter().map(|(c, _)| d.quote(c)).collect();
+        format!("RETURNING {}", cols.join(", "))
+    }
 }
 
 /// `Some(v)` as a value, `None` as NULL.

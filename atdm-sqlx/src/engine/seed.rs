@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::cycle::{cell_ref, cycle_groups, known};
 use super::{Engine, col_type, key_columns, micros};
-use crate::backend::{DbResult, Stmt, Tx};
+use crate::backend::{DbResult, Returning, Stmt, Tx};
 use crate::error::{Error, db_message};
 
 /// From this many rows on, a table (and the ledger) goes through the backend's bulk path.
@@ -169,8 +169,18 @@ impl Engine {
                             (v.unwrap_or(Value::Null), types[i].clone())
                         })
                         .collect();
+                    let identity = t
+                        .columns
+                        .iter()
+                        .find(|c| c.generated == Some(atdm_core::schema::Generated::Identity))
+                        .map(|c| c.name.as_str());
+                    let returning = Returning {
+                        table: &table,
+                        columns: &returning,
+                        identity,
+                    };
                     let got = tx.insert_returning(Stmt { sql, binds }, &returning).await?;
-                    for ((col, _), v) in returning.iter().zip(got) {
+                    for ((col, _), v) in returning.columns.iter().zip(got) {
                         assigned.insert(cell_ref(&tp.table, ri, col), v);
                     }
                 }

@@ -20,8 +20,8 @@ use sqlx::query::Query;
 use sqlx::{Row, TypeInfo, ValueRef};
 
 use super::{
-    Backend, Conn, CycleWrites, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url, opt,
-    parse_text, text_of, unavailable,
+    Backend, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, Tx, ValueForms, invalid_url,
+    opt, parse_text, text_of, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -31,6 +31,8 @@ use crate::introspect::Raw;
 #[derive(Debug)]
 pub(crate) struct MySql {
     pool: MySqlPool,
+    /// MariaDB 10.5 and later: `INSERT ... RETURNING` reads back what the database assigned.
+    returning: bool,
 }
 
 impl MySql {
@@ -63,7 +65,14 @@ impl MySql {
             .connect_with(opts)
             .await
             .map_err(|e| unavailable(url, e))?;
-        Ok(MySql { pool })
+        let version: String = sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| unavailable(url, e))?;
+        Ok(MySql {
+            pool,
+            returning: insert_returning_supported(&version),
+        })
     }
 }
 
@@ -151,9 +160,10 @@ impl Backend for MySql {
     }
 
     fn acquire(&self) -> BoxFuture<'_, DbResult<Box<dyn Conn>>> {
-        Box::pin(
-            async move { Ok(Box::new(MySqlConn(self.pool.acquire().await?)) as Box<dyn Conn>) },
-        )
+        Box::pin(async move {
+            let conn = self.pool.acquire().await?;
+            Ok(Box::new(MySqlConn(conn, self.returning)) as Box<dyn Conn>)
+        })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
@@ -218,7 +228,23 @@ fn native_kind(ty: &ColumnType) -> Native {
     }
 }
 
-struct MySqlConn(PoolConnection<sqlx::MySql>);
+/// A pooled connection, and whether the server reads back with `INSERT ... RETURNING`.
+struct MySqlConn(PoolConnection<sqlx::MySql>, bool);
+
+/// Whether a server of this `VERSION()` has `INSERT ... RETURNING` (MariaDB 10.5 and later;
+/// MySQL has none).
+fn insert_returning_supported(version: &str) -> bool {
+    if !version.contains("MariaDB") {
+        return false;
+    }
+    // Some proxies still report the old replication prefix: "5.5.5-10.11.6-MariaDB".
+    let version = version.strip_prefix("5.5.5-").unwrap_or(version);
+    let mut parts = version
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (10, 5)
+}
 
 type MySqlQuery = Query<'static, sqlx::MySql, MySqlArguments>;
 
@@ -281,18 +307,70 @@ impl Conn for MySqlConn {
     fn insert_returning<'a>(
         &'a mut self,
         stmt: Stmt,
-        returning: &'a [(String, ColumnType)],
+        returning: &'a Returning<'a>,
     ) -> BoxFuture<'a, DbResult<Vec<Value>>> {
         Box::pin(async move {
+            if returning.columns.is_empty() {
+                query(stmt).execute(&mut *self.0).await?;
+                return Ok(Vec::new());
+            }
+            if self.1 {
+                let stmt = Stmt {
+                    sql: format!("{} {}", stmt.sql, returning.clause(Dialect::MySql)),
+                    binds: stmt.binds,
+                };
+                let row = query(stmt).fetch_one(&mut *self.0).await?;
+                return decode_row(&row, &returning.types());
+            }
+            // MySQL: the auto-increment key is LAST_INSERT_ID(); any other assigned column is
+            // read from the row that key names.
             let done = query(stmt).execute(&mut *self.0).await?;
-            let id = done.last_insert_id();
-            Ok(returning
+            let id = Value::Int(done.last_insert_id() as i64);
+            let Some(identity) = returning.identity.filter(|_| done.last_insert_id() > 0) else {
+                return Err(sqlx::Error::Protocol(format!(
+                    "MySQL cannot read back the values it assigned to {} of {} (the table has no \
+                     auto-increment key); give those columns values in the scenario",
+                    returning
+                        .columns
+                        .iter()
+                        .map(|(c, _)| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    returning.table
+                )));
+            };
+            let others: Vec<&(String, ColumnType)> = returning
+                .columns
                 .iter()
-                .map(|(_, ty)| {
-                    if ty.is_integer() && id > 0 {
-                        Value::Int(id as i64)
+                .filter(|(c, _)| c != identity)
+                .collect();
+            let mut read = Vec::new();
+            if !others.is_empty() {
+                let cols: Vec<String> = others
+                    .iter()
+                    .map(|(c, _)| Dialect::MySql.quote(c))
+                    .collect();
+                let types: Vec<ColumnType> = others.iter().map(|(_, t)| t.clone()).collect();
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {} = ?",
+                    cols.join(", "),
+                    returning.table,
+                    Dialect::MySql.quote(identity)
+                );
+                let row = query(Stmt::new(sql).bind(id.clone(), ColumnType::BigInt))
+                    .fetch_one(&mut *self.0)
+                    .await?;
+                read = decode_row(&row, &types)?;
+            }
+            let mut read = read.into_iter();
+            Ok(returning
+                .columns
+                .iter()
+                .map(|(c, _)| {
+                    if c == identity {
+                        id.clone()
                     } else {
-                        Value::Null
+                        read.next().unwrap_or(Value::Null)
                     }
                 })
                 .collect())
@@ -301,6 +379,20 @@ impl Conn for MySqlConn {
 
     fn close_on_drop(&mut self) {
         self.0.close_on_drop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn returning_is_read_from_mariadb_10_5_on() {
+        use super::insert_returning_supported as ok;
+        assert!(ok("10.11.19-MariaDB-0+deb12u1"));
+        assert!(ok("10.5.0-MariaDB"));
+        assert!(ok("11.4.2-MariaDB-log"));
+        assert!(!ok("10.4.32-MariaDB"));
+        assert!(!ok("8.0.36"));
+        assert!(ok("5.5.5-10.11.6-MariaDB"));
     }
 }
 

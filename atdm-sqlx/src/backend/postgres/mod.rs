@@ -21,8 +21,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::query::Query;
 
 use super::{
-    Backend, BulkLoad, Conn, CycleWrites, DbResult, SetupLock, Stmt, Tx, ValueForms, invalid_url,
-    opt, returning_clause, unavailable,
+    Backend, BulkLoad, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, Tx, ValueForms,
+    invalid_url, opt, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -349,24 +349,19 @@ impl Conn for PgConn {
     fn insert_returning<'a>(
         &'a mut self,
         stmt: Stmt,
-        returning: &'a [(String, ColumnType)],
+        returning: &'a Returning<'a>,
     ) -> BoxFuture<'a, DbResult<Vec<Value>>> {
         Box::pin(async move {
-            if returning.is_empty() {
+            if returning.columns.is_empty() {
                 query(stmt).execute(&mut *self.0).await?;
                 return Ok(Vec::new());
             }
             let stmt = Stmt {
-                sql: format!(
-                    "{} {}",
-                    stmt.sql,
-                    returning_clause(Dialect::Postgres, returning)
-                ),
+                sql: format!("{} {}", stmt.sql, returning.clause(Dialect::Postgres)),
                 binds: stmt.binds,
             };
             let row = query(stmt).fetch_one(&mut *self.0).await?;
-            let types: Vec<ColumnType> = returning.iter().map(|(_, ty)| ty.clone()).collect();
-            decode_row(&row, &types)
+            decode_row(&row, &returning.types())
         })
     }
 

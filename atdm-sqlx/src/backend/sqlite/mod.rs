@@ -24,7 +24,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, ValueRef};
 
 use super::{
-    Backend, Conn, CycleWrites, DbResult, SetupLock, Stmt, ValueForms, invalid_url, opt,
+    Backend, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, ValueForms, invalid_url, opt,
     parse_text, text_of, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
@@ -287,29 +287,19 @@ impl Conn for SqliteConn {
     fn insert_returning<'a>(
         &'a mut self,
         stmt: Stmt,
-        returning: &'a [(String, ColumnType)],
+        returning: &'a Returning<'a>,
     ) -> BoxFuture<'a, DbResult<Vec<Value>>> {
         Box::pin(async move {
-            if returning.is_empty() {
+            if returning.columns.is_empty() {
                 joined([&stmt]).execute(&mut *self.0).await?;
                 return Ok(Vec::new());
             }
             let stmt = Stmt {
-                sql: format!(
-                    "{} {}",
-                    stmt.sql,
-                    super::returning_clause(Dialect::Sqlite, returning)
-                ),
+                sql: format!("{} {}", stmt.sql, returning.clause(Dialect::Sqlite)),
                 binds: stmt.binds,
             };
             let row = joined([&stmt]).fetch_one(&mut *self.0).await?;
-            decode_row(
-                &row,
-                &returning
-                    .iter()
-                    .map(|(_, ty)| ty.clone())
-                    .collect::<Vec<_>>(),
-            )
+            decode_row(&row, &returning.types())
         })
     }
 
