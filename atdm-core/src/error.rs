@@ -124,12 +124,46 @@ pub enum SchemaError {
         /// What is wrong.
         message: String,
     },
+    /// Introspection found no table to read: the database is empty, or the schemas asked for
+    /// hold none.
+    #[error(
+        "{database} has no table to read{}; {}",
+        asked_text(asked),
+        found_text(found)
+    )]
+    NoTables {
+        /// The database, without its password.
+        database: String,
+        /// The schemas asked for (empty: every non-system schema).
+        asked: Vec<String>,
+        /// The schemas that have tables.
+        found: Vec<String>,
+    },
     /// Foreign keys form a cycle, so no insert order exists.
     #[error("foreign keys form a cycle between tables {}; break it with a nullable column that is filled later", tables.join(", "))]
     Cycle {
         /// The tables on or behind the cycle.
         tables: Vec<String>,
     },
+}
+
+fn asked_text(asked: &[String]) -> String {
+    if asked.is_empty() {
+        String::new()
+    } else {
+        format!(" in schema {}", asked.join(", "))
+    }
+}
+
+fn found_text(found: &[String]) -> String {
+    if found.is_empty() {
+        "create the application's tables first (run its migrations), or point --database-url at the database that has them".into()
+    } else {
+        format!(
+            "schemas with tables: {}; choose among them with --schema (schemas=[...] in Python), or leave it out to read them all",
+            found.join(", ")
+        )
+    }
 }
 
 fn origin_prefix(origin: &str) -> String {

@@ -599,17 +599,22 @@ fn plan_json(
 /// into `out_dir`: `schema.toml`, the scenario `every_table` (one valid row in every table
 /// that can hold one) and `one_<table>` per table. Returns what was written (files,
 /// scenarios, tables left out of every_table and why, introspection notes). Existing files
-/// raise `FilesExist` unless `force=True`.
+/// raise `FilesExist` unless `force=True`. `schemas` (PostgreSQL) reads only the schemas
+/// named; by default every non-system schema is read.
 #[pyfunction]
-#[pyo3(signature = (database_url, out_dir, *, name=None, force=false))]
+#[pyo3(signature = (database_url, out_dir, *, name=None, force=false, schemas=None))]
 fn introspect<'py>(
     py: Python<'py>,
     database_url: &str,
     out_dir: PathBuf,
     name: Option<String>,
     force: bool,
+    schemas: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut options = atdm_sqlx::ScaffoldOptions::new().force(force);
+    for s in schemas.unwrap_or_default() {
+        options = options.schema(s);
+    }
     if let Some(n) = name {
         options = options.name(n);
     }

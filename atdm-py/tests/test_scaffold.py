@@ -67,6 +67,9 @@ def test_introspect_writes_a_directory_the_engine_loads(tmp_path: Path) -> None:
     assert exists.value.code == "FILES_EXIST"
     assert atdm.introspect(db, out, name="shop", force=True)["files"][0] == "schema.toml"
     assert 'name = "shop"' in (out / "schema.toml").read_text()
+    # SQLite has one schema: a choice of schemas reads it anyway, and says so.
+    chosen = atdm.introspect(db, out, name="shop", force=True, schemas=["sales"])
+    assert chosen["tables"] == 2 and any("sales were asked for" in n for n in chosen["notes"])
 
     before = _rows(tmp_path)
     e = atdm.Engine(db, str(tmp_path / "store"), scenario_dir=out, reference_date="2026-06-01")

@@ -7,7 +7,7 @@ use atdm_core::scaffold::{EVERY_TABLE, LeftOut, SCHEMA_FILE};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::introspect::introspect;
+use crate::introspect::{IntrospectOptions, introspect_with};
 use crate::pack_dir::scenario_files;
 
 /// How [`scaffold`] writes: the schema's name and whether existing files may be overwritten.
@@ -15,6 +15,7 @@ use crate::pack_dir::scenario_files;
 pub struct ScaffoldOptions {
     name: String,
     force: bool,
+    introspect: IntrospectOptions,
 }
 
 impl Default for ScaffoldOptions {
@@ -29,6 +30,7 @@ impl ScaffoldOptions {
         ScaffoldOptions {
             name: "introspected".into(),
             force: false,
+            introspect: IntrospectOptions::new(),
         }
     }
 
@@ -41,6 +43,13 @@ impl ScaffoldOptions {
     /// Overwrites files of the directory that the scaffold writes (others are kept).
     pub fn force(mut self, yes: bool) -> Self {
         self.force = yes;
+        self
+    }
+
+    /// Reads only this PostgreSQL schema (call again for more); by default every non-system
+    /// schema is read. See [`IntrospectOptions::schema`].
+    pub fn schema(mut self, name: impl Into<String>) -> Self {
+        self.introspect = self.introspect.schema(name);
         self
     }
 }
@@ -100,7 +109,7 @@ pub async fn scaffold(
     // The files every scaffold writes are checked before the database is read.
     let fixed = [SCHEMA_FILE.to_owned(), format!("{EVERY_TABLE}.toml")];
     refuse_overwrite(out_dir, fixed.iter(), options.force)?;
-    let found = introspect(database_url, &options.name).await?;
+    let found = introspect_with(database_url, &options.name, &options.introspect).await?;
     let written = atdm_core::scaffold::scaffold(&found.schema, &found.notes)?;
     refuse_overwrite(
         out_dir,

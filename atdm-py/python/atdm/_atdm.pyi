@@ -3,7 +3,7 @@
 import datetime
 import decimal
 import os
-from typing import List, Mapping, Optional, Union, final
+from typing import List, Mapping, Optional, Sequence, Union, final
 
 from atdm._types import (
     AuditTrail,
@@ -147,4 +147,5 @@ def introspect(
     *,
     name: Optional[str] = None,
     force: bool = False,
+    schemas: Optional[Sequence[str]] = None,
 ) -> ScaffoldReport: ...

@@ -1,6 +1,6 @@
 //! From the catalog as read ([`Raw`]) to a checked [`Schema`], with notes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use atdm_core::schema::{
     Column, ColumnType, DEFAULT_RUN_ID_COLUMN, ForeignKey, Schema, Table, parse_checks,
@@ -65,10 +65,22 @@ pub(super) fn build(
     mut raw: Raw,
     schema_name: &str,
     options: &IntrospectOptions,
+    database: &str,
 ) -> Result<Introspection, Error> {
     let mut notes = std::mem::take(&mut raw.notes);
     let current = raw.current_schema.clone();
+    let found: BTreeSet<String> = raw.tables.keys().map(|(s, _)| s.clone()).collect();
     let (chosen, all) = choose(raw, options, &mut notes);
+    if chosen.is_empty() {
+        return Err(Error::Core(
+            SchemaError::NoTables {
+                database: database.to_owned(),
+                asked: options.schemas.clone(),
+                found: found.into_iter().filter(|s| !s.is_empty()).collect(),
+            }
+            .into(),
+        ));
+    }
 
     // Model names: the table's own name, or `<schema>.<name>` where two schemas share it.
     let mut count: HashMap<&str, usize> = HashMap::new();
@@ -517,7 +529,7 @@ mod tests {
 
     #[test]
     fn shared_names_are_qualified_and_schemas_chosen() {
-        let i = build(raw(), "s", &IntrospectOptions::new()).unwrap();
+        let i = build(raw(), "s", &IntrospectOptions::new(), "db").unwrap();
         let names: Vec<(&str, Option<&str>)> = i
             .schema
             .tables
@@ -544,7 +556,7 @@ mod tests {
         );
 
         let only_sales = IntrospectOptions::new().schema("sales");
-        let i = build(raw(), "s", &only_sales).unwrap();
+        let i = build(raw(), "s", &only_sales, "db").unwrap();
         let customer = i.schema.table("customer").unwrap();
         assert_eq!(customer.schema.as_deref(), Some("sales"));
         assert!(customer.foreign_keys.is_empty());
@@ -554,6 +566,31 @@ mod tests {
             )),
             "{:?}",
             i.notes
+        );
+    }
+
+    #[test]
+    fn no_table_to_read_says_which_schemas_have_tables() {
+        let nope = IntrospectOptions::new().schema("nope");
+        let e = build(raw(), "s", &nope, "postgres://db/app").unwrap_err();
+        let text = e.to_string();
+        assert_eq!(e.code(), atdm_core::ErrorCode::InvalidSchema);
+        assert!(
+            text.contains("postgres://db/app has no table to read in schema nope")
+                && text.contains("schemas with tables: public, sales")
+                && text.contains("--schema"),
+            "{text}"
+        );
+        let empty = Raw {
+            has_schemas: true,
+            ..Raw::default()
+        };
+        let text = build(empty, "s", &IntrospectOptions::new(), "postgres://db/app")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("create the application's tables first"),
+            "{text}"
         );
     }
 }

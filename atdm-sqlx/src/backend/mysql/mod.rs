@@ -382,20 +382,6 @@ impl Conn for MySqlConn {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn returning_is_read_from_mariadb_10_5_on() {
-        use super::insert_returning_supported as ok;
-        assert!(ok("10.11.19-MariaDB-0+deb12u1"));
-        assert!(ok("10.5.0-MariaDB"));
-        assert!(ok("11.4.2-MariaDB-log"));
-        assert!(!ok("10.4.32-MariaDB"));
-        assert!(!ok("8.0.36"));
-        assert!(ok("5.5.5-10.11.6-MariaDB"));
-    }
-}
-
 fn decode_row(r: &MySqlRow, types: &[ColumnType]) -> DbResult<Vec<Value>> {
     types
         .iter()
@@ -480,4 +466,18 @@ fn decode(r: &MySqlRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
             parse_text(r.try_get_unchecked::<Option<String>, _>(i)?, ty)?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn returning_is_read_from_mariadb_10_5_on() {
+        use super::insert_returning_supported as ok;
+        assert!(ok("10.11.19-MariaDB-0+deb12u1"));
+        assert!(ok("10.5.0-MariaDB"));
+        assert!(ok("11.4.2-MariaDB-log"));
+        assert!(!ok("10.4.32-MariaDB"));
+        assert!(!ok("8.0.36"));
+        assert!(ok("5.5.5-10.11.6-MariaDB"));
+    }
 }

@@ -170,6 +170,9 @@ pub(crate) enum Command {
         /// Overwrite the files --out writes when they exist.
         #[arg(long, requires = "out")]
         force: bool,
+        /// PostgreSQL: read only this schema (repeat for more) [default: every non-system schema].
+        #[arg(long = "schema", value_name = "SCHEMA")]
+        schemas: Vec<String>,
     },
     /// Check scenario files against the schema without a database; reports every file's errors.
     Validate {

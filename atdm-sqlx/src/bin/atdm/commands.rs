@@ -50,16 +50,20 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
             name,
             out: Some(dir),
             force,
+            schemas,
         } => {
             let url = config::database_url(g);
-            let options = atdm_sqlx::ScaffoldOptions::new().name(name).force(force);
+            let options = schemas.into_iter().fold(
+                atdm_sqlx::ScaffoldOptions::new().name(name).force(force),
+                |o, s| o.schema(s),
+            );
             let report = {
                 let _spinner = Spinner::start(out, "reading the schema and checking every table");
                 atdm_sqlx::scaffold(&url, &dir, &options).await?
             };
             out.emit(&report, || render::scaffolded(&report))
         }
-        Command::Introspect { name, .. } => introspect(g, out, &name).await,
+        Command::Introspect { name, schemas, .. } => introspect(g, out, &name, schemas).await,
         Command::ResetAll { confirm } if !confirm => Err(CliError::usage(
             "CONFIRM_REQUIRED",
             "reset-all deletes every run-owned row in every table; add --confirm to do it",
@@ -261,9 +265,17 @@ fn find(g: &Global, out: &Output, intent: &str, limit: usize) -> Result<(), CliE
     out.emit(&found, || render::found(&found))
 }
 
-async fn introspect(g: &Global, out: &Output, name: &str) -> Result<(), CliError> {
+async fn introspect(
+    g: &Global,
+    out: &Output,
+    name: &str,
+    schemas: Vec<String>,
+) -> Result<(), CliError> {
     let url = config::database_url(g);
-    let found = atdm_sqlx::introspect(&url, name).await?;
+    let options = schemas
+        .into_iter()
+        .fold(atdm_sqlx::IntrospectOptions::new(), |o, s| o.schema(s));
+    let found = atdm_sqlx::introspect_with(&url, name, &options).await?;
     let result = Introspected {
         database: redact(&url),
         toml: found.schema.to_toml(),
