@@ -169,6 +169,7 @@ pub mod __private;
 pub mod testing;
 
 pub use audit::AuditLog;
+pub use backend::redact as redact_url;
 pub use baseline::{
     BASELINE_FORMAT_VERSION, BaselineDiff, BaselineManifest, BaselineTable, DIFF_KEY_LIMIT,
     RestoreReport, SchemaVersion, SnapshotOptions, TableDiff,

@@ -83,15 +83,7 @@ pub fn resolve_pack(
 
 /// A URL with its password (if it has one) replaced by `***`, as it is otherwise, so that a
 /// command it appears in can be copied.
-pub(crate) fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub(crate) use crate::backend::redact as without_password;
 
 /// The database a front end connects to: `database_url`, else `ATDM_DATABASE_URL`, else
 /// [`DEFAULT_DATABASE_URL`] (empty values count as unset).

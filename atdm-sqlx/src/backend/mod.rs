@@ -606,14 +606,28 @@ impl Drop for Tx {
     }
 }
 
-/// The database a URL names, with secrets removed for messages.
-pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+/// A database URL as messages and outputs show it: its password (if it has one) replaced by
+/// `***`, the rest as given, so a command it appears in can be copied.
+///
+/// ```
+/// assert_eq!(atdm_sqlx::redact_url("postgres://app:s3cret@db/app"), "postgres://app:***@db/app");
+/// assert_eq!(atdm_sqlx::redact_url("postgres://ci@db/test"), "postgres://ci@db/test");
+/// ```
+pub fn redact(url: &str) -> String {
+    if let Ok(mut u) = url::Url::parse(url) {
+        if u.password().is_some() && u.set_password(Some("***")).is_ok() {
+            return u.to_string();
         }
+        if u.password().is_none() {
+            return url.to_owned();
+        }
+    }
+    // Not a URL the parser takes (a bad port, say): mask what follows the user's colon.
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+            None => url.to_owned(),
+        },
         _ => url.to_owned(),
     }
 }
@@ -699,5 +713,13 @@ mod tests {
             redact("sqlite://.atdm/atdm.sqlite"),
             "sqlite://.atdm/atdm.sqlite"
         );
+        // No password: nothing to hide, and no `:***` is made up.
+        assert_eq!(redact("postgres://ci@db/test"), "postgres://ci@db/test");
+        // A URL the parser refuses still loses its password.
+        assert_eq!(
+            redact("postgres://alice:s3cret@db:port/x"),
+            "postgres://alice:***@db:port/x"
+        );
+        assert_eq!(redact("mysql://root@db:bad/x"), "mysql://root@db:bad/x");
     }
 }

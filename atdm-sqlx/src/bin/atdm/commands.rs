@@ -277,7 +277,7 @@ async fn introspect(
         .fold(atdm_sqlx::IntrospectOptions::new(), |o, s| o.schema(s));
     let found = atdm_sqlx::introspect_with(&url, name, &options).await?;
     let result = Introspected {
-        database: redact(&url),
+        database: atdm_sqlx::redact_url(&url),
         toml: found.schema.to_toml(),
         schema: found.schema,
         notes: found.notes,
@@ -304,15 +304,4 @@ fn request_of(r: &RequestArgs) -> Result<Request, CliError> {
         req = req.seed(seed);
     }
     Ok(req)
-}
-
-/// A URL without its password, for output.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -28,11 +28,13 @@
 //!   JSON-RPC error for an unknown tool, arguments that do not fit, and the invoker name.
 //! - [`tools`]: the `#[tool]` handlers, one per tool.
 //! - [`arguments`] and [`outputs`]: what each tool takes and returns, with their JSON schemas.
+//! - [`json_schema`]: the schemas made plain JSON Schema for agent hosts' validators.
 //! - [`error`]: the tool error every failed call returns.
 //! - [`redact`]: cleanup tokens removed from the arguments a call echoes into the audit.
 
 mod arguments;
 mod error;
+mod json_schema;
 mod outputs;
 mod protocol;
 mod redact;
@@ -119,6 +121,13 @@ impl AtdmServer {
         {
             if !allowed {
                 router.remove_route(tool);
+            }
+        }
+        for route in router.map.values_mut() {
+            let t = &mut route.attr;
+            json_schema::plain(std::sync::Arc::make_mut(&mut t.input_schema));
+            if let Some(out) = t.output_schema.as_mut() {
+                json_schema::plain(std::sync::Arc::make_mut(out));
             }
         }
         router

@@ -212,7 +212,7 @@ pub(super) struct SeededRun {
     pub(super) run_id: String,
     /// The request id.
     pub(super) request_id: String,
-    /// The keys of the seeded entities, by name (`member_id`, `claim_id`, ...).
+    /// The keys of the seeded entities, by the scenario's output names.
     pub(super) data: serde_json::Map<String, Json>,
     /// The cleanup token, shown only this once: give it to reset_run.
     pub(super) token: String,

@@ -179,7 +179,7 @@ impl AtdmServer {
     }
 
     #[tool(
-        description = "Seed a scenario in one transaction. Returns the run_id, the entity keys in data (member_id, claim_id, ...), rows per table, and the cleanup token: it is shown only this once, keep it for reset_run. constraints set knobs (see describe_scenario); the caller wins over the scenario's defaults. A refused request writes nothing and fails with VALIDATOR_REJECTED (the failures are in the error).",
+        description = "Seed a scenario in one transaction. Returns the run_id, the entity keys in data (by the output names describe_scenario lists), rows per table, and the cleanup token: it is shown only this once, keep it for reset_run. constraints set knobs (see describe_scenario); the caller wins over the scenario's defaults. A refused request writes nothing and fails with VALIDATOR_REJECTED (the failures are in the error).",
         output_schema = schema_for_output::<SeededRun>(),
         annotations(title = "Request scenario data", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
@@ -335,6 +335,21 @@ mod tests {
                 t.name
             );
             assert!(t.output_schema.is_some(), "{} has no output schema", t.name);
+        }
+    }
+
+    #[test]
+    fn offered_schemas_are_plain_json_schema() {
+        let all = crate::args::McpArgs {
+            allow_reset_all: true,
+            allow_restore: true,
+            lease: None,
+        };
+        for t in AtdmServer::offered(all).list_all() {
+            let text = serde_json::to_string(&(&t.input_schema, &t.output_schema)).unwrap();
+            for bad in ["\"format\":\"uint", "\"format\":\"int", "\"default\":null"] {
+                assert!(!text.contains(bad), "{}: {bad} in {text}", t.name);
+            }
         }
     }
 }
