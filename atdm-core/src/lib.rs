@@ -146,6 +146,7 @@ pub mod plan;
 pub mod scaffold;
 pub mod scenario;
 pub mod schema;
+mod suggest;
 pub mod token;
 pub mod validate;
 mod value;

@@ -234,17 +234,22 @@ fn load_error(text: &str) -> String {
 fn bad_scenario_files_name_the_file_and_the_field() {
     let m = load_error(&SCENARIO.replace("table = \"customer\"", "table = \"customers\""));
     assert!(
-        m.starts_with("broken.toml: rows[2].table: unknown table \"customers\""),
+        m.starts_with(
+            "broken.toml: rows[2].table: unknown table \"customers\"; did you mean \"customer\"?"
+        ),
         "{m}"
     );
     let m = load_error(&SCENARIO.replace("tier = \"{tier}\"", "tierr = \"{tier}\""));
     assert!(
-        m.contains("rows[2].set.tierr") && m.contains("has no column"),
+        m.contains("rows[2].set.tierr")
+            && m.contains("has no column")
+            && m.contains("did you mean \"tier\"?"),
         "{m}"
     );
     let m = load_error(&SCENARIO.replace("tier = \"{tier}\"", "tier = \"{tire}\""));
     assert!(
-        m.contains("rows[2].set.tier") && m.contains("unknown knob \"tire\""),
+        m.contains("rows[2].set.tier")
+            && m.contains("unknown knob \"tire\"; did you mean \"tier\"?"),
         "{m}"
     );
     let m = load_error(&SCENARIO.replace("\"@customer\"", "\"@client\""));

@@ -9,6 +9,7 @@ use crate::error::{Error, ScenarioError};
 use crate::generate::{ColumnGen, GeneratorRegistry, RowRules, fill_rate, millionths, name_hash};
 use crate::scenario::{Count, Dep, Expr, Scenario, When};
 use crate::schema::{Generated, Schema, Table};
+use crate::suggest::did_you_mean;
 use crate::value::Value;
 
 /// How one column of a `[[rows]]` entry gets its value.
@@ -162,7 +163,8 @@ impl CompiledScenario {
                     &file,
                     field,
                     format!(
-                        "unknown knob {k:?}; declared knobs: {}",
+                        "unknown knob {k:?}{}; declared knobs: {}",
+                        did_you_mean(k, scenario.knobs.keys().map(String::as_str)),
                         if scenario.knobs.is_empty() {
                             "none".into()
                         } else {
@@ -221,8 +223,9 @@ impl CompiledScenario {
                     &file,
                     format!("rows[{i}].table"),
                     format!(
-                        "unknown table {:?}; tables: {}",
+                        "unknown table {:?}{}; tables: {}",
                         r.table,
+                        did_you_mean(&r.table, schema.tables.iter().map(|t| t.name.as_str())),
                         schema
                             .tables
                             .iter()
@@ -298,8 +301,9 @@ impl CompiledScenario {
                         &file,
                         format!("{field}.set.{col}"),
                         format!(
-                            "table {:?} has no column {col:?}; columns: {}",
+                            "table {:?} has no column {col:?}{}; columns: {}",
                             table.name,
+                            did_you_mean(col, table.columns.iter().map(|c| c.name.as_str())),
                             table
                                 .columns
                                 .iter()
@@ -328,7 +332,8 @@ impl CompiledScenario {
                             Dep::Knob(k) => known_knob(k, &cf).err(),
                             Dep::Alias(a, col) => match position_of(a) {
                                 None => Some(invalid(&file, &cf, format!(
-                                    "unknown alias \"@{a}\"; aliases: {}",
+                                    "unknown alias \"@{a}\"{}; aliases: {}",
+                                    did_you_mean(a, scenario.rows.iter().map(|r| r.alias.as_str())),
                                     scenario.rows.iter().map(|r| format!("@{}", r.alias)).collect::<Vec<_>>().join(", ")
                                 ))),
                                 Some(p) if p == pos || (p > pos && !(matches!(e, Expr::Ref { .. }) && same_cycle(&scenario.rows[entries[p].1].table, &spec.table))) => Some(invalid(&file, &cf, format!(

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Scenario;
 use crate::error::Error;
+use crate::suggest::edit_distance;
 
 /// A scenario found by [`Catalog::find`], with its score.
 #[derive(Debug, Clone, Serialize)]
@@ -209,21 +210,6 @@ impl Catalog {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +218,5 @@ mod tests {
     fn stemming_joins_word_forms() {
         assert_eq!(terms("denied denial denials"), ["deny", "deny", "deny"]);
         assert_eq!(terms("Claims expired"), ["claim", "expir"]);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

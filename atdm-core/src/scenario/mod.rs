@@ -755,11 +755,12 @@ fn resolve(
     }
     for (name, d) in &p.defaults {
         let known = s.knobs.keys().cloned().collect::<Vec<_>>().join(", ");
+        let close = crate::suggest::did_you_mean(name, s.knobs.keys().map(String::as_str));
         let knob = s.knobs.get_mut(name).ok_or_else(|| {
             invalid(
                 file,
                 format!("defaults.{name}"),
-                format!("unknown knob {name:?}; known knobs: {known}"),
+                format!("unknown knob {name:?}{close}; known knobs: {known}"),
             )
         })?;
         knob.default = d.clone();

@@ -41,8 +41,9 @@ pub(crate) enum OutputFormat {
     Json,
 }
 
-/// Options every command accepts.
+/// Options every command accepts (listed under their own heading in every command's help).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// Output format.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = OutputFormat::Human)]
@@ -69,23 +70,47 @@ pub(crate) struct Global {
     pub(crate) store_url: Option<String>,
 
     /// A directory with schema.toml, optional reference.toml and scenario files, as `introspect --out DIR` writes [default: the healthcare demo pack, on the embedded default database only]
-    #[arg(long, global = true, env = "ATDM_SCENARIO_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "ATDM_SCENARIO_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub(crate) scenario_dir: Option<PathBuf>,
 
     /// A built-in pack to use on any database when no --scenario-dir is given: healthcare (the demo pack)
-    #[arg(long, global = true, env = "ATDM_PACK", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "ATDM_PACK",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub(crate) pack: Option<String>,
 
     /// Where requested fixture files are written [default: .atdm/fixtures]
-    #[arg(long, global = true, env = "ATDM_FIXTURE_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "ATDM_FIXTURE_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub(crate) fixture_dir: Option<PathBuf>,
 
     /// The reference date ("today") of requests, YYYY-MM-DD [default: the current UTC date]
-    #[arg(long, global = true, env = "ATDM_REFERENCE_DATE", value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, global = true, env = "ATDM_REFERENCE_DATE", hide_env_values = true, value_name = "DATE", value_parser = parse_date)]
     pub(crate) reference_date: Option<NaiveDate>,
 
     /// Who is asking, for the run catalog and the audit trail [default: $USER, or atdm]
-    #[arg(long, global = true, env = "ATDM_INVOKER", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "ATDM_INVOKER",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub(crate) invoker: Option<String>,
 }
 
@@ -122,7 +147,7 @@ pub(crate) enum Command {
         #[arg(long)]
         pytest: bool,
         /// The run's lease in seconds: when it passes, `atdm reap` (or any later start) resets the run [default: 3600]
-        #[arg(long, env = "ATDM_LEASE_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, env = "ATDM_LEASE_SECONDS", hide_env_values = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
         lease: Option<u64>,
     },
     /// Delete exactly the rows of one run, if the token is its cleanup token.
@@ -184,6 +209,11 @@ pub(crate) enum Command {
     Metrics,
     /// Serve MCP over stdio for AI agents: find, request and reset scenarios by intent.
     Mcp(McpArgs),
+    /// Print a shell completion script: `atdm completions bash > ~/.local/share/bash-completion/completions/atdm`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What `atdm mcp` exposes beyond its default tools, and the lease of the runs it seeds.
@@ -196,7 +226,7 @@ pub(crate) struct McpArgs {
     #[arg(long)]
     pub(crate) allow_restore: bool,
     /// The lease of runs the server seeds, in seconds: when it passes, the run is reset by the next start or reap [default: 3600]
-    #[arg(long, env = "ATDM_LEASE_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "ATDM_LEASE_SECONDS", hide_env_values = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) lease: Option<u64>,
 }
 

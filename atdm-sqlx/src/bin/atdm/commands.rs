@@ -22,6 +22,12 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
     let g = &cli.global;
     match cli.command {
         Command::Scenarios => scenarios(g, out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "atdm", &mut script);
+            write_stdout(&String::from_utf8_lossy(&script))
+        }
         Command::Describe { scenario } => {
             let d = config::pack(g)?.describe(&scenario)?;
             out.emit(&d, || render::describe(&d))
@@ -39,10 +45,14 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
                 let bad = report.files.iter().filter(|f| !f.valid).count();
                 Err(CliError::failed(
                     "INVALID_SCENARIO",
-                    format!(
-                        "{bad} of {} scenario files have errors (listed on stdout)",
-                        report.files.len()
-                    ),
+                    if report.files.len() == 1 {
+                        "the scenario file has errors (listed on stdout)".to_owned()
+                    } else {
+                        format!(
+                            "{bad} of {} scenario files have errors (listed on stdout)",
+                            report.files.len()
+                        )
+                    },
                 ))
             }
         }
@@ -180,6 +190,7 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
         | Command::Describe { .. }
         | Command::Find { .. }
         | Command::Validate { .. }
+        | Command::Completions { .. }
         | Command::Introspect { .. } => Err(CliError::failed(
             "INTERNAL_ERROR",
             "this command does not run on a connected engine",

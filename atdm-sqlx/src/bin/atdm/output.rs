@@ -94,7 +94,11 @@ impl Output {
     pub(crate) fn error(&self, e: &CliError) -> ExitCode {
         let text = match self.format {
             OutputFormat::Json => error_json(&e.code, &e.message),
-            OutputFormat::Human => format!("error[{}]: {}\n", e.code, e.message),
+            OutputFormat::Human => format!(
+                "{}: {}\n",
+                paint(&format!("error[{}]", e.code), RED, stderr_colour()),
+                e.message
+            ),
         };
         let _ = std::io::stderr().write_all(text.as_bytes());
         ExitCode::from(e.exit)
@@ -107,9 +111,36 @@ impl Output {
                 let v = serde_json::json!({"warning": {"code": code, "message": message}});
                 format!("{v}\n")
             }
-            OutputFormat::Human => format!("warning[{code}]: {message}\n"),
+            OutputFormat::Human => format!(
+                "{}: {message}\n",
+                paint(&format!("warning[{code}]"), YELLOW, stderr_colour())
+            ),
         };
         let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+}
+
+/// Bold red and bold yellow, as cargo and rustc print their `error` and `warning` labels.
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+
+/// Whether stderr gets colour: on a terminal unless `NO_COLOR` is set (https://no-color.org),
+/// or anywhere when `CLICOLOR_FORCE` is set (not to `0`).
+fn stderr_colour() -> bool {
+    use std::io::IsTerminal;
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty() && v != "0");
+    if set("CLICOLOR_FORCE") {
+        return true;
+    }
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// `label` in `colour` when `on`.
+fn paint(label: &str, colour: &str, on: bool) -> String {
+    if on {
+        format!("{colour}{label}\x1b[0m")
+    } else {
+        label.to_owned()
     }
 }
 

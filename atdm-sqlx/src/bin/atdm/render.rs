@@ -306,8 +306,8 @@ pub(crate) fn validate(r: &ValidateReport) -> String {
     let bad = r.files.iter().filter(|f| !f.valid).count();
     let _ = writeln!(
         s,
-        "\n{} files checked against {}: {} valid, {} with errors",
-        r.files.len(),
+        "\n{} checked against {}: {} valid, {} with errors",
+        plural(r.files.len(), "file", "files"),
         r.schema,
         r.files.len() - bad,
         bad
@@ -418,4 +418,9 @@ fn counts(counts_by_table: &BTreeMap<String, u64>) -> String {
         .map(|(t, n)| format!("{t} {n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
