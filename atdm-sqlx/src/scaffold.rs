@@ -76,7 +76,7 @@ pub struct ScaffoldReport {
     pub other_files: Vec<String>,
 }
 
-/// Reads the schema of the database at `database_url` ([`introspect`]) and writes a scenario
+/// Reads the schema of the database at `database_url` ([`introspect_with`]) and writes a scenario
 /// directory for it into `out_dir` (created when missing) that
 /// [`pack_from_dir`](crate::pack_from_dir) and `--scenario-dir` load as it is: `schema.toml`,
 /// the scenario `every_table` (one valid row in every table that can hold one) and a scenario
