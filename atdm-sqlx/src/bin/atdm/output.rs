@@ -124,7 +124,7 @@ impl Output {
 const RED: &str = "\x1b[1;31m";
 const YELLOW: &str = "\x1b[1;33m";
 
-/// Whether stderr gets colour: on a terminal unless `NO_COLOR` is set (https://no-color.org),
+/// Whether stderr gets colour: on a terminal unless `NO_COLOR` is set (<https://no-color.org>),
 /// or anywhere when `CLICOLOR_FORCE` is set (not to `0`).
 fn stderr_colour() -> bool {
     use std::io::IsTerminal;
