@@ -15,7 +15,7 @@ SHELL := /bin/bash
 .PHONY: demo test test-rust test-python lint bench doc ci venv
 
 demo:
-	$(CARGO) run --quiet -p atdm-examples --example main_job
+	$(CARGO) run -p atdm-examples --example main_job
 
 test: test-rust test-python
 	@cat target/test-rust.total target/test-python.total | awk '{p += $$2; f += $$4} END {printf "all: %d passed, %d failed\n", p, f}'

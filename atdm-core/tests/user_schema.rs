@@ -159,6 +159,43 @@ fn a_user_schema_scenario_plans_rows_that_satisfy_every_constraint() {
 }
 
 #[test]
+fn a_row_nothing_refers_to_needs_no_alias() {
+    // Drop the aliases of the rows nothing points at: customer is still "@customer"'s target.
+    let text = SCENARIO
+        .replace("alias = \"line\"\n", "")
+        .replace("alias = \"root\"\n", "")
+        .replace("parent_id = \"@root\"", "parent_id = \"@category\"");
+    let text = format!(
+        "{text}\n[[rows]]\ntable = \"order_line\"\nset = {{ region = \"@order\", line_no = \"9{{row}}\", sku = \"@product\" }}\n"
+    );
+    let pack = pack_with(&[("gold.toml", &text)]).unwrap();
+    let s = pack.scenario("gold_customer_with_shipped_orders").unwrap();
+    let aliases: Vec<&str> = s.rows.iter().map(|r| r.alias.as_str()).collect();
+    assert_eq!(
+        aliases,
+        [
+            "category",
+            "child",
+            "customer",
+            "product",
+            "order",
+            "order_line",
+            "order_line_2"
+        ]
+    );
+    let v = pack
+        .plan_validated(
+            "gold_customer_with_shipped_orders",
+            &Constraints::new(),
+            &ctx("01JRUN00000000000000000001"),
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v.plan().rows("order_line").count(), 5);
+    assert_all_constraints_hold(&pack, v.plan());
+}
+
+#[test]
 fn shipped_orders_get_a_shipping_time_after_placement() {
     let pack = pack_with(&[("gold.toml", SCENARIO)]).unwrap();
     let v = pack

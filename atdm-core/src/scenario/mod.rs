@@ -241,7 +241,8 @@ impl When {
 /// at an existing row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowSpec {
-    /// The alias.
+    /// The alias other rows refer to it by (`"@alias"`); in a file it may be left out, and is
+    /// then the table's name (numbered when a table has several such rows).
     pub alias: String,
     /// The table.
     pub table: String,
@@ -436,7 +437,7 @@ struct RawKnob {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRow {
-    alias: String,
+    alias: Option<String>,
     table: String,
     count: Option<toml::Value>,
     when: Option<toml::Value>,
@@ -450,6 +451,31 @@ struct Parsed {
     scenario: Scenario,
     defaults: BTreeMap<String, Expr>,
     declared_validators: bool,
+}
+
+/// Each row's alias: its own, or, when it has none (nothing refers to it), its table's name,
+/// numbered from the second such row of a table on (`claim`, `claim_2`), skipping names
+/// other rows use.
+fn default_aliases(rows: &[RawRow]) -> Vec<String> {
+    let mut taken: std::collections::HashSet<String> =
+        rows.iter().filter_map(|r| r.alias.clone()).collect();
+    rows.iter()
+        .map(|r| match &r.alias {
+            Some(a) => a.clone(),
+            None => {
+                let base = r.table.replace('.', "_");
+                let name = (1..)
+                    .map(|n| match n {
+                        1 => base.clone(),
+                        n => format!("{base}_{n}"),
+                    })
+                    .find(|a| !taken.contains(a))
+                    .expect("an unused name exists");
+                taken.insert(name.clone());
+                name
+            }
+        })
+        .collect()
 }
 
 fn invalid(file: &str, field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
@@ -562,7 +588,8 @@ fn parse_file(file: &str, text: &str) -> Result<Parsed, ScenarioError> {
         );
     }
     let mut rows = Vec::new();
-    for (i, r) in raw.rows.into_iter().enumerate() {
+    let aliases = default_aliases(&raw.rows);
+    for (i, (r, alias)) in raw.rows.into_iter().zip(aliases).enumerate() {
         let field = format!("rows[{i}]");
         let count = match &r.count {
             None => Count::Fixed(1),
@@ -637,7 +664,7 @@ fn parse_file(file: &str, text: &str) -> Result<Parsed, ScenarioError> {
             );
         }
         rows.push(RowSpec {
-            alias: r.alias,
+            alias,
             table: r.table,
             count,
             when,
