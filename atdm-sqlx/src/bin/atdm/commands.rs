@@ -133,7 +133,10 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
             let mut r = request_of(&request)?;
             r.playwright = playwright;
             r.pytest = pytest;
-            let seeded = engine.request(&request.scenario, r).await?;
+            let seeded = {
+                let _spinner = Spinner::start(&out, &format!("seeding {}", request.scenario));
+                engine.request(&request.scenario, r).await?
+            };
             out.emit(&seeded, || render::seeded(&seeded))
         }
         Command::Reap => {
@@ -143,7 +146,10 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
             out.emit(&reaped, || render::reaped(&reaped.reaped))
         }
         Command::Reset { run, token } => {
-            let report = engine.reset_run(&run, &token).await?;
+            let report = {
+                let _spinner = Spinner::start(&out, &format!("deleting the rows of run {run}"));
+                engine.reset_run(&run, &token).await?
+            };
             out.emit(&report, || render::reset(&report))
         }
         Command::ResetAll { .. } => {

@@ -244,9 +244,42 @@ pub(crate) fn plain(v: &serde_json::Value) -> String {
     }
 }
 
+/// How many keys of a list human output shows in full.
+const LISTED_KEYS: usize = 10;
+
+/// A seeded entity's keys for people: a short list in full, a long one as its count, its
+/// first and last keys, and where the rest are (`-o json` has every key).
+pub(crate) fn keys(v: &serde_json::Value) -> String {
+    match v.as_array() {
+        Some(items) if items.len() > LISTED_KEYS => {
+            let first: Vec<String> = items[..3].iter().map(plain).collect();
+            format!(
+                "{} keys: {}, ..., {} (every key with -o json)",
+                items.len(),
+                first.join(", "),
+                plain(&items[items.len() - 1])
+            )
+        }
+        Some(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        None => plain(v),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_key_lists_are_summarised() {
+        let few = serde_json::json!(["a", "b"]);
+        assert_eq!(keys(&few), "a, b");
+        let many = serde_json::Value::Array((1..=200_000).map(serde_json::Value::from).collect());
+        assert_eq!(
+            keys(&many),
+            "200000 keys: 1, 2, 3, ..., 200000 (every key with -o json)"
+        );
+        assert_eq!(keys(&serde_json::json!("m-1")), "m-1");
+    }
 
     #[test]
     fn key_values_align_on_the_longest_key() {

@@ -1,6 +1,6 @@
-//! A spinner with the elapsed time for long work (snapshot, restore, reset-all), on stderr,
-//! shown only when stderr is a terminal and the output is for people: pipes, CI logs and
-//! JSON output stay quiet.
+//! A spinner with the elapsed time for long work (request, reset, snapshot, restore,
+//! reset-all, introspect), on stderr, shown only when stderr is a terminal and the output is
+//! for people: pipes, CI logs and JSON output stay quiet.
 
 use std::io::IsTerminal;
 use std::time::Duration;

@@ -92,7 +92,7 @@ pub(crate) fn seeded(s: &Seeded) -> String {
         ),
     ];
     for (k, v) in &s.data {
-        pairs.push((k.clone(), plain(v)));
+        pairs.push((k.clone(), crate::output::keys(v)));
     }
     for f in &s.fixtures {
         pairs.push(("fixture".into(), f.display().to_string()));
