@@ -142,10 +142,10 @@
 //!
 //! ## The `atdm` command-line tool
 //!
-//! The default `cli` feature builds the `atdm` binary (`cargo install --path atdm-sqlx`):
-//! every engine capability from the shell, with JSON output for scripts (`-o json`). See
-//! `docs/cli.md`. Library users who do not want its dependencies (clap, indicatif) depend on
-//! this crate with `default-features = false`.
+//! The `atdm` binary lives in its own crate, `atdm-cli` (`cargo install --path atdm-cli`), on
+//! this crate's public API: every engine capability from the shell, with JSON output for
+//! scripts (`-o json`), and the MCP server. See `docs/cli.md`. This crate builds none of its
+//! dependencies (clap, indicatif, the MCP SDK).
 
 mod audit;
 mod backend;

@@ -1,4 +1,5 @@
-//! Architecture rules checked by the compiler's own metadata: `atdm-core` stays pure.
+//! Architecture rules checked by the compiler's own metadata: `atdm-core` stays pure, and the
+//! libraries leave the command line to `atdm-cli`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
@@ -107,4 +108,22 @@ fn the_engine_is_where_the_driver_lives() {
     // The rule above is only meaningful if the walk sees drivers where they are.
     let tree = dependency_tree(&metadata(), "atdm-sqlx");
     assert!(tree.contains("sqlx") && tree.contains("tokio"), "{tree:?}");
+}
+
+#[test]
+fn the_libraries_build_no_command_line_or_mcp_crates() {
+    // Those belong to the `atdm` binary (atdm-cli); a test author depending on the engine or
+    // on `#[atdm_scenario]` gets none of them.
+    let meta = metadata();
+    for lib in ["atdm-sqlx", "atdm-macros", "atdm-py"] {
+        let tree = dependency_tree(&meta, lib);
+        let bad: Vec<&String> = tree
+            .iter()
+            .filter(|n| {
+                ["clap", "clap_complete", "indicatif", "rmcp", "schemars"].contains(&n.as_str())
+            })
+            .collect();
+        assert!(bad.is_empty(), "{lib} depends on {bad:?}");
+    }
+    assert!(dependency_tree(&meta, "atdm-cli").contains("rmcp"));
 }

@@ -4,7 +4,7 @@ The SDK (``mcp`` on PyPI, pinned in requirements-dev.txt) starts the server as a
 and speaks MCP over its stdin and stdout, as any agent host does. The script knows nothing
 but the server's tool list: it finds a scenario by intent, validates requests, requests data,
 makes the bad calls an agent makes, reads the audit trail and resets. Every check raises on
-failure; at the end it prints one JSON summary line that atdm-sqlx/tests/mcp.rs asserts on.
+failure; at the end it prints one JSON summary line that atdm-cli/tests/mcp.rs asserts on.
 
     python mcp_client.py ATDM_BINARY MODE [ATDM GLOBAL OPTIONS...]
 
