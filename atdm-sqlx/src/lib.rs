@@ -4,8 +4,16 @@
 //! writes them into SQLite (the embedded default), PostgreSQL or MySQL/MariaDB, and removes
 //! exactly what each run wrote.
 //!
+//! One dependency is enough (it re-exports what a test needs from `atdm-core` and chrono):
+//!
+//! ```toml
+//! [dev-dependencies]
+//! atdm-sqlx = { path = "../atdm/atdm-sqlx" }   # a checkout of this repository
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
 //! ```no_run
-//! use atdm_core::domains::healthcare;
+//! use atdm_sqlx::domains::healthcare;
 //! use atdm_sqlx::{Engine, Request};
 //!
 //! # async fn run() -> Result<(), atdm_sqlx::Error> {
@@ -188,3 +196,9 @@ pub use scaffold::{ScaffoldOptions, ScaffoldReport, scaffold};
 pub use store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
 pub use testing::atdm_scenario;
+
+// What a test author needs from the core and from chrono, so `atdm-sqlx` is the one
+// dependency a test needs. The whole core is `atdm_sqlx::atdm_core`.
+pub use atdm_core;
+pub use atdm_core::{Constraints, ErrorCode, Pack, Value, domains};
+pub use chrono::NaiveDate;
