@@ -64,6 +64,7 @@ struct Args {
     constraints: Vec<(Ident, TokenStream2)>,
     seed: Option<TokenStream2>,
     reference_date: Option<LitStr>,
+    scenario_dir: Option<LitStr>,
 }
 
 /// Adds `e` to the errors collected so far.
@@ -88,6 +89,7 @@ impl Parse for Args {
             constraints: Vec::new(),
             seed: None,
             reference_date: None,
+            scenario_dir: None,
         };
         let mut errors = None;
         while !input.is_empty() {
@@ -152,13 +154,26 @@ impl Parse for Args {
                         );
                     }
                 }
+                "scenario_dir" => {
+                    input.parse::<Token![=]>()?;
+                    let lit: LitStr = input.parse().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "scenario_dir must be a path string: scenario_dir = \"tests/scenarios\"",
+                        )
+                    })?;
+                    match scenario_dir_problem(&lit.value()) {
+                        None => args.scenario_dir = Some(lit),
+                        Some(problem) => push(&mut errors, syn::Error::new(lit.span(), problem)),
+                    }
+                }
                 other => {
                     push(
                         &mut errors,
                         syn::Error::new(
                             name.span(),
                             format!(
-                                "unknown option `{other}`; the options are constraints(...), seed = <u64>, reference_date = \"YYYY-MM-DD\""
+                                "unknown option `{other}`; the options are constraints(...), seed = <u64>, reference_date = \"YYYY-MM-DD\", scenario_dir = \"PATH\""
                             ),
                         ),
                     );
@@ -227,6 +242,24 @@ fn constraint(e: &Expr) -> syn::Result<(Ident, TokenStream2)> {
     Ok((name.clone(), value))
 }
 
+/// Why `dir` (relative to the crate's manifest directory, as `#[sqlx::test(migrations)]`
+/// reads it) is not a scenario directory, if it is not.
+fn scenario_dir_problem(dir: &str) -> Option<String> {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    let path = std::path::Path::new(&root).join(dir);
+    if !path.is_dir() {
+        Some(format!(
+            "scenario_dir {dir:?} is not a directory (the path is relative to the directory of the crate's Cargo.toml)"
+        ))
+    } else if !path.join("schema.toml").is_file() {
+        Some(format!(
+            "scenario_dir {dir:?} has no schema.toml; write one with `atdm introspect --out {dir}`"
+        ))
+    } else {
+        None
+    }
+}
+
 /// `YYYY-MM-DD` with a real month and day.
 fn valid_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -293,6 +326,7 @@ fn render(args: Args, mut f: ItemFn) -> TokenStream2 {
         constraints,
         seed,
         reference_date,
+        scenario_dir,
     } = args;
     let name = &f.sig.ident;
     let mut request = quote_spanned! {scenario.span()=>
@@ -307,6 +341,13 @@ fn render(args: Args, mut f: ItemFn) -> TokenStream2 {
     }
     if let Some(d) = reference_date {
         request = quote!(#request.reference_date(#d));
+    }
+    if let Some(dir) = scenario_dir {
+        request = if std::path::Path::new(&dir.value()).is_absolute() {
+            quote!(#request.scenario_dir(#dir))
+        } else {
+            quote!(#request.scenario_dir(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #dir)))
+        };
     }
     let guard = Ident::new("__atdm_guard", Span::mixed_site());
     let seed_call = if f.sig.asyncness.is_some() {

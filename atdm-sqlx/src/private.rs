@@ -10,7 +10,8 @@
 //! runtime; callers wait on a channel, so this works with or without a runtime on the
 //! caller's thread and never calls `block_on` there.
 
-use std::sync::{OnceLock, mpsc};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -18,10 +19,11 @@ use chrono::NaiveDate;
 use crate::testing::{ENV_LEASE_SECONDS, Seeded};
 use crate::{Engine, Request};
 
-/// The shared runtime and engine of this process.
+/// The shared runtime and engines of this process: the engine of the environment's pack, and
+/// one per `scenario_dir` a test names, each started on first use.
 struct Shared {
     runtime: tokio::runtime::Runtime,
-    engine: Result<Engine, String>,
+    engines: Mutex<HashMap<Option<&'static str>, Result<Engine, String>>>,
 }
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -49,39 +51,49 @@ pub fn set_pack(name: impl Into<String>) -> bool {
 }
 
 fn shared() -> &'static Shared {
-    SHARED.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+    SHARED.get_or_init(|| Shared {
+        runtime: tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("atdm-test-engine")
             .enable_all()
             .build()
-            .expect("atdm: cannot start the test engine's runtime");
-        let (tx, rx) = mpsc::channel();
-        runtime.spawn(async move {
-            let _ = tx.send(connect().await);
-        });
-        let engine = rx
-            .recv()
-            .unwrap_or_else(|_| Err("the engine's start-up task ended without an answer".into()));
-        Shared { runtime, engine }
+            .expect("atdm: cannot start the test engine's runtime"),
+        engines: Mutex::new(HashMap::new()),
     })
 }
 
-/// The engine of this process, or the reason it could not be built.
-fn engine() -> &'static Engine {
-    match &shared().engine {
-        Ok(e) => e,
+/// The engine for a test's `scenario_dir` (`None`: the environment's pack), started on first
+/// use; panics with the reason when it cannot start.
+#[track_caller]
+fn engine(dir: Option<&'static str>) -> Engine {
+    let shared = shared();
+    // Held while a new engine starts, so tests of one directory share one engine.
+    let mut engines = shared.engines.lock().unwrap_or_else(|e| e.into_inner());
+    let started = engines.entry(dir).or_insert_with(|| {
+        let (tx, rx) = mpsc::channel();
+        shared.runtime.spawn(async move {
+            let _ = tx.send(connect(dir).await);
+        });
+        rx.recv()
+            .unwrap_or_else(|_| Err("the engine's start-up task ended without an answer".into()))
+    });
+    match started {
+        Ok(e) => e.clone(),
         Err(e) => panic!("atdm: cannot start the test engine: {e}"),
     }
 }
 
-/// Builds the engine from the environment. The pack is chosen before anything connects
-/// ([`crate::resolve_pack`]): without a scenario directory or a named pack, only the embedded
-/// default database gets the healthcare demo pack.
-async fn connect() -> Result<Engine, String> {
+/// Builds an engine: the pack of `dir` when the test names one, else chosen from the
+/// environment before anything connects ([`crate::resolve_pack`]: without a scenario directory
+/// or a named pack, only the embedded default database gets the healthcare demo pack).
+async fn connect(dir: Option<&'static str>) -> Result<Engine, String> {
     let url = crate::testing::database_url();
-    let pack = crate::resolve_pack(Some(&url), None, PACK.get().map(String::as_str))
-        .map_err(|e| e.to_string())?;
+    let pack = match dir {
+        Some(dir) => crate::pack_from_dir(std::path::Path::new(dir))
+            .map_err(|e| format!("scenario_dir {dir:?}: {e}"))?,
+        None => crate::resolve_pack(Some(&url), None, PACK.get().map(String::as_str))
+            .map_err(|e| e.to_string())?,
+    };
     let mut builder = Engine::builder(pack).database_url(url);
     if let Some(lease) = lease_from_env()? {
         builder = builder.lease(lease);
@@ -109,6 +121,7 @@ fn lease_from_env() -> Result<Option<Duration>, String> {
 pub struct Args {
     scenario: &'static str,
     test: &'static str,
+    scenario_dir: Option<&'static str>,
     request: Request,
 }
 
@@ -118,8 +131,16 @@ impl Args {
         Args {
             scenario,
             test,
+            scenario_dir: None,
             request: Request::new().invoker(test),
         }
+    }
+
+    /// The scenario directory, as an absolute path (the macro joins the crate's manifest
+    /// directory and the path the test gives).
+    pub fn scenario_dir(mut self, dir: &'static str) -> Self {
+        self.scenario_dir = Some(dir);
+        self
     }
 
     /// One constraint.
@@ -149,6 +170,7 @@ impl Args {
 pub struct Guard {
     seeded: crate::Seeded,
     test: &'static str,
+    engine: Engine,
 }
 
 /// The seeded data the test receives.
@@ -166,8 +188,10 @@ pub async fn seed(args: Args) -> Guard {
     let test = args.test;
     let scenario = args.scenario;
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<crate::Seeded, String>>();
-    let engine = engine().clone();
+    let engine = engine(args.scenario_dir);
+    let task = engine.clone();
     shared().runtime.spawn(async move {
+        let engine = task;
         let outcome = engine
             .request(scenario, args.request)
             .await
@@ -180,7 +204,7 @@ pub async fn seed(args: Args) -> Guard {
     let outcome = rx
         .await
         .unwrap_or_else(|_| Err("the seeding task ended without an answer".into()));
-    guard(outcome, scenario, test)
+    guard(outcome, scenario, test, engine)
 }
 
 /// Seeds `args` for a plain (blocking) test and returns the guard that resets the run.
@@ -193,8 +217,10 @@ pub fn seed_blocking(args: Args) -> Guard {
     let test = args.test;
     let scenario = args.scenario;
     let (tx, rx) = mpsc::channel::<Result<crate::Seeded, String>>();
-    let engine = engine().clone();
+    let engine = engine(args.scenario_dir);
+    let task = engine.clone();
     shared().runtime.spawn(async move {
+        let engine = task;
         let outcome = engine
             .request(scenario, args.request)
             .await
@@ -204,13 +230,22 @@ pub fn seed_blocking(args: Args) -> Guard {
     let outcome = rx
         .recv()
         .unwrap_or_else(|_| Err("the seeding task ended without an answer".into()));
-    guard(outcome, scenario, test)
+    guard(outcome, scenario, test, engine)
 }
 
 #[track_caller]
-fn guard(outcome: Result<crate::Seeded, String>, scenario: &str, test: &'static str) -> Guard {
+fn guard(
+    outcome: Result<crate::Seeded, String>,
+    scenario: &str,
+    test: &'static str,
+    engine: Engine,
+) -> Guard {
     match outcome {
-        Ok(seeded) => Guard { seeded, test },
+        Ok(seeded) => Guard {
+            seeded,
+            test,
+            engine,
+        },
         Err(e) => panic!("atdm: cannot seed scenario {scenario:?} for test {test}: {e}"),
     }
 }
@@ -218,8 +253,7 @@ fn guard(outcome: Result<crate::Seeded, String>, scenario: &str, test: &'static 
 impl Drop for Guard {
     fn drop(&mut self) {
         let Some(shared) = SHARED.get() else { return };
-        let Ok(engine) = &shared.engine else { return };
-        let engine = engine.clone();
+        let engine = self.engine.clone();
         let run_id = self.seeded.run_id.clone();
         let token = self.seeded.token.expose().to_owned();
         let (tx, rx) = mpsc::channel();

@@ -40,15 +40,23 @@
 //! | `constraints(...)` | `constraints(provider_network = "out_of_network", claim_count = 2)` | knob values: strings, integers, booleans |
 //! | `seed` | `seed = 42` | the generator seed (default: derived from the run id) |
 //! | `reference_date` | `reference_date = "2026-06-01"` | "today" for the run (default: the current UTC date) |
+//! | `scenario_dir` | `scenario_dir = "tests/scenarios"` | the crate's own scenario directory (`schema.toml` and scenario files, as `atdm introspect --out` writes), relative to its `Cargo.toml` like `#[sqlx::test(migrations = "...")]`; wins over `ATDM_SCENARIO_DIR` and `ATDM_PACK`, and the tests naming one directory share one engine |
 //!
-//! Misuse is a compile error pointing at the mistake: a missing scenario name, an unknown
-//! option, a malformed constraint, an item that is not a function, or an argument that is
-//! not a [`Seeded`].
+//! Misuse is a compile error pointing at the mistake, every one of an attribute at once: a
+//! missing scenario name, an unknown option, a malformed constraint, a `scenario_dir` that is
+//! not a directory with a `schema.toml`, an item that is not a function, or an argument that
+//! is not a [`Seeded`].
+//!
+//! In the body, [`Seeded::key`] gives one key as text (an integer key as its digits),
+//! [`Seeded::keys`] the keys of a row with `count`, and [`Seeded::get`] any type serde reads
+//! (`data.get::<i64>("author_id")`, `data.get::<Vec<i64>>("book_ids")`); each panics at the
+//! test's line with the keys the scenario has.
 //!
 //! ## The engine: one per test binary, from the environment
 //!
-//! All tests of a test binary share one engine (one connection pool), built on first use from
-//! these variables and kept on a dedicated runtime of its own:
+//! All tests of a test binary share one engine (one connection pool; one more per
+//! `scenario_dir`), built on first use from these variables and kept on a dedicated runtime
+//! of its own:
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -118,15 +126,26 @@ pub const ENV_LEASE_SECONDS: &str = "ATDM_LEASE_SECONDS";
 /// write audit events yet.
 pub use crate::store::ENV_STORE_URL;
 
-/// The seeded run a test receives: typed access to its keys, run id and data.
+/// The seeded run a test receives: its keys, run id and data.
+///
+/// It wraps the [`crate::Seeded`] that [`crate::Engine::request`] returns; where that one's
+/// `key` is an `Option` for code that handles absence, this one's accessors panic, at the
+/// caller's line, with a message naming the keys the scenario has: what a test wants.
 #[derive(Debug, Clone)]
 pub struct Seeded {
     inner: crate::Seeded,
+    /// Single keys as text (an integer key as its digits), for [`Seeded::key`].
+    text: BTreeMap<String, String>,
 }
 
 impl Seeded {
     pub(crate) fn new(inner: crate::Seeded) -> Self {
-        Seeded { inner }
+        let text = inner
+            .data
+            .iter()
+            .filter_map(|(k, v)| key_text(v).map(|t| (k.clone(), t)))
+            .collect();
+        Seeded { inner, text }
     }
 
     /// The run id (a ULID).
@@ -144,29 +163,78 @@ impl Seeded {
         &self.inner.scenario
     }
 
-    /// The key of a seeded entity as text (`data.key("member_id")`).
+    /// The key of a seeded entity as text (`data.key("member_id")`); an integer key as its
+    /// digits.
     ///
     /// # Panics
     ///
-    /// When the scenario has no entity of that name; the message lists the names it has.
+    /// When the scenario has no entity of that name (the message lists the names it has), or
+    /// the entity is a list of rows (use [`Seeded::keys`]) or has a composite key (use
+    /// [`Seeded::get`]).
+    #[track_caller]
     pub fn key(&self, name: &str) -> &str {
-        match self.inner.data.get(name) {
-            Some(serde_json::Value::String(s)) => s,
-            other => panic!(
-                "scenario {:?} has no text key {name:?}{}; its keys are: {}",
+        match self.text.get(name) {
+            Some(t) => t,
+            None => self.wrong(
+                name,
+                self.entry(name),
+                "one key; a list is read with keys(), a composite key with get()",
+            ),
+        }
+    }
+
+    /// The keys of an entity of several rows (a row with `count`), in row order; a
+    /// single-row entity gives a list of one.
+    ///
+    /// # Panics
+    ///
+    /// As [`Seeded::key`], and when a key is composite.
+    #[track_caller]
+    pub fn keys(&self, name: &str) -> Vec<String> {
+        let v = self.entry(name);
+        let keys = match v {
+            serde_json::Value::Array(items) => items.iter().map(key_text).collect(),
+            other => key_text(other).map(|k| vec![k]),
+        };
+        keys.unwrap_or_else(|| self.wrong(name, v, "a list of single-column keys"))
+    }
+
+    /// An entity's keys as any type serde reads them into: `data.get::<i64>("customer")`,
+    /// `data.get::<Vec<i64>>("book_ids")`, a struct or map for a composite key.
+    ///
+    /// # Panics
+    ///
+    /// As [`Seeded::key`], and when the value does not fit `T`.
+    #[track_caller]
+    pub fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> T {
+        let v = self.entry(name);
+        T::deserialize(v).unwrap_or_else(|e| {
+            self.wrong(name, v, &format!("{} ({e})", std::any::type_name::<T>()))
+        })
+    }
+
+    #[track_caller]
+    fn entry(&self, name: &str) -> &serde_json::Value {
+        self.inner.data.get(name).unwrap_or_else(|| {
+            panic!(
+                "scenario {:?} has no entity {name:?}; its keys are: {}",
                 self.inner.scenario,
-                match other {
-                    Some(v) => format!(" (it is {v})"),
-                    None => String::new(),
-                },
                 self.inner
                     .data
                     .keys()
                     .map(String::as_str)
                     .collect::<Vec<_>>()
                     .join(", ")
-            ),
-        }
+            )
+        })
+    }
+
+    #[track_caller]
+    fn wrong(&self, name: &str, v: &serde_json::Value, wanted: &str) -> ! {
+        panic!(
+            "entity {name:?} of scenario {:?} is {v}, not {wanted}",
+            self.inner.scenario
+        )
     }
 
     /// The keys of the seeded entities, by output name.
@@ -187,6 +255,15 @@ impl Seeded {
     /// The reference date used.
     pub fn reference_date(&self) -> NaiveDate {
         self.inner.reference_date
+    }
+}
+
+/// A single-column key as text: a string as it is, an integer as its digits.
+fn key_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `#[atdm_scenario]`: rows exist during the body and are gone after it returns, panics or is
-//! cancelled; plain, current-thread and multi-thread tests; options take effect; parallel
-//! tests keep to their own rows.
+//! cancelled; plain, current-thread and multi-thread tests; options take effect (a crate's own
+//! `scenario_dir` too); parallel tests keep to their own rows.
 //!
 //! The tests use the engine the macro builds from the environment (by default the embedded
 //! SQLite file `tests/.atdm/atdm.sqlite`, shared with the other `macro_*` binaries, which is
@@ -84,6 +84,40 @@ fn unknown_scenario_names_close_matches(_data: Seeded) {
 #[should_panic(expected = "its keys are: ")]
 fn unknown_key_lists_known_keys(data: Seeded) {
     let _ = data.key("no_such_key");
+}
+
+// ---- a crate's own scenario directory, integer keys, a list output ----
+
+/// The title of a `lib_book` row, if it exists.
+fn book(id: i64) -> Option<String> {
+    text(
+        "SELECT title FROM lib_book WHERE CAST(book_id AS CHAR(20)) = ?",
+        &id.to_string(),
+    )
+}
+
+#[atdm_scenario("author_with_books", scenario_dir = "tests/scenarios/library")]
+fn library(data: Seeded) -> Vec<i64> {
+    let author: i64 = data.get("author_id");
+    assert_eq!(data.key("author_id"), author.to_string());
+    let books: Vec<i64> = data.get("book_ids");
+    assert_eq!(data.keys("book_ids").len(), 3);
+    assert_eq!(data.keys("author_id"), [author.to_string()]);
+    assert!(books.iter().all(|&b| book(b).is_some()), "{books:?}");
+    books
+}
+
+#[test]
+fn a_scenario_directory_of_the_crate_seeds_and_resets() {
+    let books = library();
+    assert!(books.iter().all(|&b| book(b).is_none()), "{books:?}");
+}
+
+#[atdm_scenario("author_with_books", scenario_dir = "tests/scenarios/library")]
+#[test]
+#[should_panic(expected = "entity \"book_ids\" of scenario \"author_with_books\" is [")]
+fn a_list_read_as_one_key_says_how_to_read_it(data: Seeded) {
+    let _ = data.key("book_ids");
 }
 
 // ---- after the body: returned, panicked, cancelled ----
