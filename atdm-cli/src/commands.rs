@@ -120,7 +120,7 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
     match command {
         Command::Plan(request) => {
             let r = request_of(&request)?;
-            let validated = engine.plan(&request.scenario, &r).await?;
+            let validated = engine.plan(&request.scenario, r).await?;
             let plan = validated.plan();
             out.emit(plan, || render::plan(plan, validated.validators()))
         }
@@ -155,7 +155,7 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
         Command::ResetAll { .. } => {
             let report = {
                 let _spinner = Spinner::start(&out, "deleting every run-owned row");
-                engine.reset_all(true).await?
+                engine.reset_all(atdm_sqlx::Confirmation::Confirmed).await?
             };
             out.emit(&report, || render::reset_all(&report))
         }

@@ -428,7 +428,7 @@ impl PyEngine {
         r.reference_date = reference_date
             .map(|d| date_arg("reference_date", d))
             .transpose()?;
-        let v = block_on(py, self.engine.plan(scenario, &r)).map_err(|e| py_err(py, e))?;
+        let v = block_on(py, self.engine.plan(scenario, r)).map_err(|e| py_err(py, e))?;
         let plan: serde_json::Value = serde_json::from_str(&v.plan().to_json())
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let out = serde_json::json!({ "plan": plan, "validators": v.validators() });
@@ -449,7 +449,7 @@ impl PyEngine {
     /// Deletes every row owned by any run; needs confirm=True.
     #[pyo3(signature = (*, confirm=false))]
     fn reset_all<'py>(&self, py: Python<'py>, confirm: bool) -> PyResult<Bound<'py, PyAny>> {
-        let r = block_on(py, self.engine.reset_all(confirm)).map_err(|e| py_err(py, e))?;
+        let r = block_on(py, self.engine.reset_all(confirm.into())).map_err(|e| py_err(py, e))?;
         to_py(py, &r)
     }
 

@@ -184,8 +184,8 @@ pub use baseline::{
 };
 pub use catalog::RunInfo;
 pub use engine::{
-    DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder, Request,
-    ResetAllReport, ResetReport, ResetStatus, Seeded,
+    Confirmation, DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder,
+    Request, ResetAllReport, ResetReport, ResetStatus, Seeded,
 };
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};

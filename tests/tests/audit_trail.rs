@@ -11,7 +11,7 @@ use std::time::Duration;
 use atdm_core::ErrorCode;
 use atdm_core::audit::{AuditAction as A, AuditEvent, AuditStatus as S};
 use atdm_core::domains::healthcare;
-use atdm_sqlx::{Engine, Request};
+use atdm_sqlx::{Confirmation, Engine, Request};
 use support::{Kind, TestDb, d};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -230,9 +230,9 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
             .request("active_member_clean", Request::new())
             .await
             .unwrap();
-        let err = e.reset_all(false).await.unwrap_err();
+        let err = e.reset_all(Confirmation::NotConfirmed).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::ConfirmRequired);
-        let report = e.reset_all(true).await.unwrap();
+        let report = e.reset_all(Confirmation::Confirmed).await.unwrap();
         assert_eq!(report.runs, std::slice::from_ref(&a.run_id));
         let trail = e.audit(&a.run_id).await.unwrap();
         let last = trail.events.last().unwrap();

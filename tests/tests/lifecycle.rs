@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use atdm_core::domains::healthcare;
 use atdm_core::{ErrorCode, Value};
-use atdm_sqlx::{Engine, Request, ResetStatus};
+use atdm_sqlx::{Confirmation, Engine, Request, ResetStatus};
 use support::{Kind, TestDb, d};
 
 const TABLES: [&str; 7] = [
@@ -305,7 +305,7 @@ async fn reset_all_needs_confirmation_and_keeps_reference_rows() {
         );
         let seeded = snapshot(&db).await;
 
-        let err = e.reset_all(false).await.unwrap_err();
+        let err = e.reset_all(Confirmation::NotConfirmed).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::ConfirmRequired);
         assert_eq!(
             snapshot(&db).await,
@@ -313,7 +313,7 @@ async fn reset_all_needs_confirmation_and_keeps_reference_rows() {
             "{kind:?}: no confirmation, no deletion"
         );
 
-        let rep = e.reset_all(true).await.unwrap();
+        let rep = e.reset_all(Confirmation::Confirmed).await.unwrap();
         assert_eq!(rep.runs.len(), 2);
         assert_eq!(
             rep.deleted,

@@ -192,7 +192,7 @@ async fn a_real_shaped_database_is_scaffolded_seeded_reset_and_restored_exactly(
         let (mut nullable, mut nulls) = (0, 0);
         for seed in 1..=20 {
             let plan = e
-                .plan("every_table", &Request::new().seed(seed))
+                .plan("every_table", Request::new().seed(seed))
                 .await
                 .unwrap();
             for tp in &plan.plan().tables {

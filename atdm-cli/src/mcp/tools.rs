@@ -131,7 +131,7 @@ impl AtdmServer {
     ) -> Result<CallToolResult, ErrorData> {
         let engine = self.caller(&call);
         let request = args.request();
-        Ok(match engine.plan(&args.scenario, &request).await {
+        Ok(match engine.plan(&args.scenario, request).await {
             Ok(validated) => {
                 let plan = validated.plan();
                 structured(&Validation {
@@ -264,7 +264,7 @@ impl AtdmServer {
         Extension(call): Extension<Call>,
     ) -> Result<CallToolResult, ErrorData> {
         let engine = self.caller(&call);
-        Ok(match engine.reset_all(args.confirm).await {
+        Ok(match engine.reset_all(args.confirm.into()).await {
             Ok(r) => structured(&ResetAllDone {
                 runs: r.runs,
                 deleted: r.deleted,

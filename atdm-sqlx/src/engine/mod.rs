@@ -26,7 +26,7 @@ use crate::store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
 pub(crate) use cycle::check_written;
 pub use request::{Request, Seeded};
-pub use reset::{ResetAllReport, ResetReport, ResetStatus};
+pub use reset::{Confirmation, ResetAllReport, ResetReport, ResetStatus};
 
 /// The database used when no URL is given: an SQLite file in `.atdm/` of the working
 /// directory, in WAL mode.

@@ -126,7 +126,11 @@ impl Engine {
     /// `request` would seed (under a fresh run id), or the error it would fail with. The dry
     /// run is audited like a request (`request_received`, `plan_resolved`,
     /// `validators_passed` or `plan_rejected`, with `dry_run: true`).
-    pub async fn plan(&self, scenario: &str, request: &Request) -> Result<ValidatedPlan, Error> {
+    ///
+    /// It takes the request by value, as [`Engine::request`] does; clone it to request the
+    /// same afterwards.
+    pub async fn plan(&self, scenario: &str, request: Request) -> Result<ValidatedPlan, Error> {
+        let request = &request;
         let run_id = ulid::Ulid::new().to_string();
         let mut audit = self.recorder(&run_id, &self.invoker_of(request));
         let mut inputs = request_inputs(scenario, request);

@@ -100,6 +100,26 @@ fn reset_outcome(
     }
 }
 
+/// Whether the caller confirmed that every run's rows may go ([`Engine::reset_all`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Delete every run-owned row.
+    Confirmed,
+    /// Delete nothing and fail with [`Error::ConfirmRequired`].
+    NotConfirmed,
+}
+
+impl From<bool> for Confirmation {
+    /// `true` (a `--confirm` flag given) is [`Confirmation::Confirmed`].
+    fn from(confirmed: bool) -> Self {
+        if confirmed {
+            Confirmation::Confirmed
+        } else {
+            Confirmation::NotConfirmed
+        }
+    }
+}
+
 impl Engine {
     /// Deletes exactly the rows of `run_id`, children first, in one transaction, if `token`
     /// is its cleanup token (compared in constant time). A repeat returns
@@ -141,14 +161,16 @@ impl Engine {
     }
 
     /// Deletes every row owned by any run (reference rows stay) and marks every run cleaned,
-    /// in one transaction. Without `confirm`, deletes nothing and fails with
-    /// [`Error::ConfirmRequired`].
+    /// in one transaction. Without [`Confirmation::Confirmed`], deletes nothing and fails with
+    /// [`Error::ConfirmRequired`] (front ends pass their `--confirm` flag through, with
+    /// `Confirmation::from(bool)`).
     ///
     /// Audited as a strategy run (`strategy-reset_all-<ULID>`): `reset_started` and
     /// `reset_completed` (or `reset_rejected`, `reset_failed`), written when it is over, as
     /// for [`Engine::reset_run`]; each cleaned run's own trail also gets a `reset_completed`
     /// that names the strategy run.
-    pub async fn reset_all(&self, confirm: bool) -> Result<ResetAllReport, Error> {
+    pub async fn reset_all(&self, confirmation: Confirmation) -> Result<ResetAllReport, Error> {
+        let confirm = confirmation == Confirmation::Confirmed;
         let strategy_run = strategy_run_id("reset_all");
         let invoker = self.invoker().to_owned();
         let mut audit = self.recorder(&strategy_run, &invoker);
