@@ -212,8 +212,13 @@ pub(super) struct SeededRun {
     pub(super) run_id: String,
     /// The request id.
     pub(super) request_id: String,
-    /// The keys of the seeded entities, by the scenario's output names.
+    /// The keys of the seeded entities, by the scenario's output names; a list of more than
+    /// 100 keys holds its first 100 (see `data_left_out`).
     pub(super) data: serde_json::Map<String, Json>,
+    /// For each list cut short in `data`: how many keys it has in all (they are in the
+    /// database and the audit trail's seed_completed event).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) data_left_out: BTreeMap<String, usize>,
     /// The cleanup token, shown only this once: give it to reset_run.
     pub(super) token: String,
     /// Rows written, per table.
@@ -228,6 +233,26 @@ pub(super) struct SeededRun {
     pub(super) fixtures: Vec<String>,
     /// Where the run's audit objects are.
     pub(super) audit_location: String,
+}
+
+/// How many keys of one entity a result puts into an agent's context.
+pub(super) const LISTED_KEYS: usize = 100;
+
+/// `data` with every list longer than [`LISTED_KEYS`] cut to its first keys, and the total of
+/// each list cut.
+pub(super) fn bounded(
+    mut data: serde_json::Map<String, Json>,
+) -> (serde_json::Map<String, Json>, BTreeMap<String, usize>) {
+    let mut left_out = BTreeMap::new();
+    for (name, v) in data.iter_mut() {
+        if let Json::Array(keys) = v
+            && keys.len() > LISTED_KEYS
+        {
+            left_out.insert(name.clone(), keys.len());
+            keys.truncate(LISTED_KEYS);
+        }
+    }
+    (data, left_out)
 }
 
 /// `reset_run`.
@@ -267,27 +292,57 @@ pub(super) struct Restored {
     pub(super) audit_location: String,
 }
 
-/// `audit_lookup`: the engine's JSON view of a trail.
+/// `audit_lookup`: the engine's JSON view of a trail, each tool call said once.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub(super) struct Trail {
     /// The run.
     run_id: String,
     /// Where its audit objects are.
     location: String,
+    /// The MCP tool calls that led to the events, each once, in the order they first appear:
+    /// `{"tool", "arguments", "session"}`.
+    tool_calls: Vec<Json>,
     /// The events, oldest first.
     events: Vec<TrailEvent>,
 }
 
 impl Trail {
     pub(super) fn from_engine(t: &atdm_core::audit::AuditTrail) -> Result<Trail, ToolError> {
-        serde_json::to_value(t)
-            .and_then(serde_json::from_value)
-            .map_err(|e| {
-                ToolError::new(
-                    ErrorCode::AuditStoreError.as_str(),
-                    format!("cannot read the audit trail of {}: {e}", t.run_id),
-                )
-            })
+        let failed = |e: serde_json::Error| {
+            ToolError::new(
+                ErrorCode::AuditStoreError.as_str(),
+                format!("cannot read the audit trail of {}: {e}", t.run_id),
+            )
+        };
+        let mut trail = serde_json::to_value(t).map_err(failed)?;
+        // Every event of a call repeats the call (a request's seven events, one call): the
+        // trail lists each call once and the events point at it.
+        let mut tool_calls: Vec<Json> = Vec::new();
+        if let Some(events) = trail["events"].as_array_mut() {
+            for e in events {
+                let calls = e
+                    .as_object_mut()
+                    .and_then(|o| o.remove("tools_called"))
+                    .and_then(|c| match c {
+                        Json::Array(calls) => Some(calls),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let indices: Vec<usize> = calls
+                    .into_iter()
+                    .map(|c| match tool_calls.iter().position(|k| *k == c) {
+                        Some(i) => i,
+                        None => {
+                            tool_calls.push(c);
+                            tool_calls.len() - 1
+                        }
+                    })
+                    .collect();
+                e["tool_calls"] = serde_json::json!(indices);
+            }
+        }
+        trail["tool_calls"] = Json::Array(tool_calls);
+        serde_json::from_value(trail).map_err(failed)
     }
 }
 
@@ -306,8 +361,9 @@ pub(super) struct TrailEvent {
     action: String,
     /// The inputs.
     inputs: Json,
-    /// The MCP tool calls that led to it: `[{"tool", "arguments"}]`, oldest first.
-    tools_called: Json,
+    /// The MCP tool calls that led to it, oldest first: positions in the trail's
+    /// `tool_calls`.
+    tool_calls: Vec<usize>,
     /// The outputs.
     outputs: Json,
     /// How it ended (`ok`, `rejected`, `forbidden`, `cleaned`, `failed`, ...).
@@ -316,4 +372,23 @@ pub(super) struct TrailEvent {
     reviewer_decision: Option<String>,
     /// The event layout version.
     schema_version: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_key_lists_are_cut_and_counted() {
+        let mut data = serde_json::Map::new();
+        data.insert("member_id".into(), Json::from("m-1"));
+        data.insert("book_ids".into(), Json::from((0..250).collect::<Vec<i64>>()));
+        data.insert("few".into(), Json::from(vec![1, 2]));
+        let (data, left_out) = bounded(data);
+        assert_eq!(data["book_ids"].as_array().unwrap().len(), LISTED_KEYS);
+        assert_eq!(data["book_ids"][0], 0);
+        assert_eq!(data["few"], serde_json::json!([1, 2]));
+        assert_eq!(data["member_id"], "m-1");
+        assert_eq!(left_out, BTreeMap::from([("book_ids".to_owned(), 250)]));
+    }
 }

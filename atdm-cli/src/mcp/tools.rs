@@ -193,20 +193,24 @@ impl AtdmServer {
         request.playwright = args.playwright;
         request.pytest = args.pytest;
         Ok(match engine.request(&args.scenario, request).await {
-            Ok(s) => structured(&SeededRun {
-                audit_location: self.location(&s.run_id),
-                token: s.token.expose().to_owned(),
-                status: s.status.to_owned(),
-                scenario: s.scenario,
-                run_id: s.run_id,
-                request_id: s.request_id,
-                data: s.data,
-                rows: s.rows,
-                seed: s.seed,
-                reference_date: s.reference_date,
-                lease_expires_at: s.lease_expires_at,
-                fixtures: s.fixtures.iter().map(|p| p.display().to_string()).collect(),
-            }),
+            Ok(s) => {
+                let (data, data_left_out) = super::outputs::bounded(s.data);
+                structured(&SeededRun {
+                    audit_location: self.location(&s.run_id),
+                    token: s.token.expose().to_owned(),
+                    status: s.status.to_owned(),
+                    scenario: s.scenario,
+                    run_id: s.run_id,
+                    request_id: s.request_id,
+                    data,
+                    data_left_out,
+                    rows: s.rows,
+                    seed: s.seed,
+                    reference_date: s.reference_date,
+                    lease_expires_at: s.lease_expires_at,
+                    fixtures: s.fixtures.iter().map(|p| p.display().to_string()).collect(),
+                })
+            }
             Err(e) => ToolError::from(e).into_result(),
         })
     }
