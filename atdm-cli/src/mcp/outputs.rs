@@ -382,7 +382,10 @@ mod tests {
     fn long_key_lists_are_cut_and_counted() {
         let mut data = serde_json::Map::new();
         data.insert("member_id".into(), Json::from("m-1"));
-        data.insert("book_ids".into(), Json::from((0..250).collect::<Vec<i64>>()));
+        data.insert(
+            "book_ids".into(),
+            Json::from((0..250).collect::<Vec<i64>>()),
+        );
         data.insert("few".into(), Json::from(vec![1, 2]));
         let (data, left_out) = bounded(data);
         assert_eq!(data["book_ids"].as_array().unwrap().len(), LISTED_KEYS);
