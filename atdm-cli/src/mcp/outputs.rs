@@ -299,6 +299,9 @@ pub(super) struct Trail {
     run_id: String,
     /// Where its audit objects are.
     location: String,
+    /// What a reader wants first: `scenario`, `invoker`, `outcome` (in words), `reset_status`,
+    /// `events`, `first_event_at`, `last_event_at`.
+    summary: Json,
     /// The MCP tool calls that led to the events, each once, in the order they first appear:
     /// `{"tool", "arguments", "session"}`.
     tool_calls: Vec<Json>,

@@ -17,6 +17,15 @@
 //! {
 //!   "run_id": "01KAJ3Q6Z8M9V4T2R1P0N7X5WB",
 //!   "location": "file:///srv/atdm/store/audit/dt=2026-06-01/run=01KAJ3Q6Z8M9V4T2R1P0N7X5WB",
+//!   "summary": {
+//!     "scenario": "claim_denial_active_member",
+//!     "invoker": "ci",
+//!     "outcome": "Cleaned",
+//!     "reset_status": "cleaned",
+//!     "events": 9,
+//!     "first_event_at": "2026-06-01T09:30:00.123456Z",
+//!     "last_event_at": "2026-06-01T09:30:02.654321Z"
+//!   },
 //!   "events": [
 //!     {
 //!       "event_id": "01KAJ3Q6Z8QK5D1T7G2M3N4P5R",
@@ -42,6 +51,10 @@
 //! - `inputs`, `outputs`: JSON objects whose keys depend on the action; `tools_called`: `[]` or
 //!   `[{"tool": ..., "arguments": ...}]` for calls made through MCP.
 //! - `events` are in the order they happened; an unknown run has `"events": []`.
+//! - `summary` ([`TrailSummary`]) is computed from the events: the scenario, the first
+//!   invoker, the outcome in the words of the audit page's headline, the status of the reset
+//!   that deleted the rows (or of the last one), the number of events and the first and last
+//!   event times (`null` without events).
 
 use std::sync::Arc;
 
@@ -52,8 +65,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod html;
+mod summary;
 
 pub use html::render_html;
+pub use summary::TrailSummary;
 
 /// The version of the event layout, stored in every event.
 pub const AUDIT_SCHEMA_VERSION: u32 = 1;
@@ -203,7 +218,10 @@ pub struct AuditEvent {
 }
 
 /// A run's audit trail: what [`crate::audit`] views render and what programs read as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its JSON form also carries the run's [`TrailSummary`] as `summary` (computed; ignored when
+/// read back).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct AuditTrail {
     /// The run (or strategy run) id.
     pub run_id: String,
@@ -211,6 +229,25 @@ pub struct AuditTrail {
     pub location: String,
     /// Every event of the run, in the order they happened; empty for an unknown run.
     pub events: Vec<AuditEvent>,
+}
+
+impl Serialize for AuditTrail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            run_id: &'a str,
+            location: &'a str,
+            summary: TrailSummary,
+            events: &'a [AuditEvent],
+        }
+        View {
+            run_id: &self.run_id,
+            location: &self.location,
+            summary: self.summary(),
+            events: &self.events,
+        }
+        .serialize(s)
+    }
 }
 
 impl AuditTrail {
@@ -239,6 +276,22 @@ mod rfc3339_micros {
                     "audit timestamp {text:?} is not an RFC 3339 time ({e}); write it like 2026-06-01T09:30:00.123456Z"
                 ))
             })
+    }
+
+    /// An optional time, `null` when absent.
+    pub(super) mod option {
+        use chrono::{DateTime, Utc};
+        use serde::Serializer;
+
+        pub(crate) fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
     }
 }
 
@@ -400,8 +453,9 @@ mod tests {
             ],
         };
         let v: serde_json::Value = serde_json::from_str(&trail.to_json()).unwrap();
-        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        assert_eq!(keys.len(), 3);
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["events", "location", "run_id", "summary"]);
         let e = &v["events"][0];
         assert_eq!(e["timestamp"], "2026-06-01T08:00:00.000000Z");
         assert_eq!(v["events"][1]["timestamp"], "2026-06-01T08:00:00.000001Z");

@@ -71,6 +71,11 @@ const FIXTURES_BUDGET: usize = 3_000;
 const RESET_BUDGET: usize = 6_000;
 const TIMELINE_BUDGET: usize = 22_000;
 
+/// What happened to the run, in the words of the page's headline.
+pub(crate) fn outcome(trail: &AuditTrail) -> String {
+    Run::new(trail).verdict().words
+}
+
 /// The audit page of a run: a complete, self-contained HTML document (see the [module
 /// docs](self)). Pure: the same trail gives the same bytes.
 ///
@@ -161,7 +166,7 @@ dl.facts dd{margin:0;word-break:break-all}
 .err p{margin:4px 0}.err ul{margin:4px 0;padding-left:22px}
 .more{color:var(--muted);font-style:italic;margin:4px 0}
 .scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}
+table{border-collapse:collapse;font-size:13px;margin:4px 0 8px;display:block;max-width:100%;overflow-x:auto}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 th{background:var(--card);font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}

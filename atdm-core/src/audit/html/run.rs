@@ -267,7 +267,13 @@ impl<'a> Run<'a> {
         let written = self
             .last(AuditAction::SeedCompleted)
             .and_then(|e| total(e.outputs.get("rows")));
-        if let Some(e) = self.reset_outcome() {
+        // The reset that deleted the rows is what happened to the run; repeats that found
+        // nothing left (or failed) afterwards do not change that.
+        let cleaning = self.events.iter().rev().find(|e| {
+            e.action == AuditAction::ResetCompleted
+                && str_at(&e.outputs, &["status"]).as_deref() != Some("already_cleaned")
+        });
+        if let Some(e) = cleaning.or_else(|| self.reset_outcome()) {
             // reset_all records its reset_completed in each run's trail, with no
             // reset_started there: the strategy is then in the event's own inputs.
             let strategy = str_at(&e.inputs, &["strategy"]).or_else(|| {
@@ -285,6 +291,27 @@ impl<'a> Run<'a> {
                     _ => "by reset_run",
                 };
                 let again = str_at(&e.outputs, &["status"]).as_deref() == Some("already_cleaned");
+                let later = self
+                    .events
+                    .iter()
+                    .filter(|x| {
+                        x.timestamp > e.timestamp
+                            && matches!(
+                                x.action,
+                                AuditAction::ResetCompleted
+                                    | AuditAction::ResetFailed
+                                    | AuditAction::ResetRejected
+                            )
+                    })
+                    .count() as u64;
+                let repeats = if later > 0 {
+                    format!(
+                        " {} after it changed nothing.",
+                        capitalize(&plural(later, "reset attempt", "reset attempts"))
+                    )
+                } else {
+                    String::new()
+                };
                 return v(
                     Tone::Cleaned,
                     "Cleaned",
@@ -295,7 +322,7 @@ impl<'a> Run<'a> {
                         )
                     } else {
                         format!(
-                            "The run's rows were deleted at {} ({how}): {} removed.",
+                            "The run's rows were deleted at {} ({how}): {} removed.{repeats}",
                             time_short(&e.timestamp),
                             plural(deleted, "row", "rows")
                         )

@@ -185,6 +185,53 @@ fn a_cleaned_run_shows_every_section_and_what_happened() {
 }
 
 #[test]
+fn a_repeated_reset_leaves_the_headline_on_the_one_that_deleted() {
+    let mut t = cleaned_trail();
+    t.push(ev(
+        8,
+        AuditAction::ResetStarted,
+        AuditStatus::Ok,
+        json!({"run_id": RUN, "strategy": "reset_run", "token_given": true}),
+        json!({}),
+    ));
+    t.push(ev(
+        9,
+        AuditAction::ResetCompleted,
+        AuditStatus::Cleaned,
+        json!({}),
+        json!({"status": "already_cleaned", "deleted": {}}),
+    ));
+    let page = render_html(&trail(t));
+    assert!(page.contains("2 rows removed. 1 reset attempt after it changed nothing."));
+    assert!(!page.contains("had already been deleted"));
+}
+
+#[test]
+fn the_json_trail_carries_the_runs_summary() {
+    let t = trail(cleaned_trail());
+    let v: Json = serde_json::from_str(&t.to_json()).unwrap();
+    assert_eq!(
+        v["summary"],
+        json!({
+            "scenario": "claim_denial_active_member",
+            "invoker": "ci",
+            "outcome": "Cleaned",
+            "reset_status": "cleaned",
+            "events": 8,
+            "first_event_at": "2026-06-01T08:00:00.000000Z",
+            "last_event_at": "2026-06-01T08:00:00.008750Z"
+        })
+    );
+    // Read back, the summary is ignored: it is computed from the events.
+    let back: AuditTrail = serde_json::from_value(v).unwrap();
+    assert_eq!(back, t);
+    let empty = trail(vec![]).summary();
+    assert_eq!(empty.events, 0);
+    assert_eq!(empty.first_event_at, None);
+    assert_eq!(empty.outcome, "Unknown run: no events recorded");
+}
+
+#[test]
 fn a_seeded_run_says_its_rows_are_still_present() {
     let page = render_html(&trail(seeded_trail()));
     assert_sections(&page);
