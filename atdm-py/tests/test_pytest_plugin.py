@@ -46,7 +46,9 @@ def test_marker_and_fixture_seed_and_reset_even_when_the_test_fails(
         @pytest.mark.atdm_scenario("claim_denial_active_member", constraints={"provider_network": "in_network"})
         def test_passes(atdm_data):
             assert atdm_data["data"]["member_id"]
-            assert atdm_data["scenario"] == "claim_denial_active_member"
+            assert atdm_data.key("member_id") == atdm_data.data["member_id"]
+            assert atdm_data.keys("member_id") == [atdm_data.key("member_id")]
+            assert atdm_data.scenario == atdm_data["scenario"] == "claim_denial_active_member"
 
         @pytest.mark.atdm_scenario("active_member_clean")
         def test_fails(atdm_data):
@@ -82,6 +84,66 @@ def test_the_fixture_without_the_marker_is_a_usage_error(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*atdm_scenario*"])
+
+
+def test_misuse_and_engine_errors_fail_with_the_message_alone(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    _configure(pytester, tmp_path)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.atdm_scenario("claim_denial_active_member")
+        @pytest.mark.atdm_scenario("active_member_clean")
+        def test_two_markers(atdm_data):
+            pass
+
+        @pytest.mark.atdm_scenario("claim_denial_active_membr")
+        def test_misspelt(atdm_data):
+            pass
+
+        @pytest.mark.atdm_scenario("active_member_clean")
+        class TestClass:
+            @pytest.mark.atdm_scenario("claim_denial_active_member")
+            def test_own_marker_wins(self, atdm_data):
+                assert atdm_data.scenario == "claim_denial_active_member"
+
+        @pytest.mark.atdm_scenario("active_member_clean")
+        def test_unknown_entity(atdm_data):
+            atdm_data.key("no_such_key")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1, errors=2)
+    out = result.stdout.str()
+    assert "has 2 atdm_scenario markers" in out
+    assert "ScenarioNotFound [SCENARIO_NOT_FOUND]" in out and "claim_denial_active_member" in out
+    assert "no entity 'no_such_key'; its keys are: " in out
+    # The plugin's own source is not shown: only ATDM's message.
+    assert "def atdm_data" not in out and "_scenario_marker" not in out, out
+
+
+def test_command_line_options_win_and_the_header_says_what_is_used(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    _configure(pytester, tmp_path)
+    other = tmp_path / "other.sqlite"
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.atdm_scenario("active_member_clean")
+        def test_seeds(atdm_data):
+            assert atdm_data.run_id
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--atdm-database-url=sqlite://{other}"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"atdm *: database sqlite://{other}, pack healthcare"])
+    assert len(_runs(f"sqlite://{other}", tmp_path)) == 1
 
 
 def test_the_marker_is_registered(pytester: pytest.Pytester, tmp_path: Path) -> None:

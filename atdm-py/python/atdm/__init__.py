@@ -66,6 +66,7 @@ from atdm._types import (
     ScenarioMatch,
     Seeded,
 )
+from atdm._run import SeededRun
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -98,6 +99,7 @@ __all__ = [
     "ScenarioNotFound",
     "SeedFailed",
     "Seeded",
+    "SeededRun",
     "TokenMismatch",
     "UnknownPack",
     "ValidatorRejected",
