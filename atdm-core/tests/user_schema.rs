@@ -196,6 +196,35 @@ fn a_row_nothing_refers_to_needs_no_alias() {
 }
 
 #[test]
+fn a_count_too_large_for_memory_is_refused_before_anything_is_allocated() {
+    let pack = pack_with(&[("gold.toml", SCENARIO)]).unwrap();
+    // A trillion orders would need terabytes; the plan is refused at once (this test would
+    // abort the process otherwise).
+    for n in [1_000_000_000_000_i64, 50_000_000, i64::MAX] {
+        let mut c = Constraints::new();
+        c.insert("orders".into(), Value::Int(n));
+        let e = pack
+            .plan_validated(
+                "gold_customer_with_shipped_orders",
+                &c,
+                &ctx("01JRUN00000000000000000001"),
+                &BTreeMap::new(),
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::PlanFailed, "{e}");
+        let m = e.to_string();
+        assert!(
+            m.contains("more than the 20000000 one plan may hold") && m.contains("fewer rows"),
+            "{m}"
+        );
+    }
+    // In a file, a count beyond any plan says so too.
+    let m = load_error(&SCENARIO.replace("count = 2\n", "count = 1000000000000\n"));
+    assert!(m.contains("rows[2].count") || m.contains(".count"), "{m}");
+    assert!(m.contains("more than a scenario plans"), "{m}");
+}
+
+#[test]
 fn shipped_orders_get_a_shipping_time_after_placement() {
     let pack = pack_with(&[("gold.toml", SCENARIO)]).unwrap();
     let v = pack

@@ -135,6 +135,11 @@ pub struct Entity {
     pub single: bool,
 }
 
+/// The most cells (rows times columns) one plan holds: 20 million, about 2 GB of planned
+/// values. A request beyond it fails with [`Error::Plan`](crate::Error::Plan) before anything
+/// is allocated, whatever its count knobs say.
+pub const MAX_PLAN_CELLS: u64 = 20_000_000;
+
 /// A plan: every row to write, in foreign-key order.
 ///
 /// Serialized as JSON it is byte-identical for identical inputs, in any process.

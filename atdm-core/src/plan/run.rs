@@ -47,6 +47,26 @@ impl CompiledScenario {
         // Links to entries planned later (rows of one foreign-key cycle): (table slot, row,
         // column, entry, referenced column, the row's index within its entry).
         let mut forward: Vec<(usize, usize, usize, usize, String, usize)> = Vec::new();
+        // Counts come from input (a knob): the plan's size is checked before anything is
+        // allocated for it, so no request can exhaust the process's memory.
+        let mut cells: u64 = 0;
+        for r in &self.rows {
+            let n = match (&r.when, &r.count) {
+                (Some(w), _) if !w.holds(&knobs) => 0,
+                (_, Count::Fixed(n)) => u64::from(*n),
+                (_, Count::Knob(k)) => match knobs.get(k) {
+                    Some(Value::Int(n)) if *n >= 0 => *n as u64,
+                    _ => 0, // reported below, with the knob's value
+                },
+            };
+            cells = cells.saturating_add(n.saturating_mul(r.cols.len().max(1) as u64));
+        }
+        if cells > super::MAX_PLAN_CELLS {
+            return Err(plan_err(format!(
+                "the plan would hold {cells} cells (rows times columns), more than the {} one plan may hold; ask for fewer rows (the count knobs), or seed that volume in several requests",
+                super::MAX_PLAN_CELLS
+            )));
+        }
         for r in &self.rows {
             let count = match (&r.when, &r.count) {
                 (Some(w), _) if !w.holds(&knobs) => 0,

@@ -596,6 +596,16 @@ fn parse_file(file: &str, text: &str) -> Result<Parsed, ScenarioError> {
             Some(toml::Value::Integer(n)) if *n >= 0 && *n <= i64::from(u32::MAX) => {
                 Count::Fixed(*n as u32)
             }
+            Some(toml::Value::Integer(n)) if *n >= 0 => {
+                return Err(invalid(
+                    file,
+                    format!("{field}.count"),
+                    format!(
+                        "{n} rows is more than a scenario plans ({} cells at most, rows times columns); seed that volume in several requests",
+                        crate::plan::MAX_PLAN_CELLS
+                    ),
+                ));
+            }
             Some(toml::Value::String(s)) => {
                 match Expr::from_toml(&toml::Value::String(s.clone()), &field) {
                     Ok(Expr::Var(Var::Knob(k))) => Count::Knob(k),
