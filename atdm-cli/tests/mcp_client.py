@@ -261,7 +261,8 @@ async def flow(session, summary):
     steps = [(e["tools_called"][0]["tool"], (e["outputs"].get("error") or {}).get("code")) for e in calls]
     for step in (("describe_scenario", "SCENARIO_NOT_FOUND"), ("drop_table", "UNKNOWN_TOOL"),
                  ("reset_all", "UNKNOWN_TOOL"), ("request_scenario", "INVALID_ARGUMENTS"),
-                 ("find_scenarios", None), ("list_scenarios", None), ("audit_lookup", None)):
+                 ("find_scenarios", None), ("list_scenarios", None), ("audit_lookup", None),
+                 ("reset_run", "RUN_NOT_FOUND")):
         check(step in steps, (step, steps))
     check(token not in json.dumps(calls), "a session event holds the token")
 

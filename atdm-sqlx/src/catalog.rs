@@ -254,6 +254,7 @@ impl RunInfo {
 impl Engine {
     /// The catalog entry of a run.
     pub async fn run(&self, run_id: &str) -> Result<RunInfo, Error> {
+        check_run_id(run_id)?;
         let stmt = Stmt::new(self.inner.catalog.select_run()).text(run_id);
         let rows = self
             .db()
@@ -292,5 +293,27 @@ impl Engine {
                 _ => None,
             })
             .collect())
+    }
+}
+
+/// The longest run id any engine makes (`strategy-<name>-<ULID>`, `mcp-session-<ULID>`) is far
+/// shorter; a longer one names no run.
+const MAX_RUN_ID: usize = 128;
+
+/// [`Error::RunNotFound`] for an id no engine makes: empty, longer than 128 characters, or
+/// with characters other than ASCII letters, digits, `-` and `_`. Checked before an id
+/// reaches the catalog or names an audit object, so a caller cannot choose object names.
+pub(crate) fn check_run_id(run_id: &str) -> Result<(), Error> {
+    let ok = !run_id.is_empty()
+        && run_id.len() <= MAX_RUN_ID
+        && run_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::RunNotFound {
+            run_id: run_id.chars().take(80).collect(),
+        })
     }
 }

@@ -246,14 +246,13 @@ async fn every_lifecycle_reads_back_in_the_order_it_happened() {
         );
         assert_eq!(trail.events[1].outputs["runs"][0], a.run_id.as_str());
 
-        // An unknown run: a reset is refused and audited; its trail has just that.
+        // An unknown run: a reset is refused and counted, but writes no trail under the id
+        // the caller chose (see a_run_that_does_not_exist_gets_no_audit_objects...).
         let unknown = "01JUNKNOWN0000000000000000";
         let err = e.reset_run(unknown, "x").await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::RunNotFound);
-        assert_eq!(
-            steps(&e.audit(unknown).await.unwrap().events),
-            [(A::ResetStarted, S::Ok), (A::ResetRejected, S::Forbidden)]
-        );
+        let err = e.audit(unknown).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RunNotFound);
         let err = e.audit("01JNEVERSEEN00000000000000").await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::RunNotFound);
 
@@ -429,4 +428,60 @@ async fn a_caller_handle_names_its_invoker_and_tool_calls_in_every_event() {
     e.close().await;
     db.drop_db().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_does_not_exist_gets_no_audit_objects_under_the_callers_name() {
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let store = temp_dir("unknown-runs");
+        let e = engine(&db, &store).await;
+        let long = "R".repeat(100_000);
+        for id in ["NOPE", "", "' OR '1'='1", "../../etc", long.as_str()] {
+            let err = e.reset_run(id, "x").await.unwrap_err();
+            assert_eq!(
+                err.code(),
+                ErrorCode::RunNotFound,
+                "{kind:?} {id:.20}: {err}"
+            );
+            assert!(
+                err.to_string().len() < 300,
+                "the message does not echo the whole id"
+            );
+            let err = e.audit(id).await.unwrap_err();
+            assert_eq!(
+                err.code(),
+                ErrorCode::RunNotFound,
+                "{kind:?} {id:.20}: {err}"
+            );
+        }
+        e.flush_audit().await.unwrap();
+        let names: Vec<String> = if store.exists() {
+            files(&store)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.contains("NOPE") && !n.contains("OR")),
+            "{kind:?}: {names:?}"
+        );
+        // A real run is still audited, refusals included.
+        let run = e
+            .request("active_member_clean", Request::new())
+            .await
+            .unwrap();
+        let wrong = e.reset_run(&run.run_id, "not-the-token").await.unwrap_err();
+        assert_eq!(wrong.code(), ErrorCode::TokenMismatch);
+        let trail = e.audit(&run.run_id).await.unwrap();
+        assert!(trail.events.iter().any(|ev| ev.action == A::ResetRejected));
+        e.reset_run(&run.run_id, run.token.expose()).await.unwrap();
+        e.close().await;
+        let _ = std::fs::remove_dir_all(&store);
+        db.drop_db().await;
+    }
 }

@@ -236,6 +236,11 @@ impl AtdmServer {
                 run_id: r.run_id,
                 deleted: r.deleted,
             }),
+            // A run that does not exist has no trail of its own: the refusal goes into the
+            // session's trail, never under the id the caller chose.
+            Err(e @ atdm_sqlx::Error::RunNotFound { .. }) => {
+                self.read::<ResetDone>(&call, Err(ToolError::from(e))).await
+            }
             Err(e) => ToolError::from(e).into_result(),
         })
     }

@@ -23,6 +23,7 @@ impl Engine {
     /// programs. A run id with no events and no catalog entry fails with
     /// [`Error::RunNotFound`].
     pub async fn audit(&self, run_id: &str) -> Result<AuditTrail, Error> {
+        crate::catalog::check_run_id(run_id)?;
         let events = self.inner.audit.trail(run_id).await?;
         if events.is_empty() {
             self.run(run_id).await?;
@@ -39,10 +40,17 @@ impl Engine {
     /// fixtures, reset status and timeline. An unknown run gets a page that says so, not an
     /// error; only a store failure is an error.
     pub async fn audit_html(&self, run_id: &str) -> Result<String, Error> {
+        let events = match crate::catalog::check_run_id(run_id) {
+            Ok(()) => self.inner.audit.trail(run_id).await?,
+            Err(_) => Vec::new(),
+        };
         let trail = AuditTrail {
-            run_id: run_id.to_owned(),
-            location: self.inner.audit.location(run_id),
-            events: self.inner.audit.trail(run_id).await?,
+            run_id: run_id.chars().take(80).collect(),
+            location: self
+                .inner
+                .audit
+                .location(&run_id.chars().take(80).collect::<String>()),
+            events,
         };
         Ok(atdm_core::audit::render_html(&trail))
     }

@@ -143,6 +143,7 @@ impl Engine {
         run_id: &str,
         token: Option<&str>,
     ) -> Result<ResetReport, Error> {
+        crate::catalog::check_run_id(run_id)?;
         let mut audit = self.recorder(run_id, self.invoker());
         audit.event(
             AuditAction::ResetStarted,
@@ -156,7 +157,11 @@ impl Engine {
             .map(|(mut reports, _)| reports.remove(0));
         let status = reset_outcome(&mut audit, serde_json::json!({}), result.as_ref());
         self.inner.metrics.reset(strategy, status);
-        audit.write_after().await?;
+        // A run that does not exist has no trail: its id is the caller's, and writing under it
+        // would make `audit` of any name return events.
+        if !matches!(result, Err(Error::RunNotFound { .. })) {
+            audit.write_after().await?;
+        }
         result
     }
 
