@@ -179,6 +179,8 @@ pub(crate) fn validate(
     let mut live: Vec<usize> = (0..files.len())
         .filter(|&i| texts[i].is_some() && reports[i].errors.is_empty())
         .collect();
+    // Files that left the round, whose scenarios the later ones cannot see.
+    let mut removed: Vec<String> = Vec::new();
     let pack = loop {
         let mut b = clone_builder(&base);
         for &i in &live {
@@ -204,8 +206,19 @@ pub(crate) fn validate(
                                 "{}: scenario id {id:?} is built into the healthcare pack ({first}); give a changed copy a new id, or check it with --scenario-dir against a directory with the schema",
                                 reports[i].file
                             ),
+                            atdm_core::Error::Scenario(ScenarioError::Invalid {
+                                message, ..
+                            }) if message.starts_with("unknown scenario")
+                                && !removed.is_empty() =>
+                            {
+                                format!(
+                                    "{e} (not loaded: {}, which has errors of its own; a scenario it defines is unknown here until it is fixed)",
+                                    removed.join(", ")
+                                )
+                            }
                             _ => e.to_string(),
                         };
+                        removed.push(reports[i].file.clone());
                         reports[i].errors.push(Problem {
                             code: e.code().as_str().into(),
                             message,

@@ -160,7 +160,7 @@ fn found_text(found: &[String]) -> String {
         "create the application's tables first (run its migrations), or point --database-url at the database that has them".into()
     } else {
         format!(
-            "schemas with tables: {}; choose among them with --schema (schemas=[...] in Python), or leave it out to read them all",
+            "schemas with tables: {}; choose among them (--schema on the command line, schemas=[...] in Python), or leave the choice out to read them all",
             found.join(", ")
         )
     }

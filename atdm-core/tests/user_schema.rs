@@ -407,3 +407,16 @@ fn duplicate_single_column_keys_are_found_in_large_plans() {
         "each repeat names the first row: {dups:?}"
     );
 }
+
+#[test]
+fn an_extends_cycle_between_two_files_is_named_as_a_cycle() {
+    let a = "id = \"a\"\ndescription = \"A.\"\nextends = \"b\"\n[[rows]]\ntable = \"customer\"\n";
+    let b = "id = \"b\"\ndescription = \"B.\"\nextends = \"a\"\n[[rows]]\ntable = \"customer\"\n";
+    let e = pack_with(&[("a.toml", a), ("b.toml", b)]).unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("a cycle: \"a\" (a.toml) extends \"b\" (b.toml) extends \"a\" (a.toml)")
+            && !m.contains("unknown scenario"),
+        "{m}"
+    );
+}

@@ -11,8 +11,9 @@ pub enum Error {
     /// scenario file or schema.
     #[error(transparent)]
     Core(#[from] atdm_core::Error),
-    /// The database URL is malformed or names an unsupported database.
-    #[error("invalid database URL {url}: {message}")]
+    /// A database or store URL is malformed, names an unsupported database or store, or a
+    /// path that cannot be used; the message says which and why.
+    #[error("invalid URL {url}: {message}")]
     InvalidUrl {
         /// The URL, with any password removed.
         url: String,
@@ -233,6 +234,38 @@ fn baseline_list(available: &[String]) -> String {
 pub(crate) fn db_message(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(d) => d.message().to_owned(),
+        other if dropped(other) => format!(
+            "{other} (the server closed the connection: it restarted, or an idle timeout or a proxy dropped it; run the command again)"
+        ),
         other => other.to_string(),
+    }
+}
+
+/// Whether `e` says the server went away mid-conversation (sqlx reports it as an I/O error
+/// or as a protocol error such as "expected to read 5 bytes, got 0 bytes at EOF").
+fn dropped(e: &sqlx::Error) -> bool {
+    use std::io::ErrorKind as K;
+    match e {
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+        ),
+        sqlx::Error::Protocol(m) => m.contains("at EOF"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_connection_says_so() {
+        let eof = sqlx::Error::Protocol("expected to read 5 bytes, got 0 bytes at EOF".into());
+        assert!(db_message(&eof).contains("the server closed the connection"));
+        let reset = sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert!(db_message(&reset).contains("run the command again"));
+        let other = sqlx::Error::Protocol("unknown message type".into());
+        assert!(!db_message(&other).contains("closed the connection"));
     }
 }

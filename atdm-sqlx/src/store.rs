@@ -77,10 +77,19 @@ impl Store {
                 }
                 None => PathBuf::from(trimmed),
             };
+            if path.exists() && !path.is_dir() {
+                return Err(bad(
+                    url,
+                    format!(
+                        "the store for the audit trail and baselines must be a directory, and {} is a file; choose a directory (--store-url, ATDM_STORE_URL)",
+                        path.display()
+                    ),
+                ));
+            }
             std::fs::create_dir_all(&path).map_err(|e| {
                 bad(
                     url,
-                    format!("cannot create directory {}: {e}", path.display()),
+                    format!("cannot create the store directory {}: {e}", path.display()),
                 )
             })?;
             let abs = path
@@ -115,6 +124,12 @@ mod tests {
         let s = Store::from_url(&format!("file://{}", dir.display())).unwrap();
         assert!(dir.is_dir());
         assert!(s.url().starts_with("file://"));
+        // A file where the directory should be: said as it is.
+        let file = dir.join("not-a-dir");
+        std::fs::write(&file, "x").unwrap();
+        let e = Store::from_url(&file.display().to_string()).unwrap_err();
+        assert!(e.to_string().contains("must be a directory"), "{e}");
+        assert!(!e.to_string().contains("database"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -505,6 +505,23 @@ async fn bad_database_urls_are_typed_errors() {
         !err.to_string().contains("secret"),
         "passwords never reach messages: {err}"
     );
+    // SQLite: a URL without a file, and a path whose parents do not exist (nothing created).
+    for (url, says) in [
+        ("sqlite://", "names no file"),
+        (
+            "sqlite:///nonexistent-atdm-dir/deeper/x.sqlite",
+            "directory /nonexistent-atdm-dir does not exist",
+        ),
+    ] {
+        let err = Engine::builder(healthcare::pack())
+            .database_url(url)
+            .connect()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidUrl, "{url}: {err}");
+        assert!(err.to_string().contains(says), "{url}: {err}");
+    }
+    assert!(!std::path::Path::new("/nonexistent-atdm-dir").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

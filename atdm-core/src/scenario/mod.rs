@@ -752,13 +752,18 @@ fn resolve(
     }
     let p = &parsed[i];
     let file = &p.scenario.file;
-    if stack.contains(&i) {
+    if let Some(from) = stack.iter().position(|&k| k == i) {
+        let cycle: Vec<String> = stack[from..]
+            .iter()
+            .chain(std::iter::once(&i))
+            .map(|&k| format!("{:?} ({})", parsed[k].scenario.id, parsed[k].scenario.file))
+            .collect();
         return Err(invalid(
             file,
             "extends",
             format!(
-                "scenarios extend each other in a cycle through {:?}",
-                p.scenario.id
+                "scenarios extend each other in a cycle: {}; one of them must not extend",
+                cycle.join(" extends ")
             ),
         ));
     }

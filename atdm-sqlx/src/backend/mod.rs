@@ -644,7 +644,7 @@ pub(crate) fn invalid_url(url: &str, message: impl Into<String>) -> Error {
 pub(crate) fn unavailable(url: &str, e: sqlx::Error) -> Error {
     Error::Database {
         context: format!("cannot connect to {}", redact(url)),
-        message: e.to_string(),
+        message: crate::error::db_message(&e),
     }
 }
 

@@ -62,17 +62,16 @@ impl Sqlite {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        if let Some(parent) = opts
-            .get_filename()
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            create_dir(parent).map_err(|e| {
-                invalid_url(
-                    url,
-                    format!("cannot create directory {}: {e}", parent.display()),
-                )
-            })?;
+        let file = opts.get_filename();
+        if (file.as_os_str().is_empty() || file == Path::new(":memory:")) && pool_size > 1 {
+            return Err(invalid_url(
+                url,
+                "the URL names no file, and an in-memory database is not shared between \
+                 connections, so runs would be lost; give a file: sqlite://.atdm/atdm.sqlite",
+            ));
+        }
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_dir(parent).map_err(|message| invalid_url(url, message))?;
         }
         // Switching a new file to WAL takes an exclusive lock, and SQLite can answer
         // SQLITE_BUSY there without waiting; processes that open one new file at once
@@ -99,8 +98,29 @@ impl Sqlite {
     }
 }
 
-fn create_dir(p: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(p)
+/// Creates the database file's directory when it is the one missing level
+/// (`.atdm/` of `sqlite://.atdm/atdm.sqlite`); a deeper missing path is more likely a typo
+/// than a wish, and is refused with a message saying what is missing.
+fn create_dir(dir: &Path) -> Result<(), String> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let above = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(above) = above
+        && !above.is_dir()
+    {
+        return Err(format!(
+            "directory {} does not exist; create it first, or fix the path",
+            above.display()
+        ));
+    }
+    match std::fs::create_dir(dir) {
+        // Another process (a pytest-xdist worker) made it first.
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            Err(format!("cannot create directory {}: {e}", dir.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// How this database holds the values a baseline keeps.
