@@ -496,7 +496,22 @@ fn validate_uses_the_scenario_directory_schema() {
         "{v}"
     );
 
-    // The healthcare schema does not have this table.
+    // In words: one file is "1 file", and the error says which file.
+    let mut c = atdm_in(&tmp.0);
+    c.env("ATDM_SCENARIO_DIR", &dir).arg("validate").arg(&bad);
+    let r = run(c).fails_with("INVALID_SCENARIO");
+    assert!(
+        r.stdout.contains("\n1 file checked against "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("the scenario file has errors"),
+        "{}",
+        r.stderr
+    );
+
+    // The healthcare schema does not have this table: the close one is suggested.
     let mut c = atdm_in(&tmp.0);
     c.args(["validate"]).arg(dir.join("blocked.toml"));
     run(c).fails_with("INVALID_SCENARIO");

@@ -203,6 +203,8 @@ fn a_repeated_reset_leaves_the_headline_on_the_one_that_deleted() {
     ));
     let page = render_html(&trail(t));
     assert!(page.contains("2 rows removed. 1 reset attempt after it changed nothing."));
+    // Wide tables scroll inside their section instead of being cut off at the page's edge.
+    assert!(page.contains("table{border-collapse:collapse;font-size:13px;margin:4px 0 8px;display:block;max-width:100%;overflow-x:auto}"));
     assert!(!page.contains("had already been deleted"));
 }
 
