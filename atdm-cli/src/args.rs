@@ -169,8 +169,21 @@ pub(crate) enum Command {
         #[arg(long)]
         confirm: bool,
     },
-    /// List the runs in the run catalog, oldest first.
-    Runs,
+    /// List the newest runs in the run catalog (oldest first among them).
+    Runs {
+        /// Only runs of this status: ready or cleaned.
+        #[arg(long, value_parser = ["ready", "cleaned"])]
+        status: Option<String>,
+        /// Only runs of this scenario.
+        #[arg(long, value_name = "ID")]
+        scenario: Option<String>,
+        /// At most this many, the newest.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        limit: usize,
+        /// Every run that matches (no limit).
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
+    },
     /// Print a run's audit trail; with --html, also write it as a self-contained page.
     Audit {
         /// The run id (or a strategy run id, strategy-NAME-ULID).

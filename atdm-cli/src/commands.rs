@@ -159,9 +159,30 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
             };
             out.emit(&report, || render::reset_all(&report))
         }
-        Command::Runs => {
-            let runs = engine.runs().await?;
-            out.emit(&Runs { runs: &runs }, || render::runs(&runs))
+        Command::Runs {
+            status,
+            scenario,
+            limit,
+            all,
+        } => {
+            let mut filter = atdm_sqlx::RunFilter::new();
+            if let Some(s) = status {
+                filter = filter.status(s);
+            }
+            if let Some(s) = scenario {
+                filter = filter.scenario(s);
+            }
+            if !all {
+                filter = filter.limit(limit);
+            }
+            let page = engine.runs_matching(&filter).await?;
+            out.emit(
+                &Runs {
+                    runs: &page.runs,
+                    total: page.total,
+                },
+                || render::runs(&page.runs, page.total),
+            )
         }
         Command::Audit { run, html } => {
             let trail = engine.audit(&run).await?;

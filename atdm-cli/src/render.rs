@@ -168,10 +168,16 @@ pub(crate) fn reaped(r: &[ResetReport]) -> String {
     s
 }
 
-pub(crate) fn runs(runs: &[RunInfo]) -> String {
+pub(crate) fn runs(runs: &[RunInfo], total: u64) -> String {
     if runs.is_empty() {
         return "no runs\n".into();
     }
+    let more = (total > runs.len() as u64).then(|| {
+        format!(
+            "\nthe newest {} of {total} runs; --limit N or --all for more, --status and --scenario to choose\n",
+            runs.len()
+        )
+    });
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
@@ -184,10 +190,12 @@ pub(crate) fn runs(runs: &[RunInfo]) -> String {
             ]
         })
         .collect();
-    table(
+    let mut out = table(
         &["run", "scenario", "status", "created (UTC)", "invoker"],
         &rows,
-    )
+    );
+    out.push_str(&more.unwrap_or_default());
+    out
 }
 
 pub(crate) fn audit(t: &AuditTrail, page: Option<&std::path::Path>) -> String {

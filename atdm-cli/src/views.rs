@@ -54,6 +54,8 @@ pub(crate) struct Introspected {
 #[derive(Serialize)]
 pub(crate) struct Runs<'a> {
     pub(crate) runs: &'a [atdm_sqlx::RunInfo],
+    /// How many runs match in all (`runs` holds the newest `--limit` of them).
+    pub(crate) total: u64,
 }
 
 /// `{"reaped": [...]}`.

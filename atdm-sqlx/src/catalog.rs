@@ -108,8 +108,13 @@ impl CatalogSql {
     }
 
     pub(crate) fn select_runs(&self) -> String {
+        format!("{} ORDER BY created_at, run_id", self.select_runs_columns())
+    }
+
+    /// `SELECT <every column> FROM <runs>`, for a WHERE and ORDER BY to follow.
+    pub(crate) fn select_runs_columns(&self) -> String {
         format!(
-            "SELECT run_id, scenario, request_id, token_hash, status, created_at, lease_expires_at, invoker, reference_date, seed, generator_version, constraints_json, data_json, cleaned_at FROM {} ORDER BY created_at, run_id",
+            "SELECT run_id, scenario, request_id, token_hash, status, created_at, lease_expires_at, invoker, reference_date, seed, generator_version, constraints_json, data_json, cleaned_at FROM {}",
             self.runs
         )
     }
@@ -269,6 +274,63 @@ impl Engine {
             })
     }
 
+    /// The newest runs that `filter` chooses (oldest first among them), and how many it
+    /// chooses in all: what `atdm runs` lists. The catalog is read a page at a time, so this
+    /// costs the same with 100 runs as with 100,000.
+    pub async fn runs_matching(&self, filter: &RunFilter) -> Result<RunPage, Error> {
+        let cat = &self.inner.catalog;
+        let mut conds = Vec::new();
+        let mut binds = Vec::new();
+        if let Some(s) = &filter.status {
+            binds.push(s.clone());
+            conds.push(format!("status = {}", cat.p(binds.len())));
+        }
+        if let Some(s) = &filter.scenario {
+            binds.push(s.clone());
+            conds.push(format!("scenario = {}", cat.p(binds.len())));
+        }
+        let wh = if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        };
+        let with = |sql: String| {
+            binds
+                .iter()
+                .fold(Stmt::new(sql), |st, b| st.text(b.clone()))
+        };
+        let count = self
+            .db()
+            .fetch_all(
+                with(format!("SELECT COUNT(*) FROM {}{wh}", cat.runs)),
+                &[ColumnType::BigInt],
+            )
+            .await
+            .map_err(Error::db("cannot read the run catalog"))?;
+        let total = match count.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => u64::try_from(*n).unwrap_or_default(),
+            _ => 0,
+        };
+        let limit = filter
+            .limit
+            .map(|n| format!(" LIMIT {n}"))
+            .unwrap_or_default();
+        let rows = self
+            .db()
+            .fetch_all(
+                with(format!(
+                    "{}{wh} ORDER BY created_at DESC, run_id DESC{limit}",
+                    cat.select_runs_columns()
+                )),
+                &RUN_COLUMNS,
+            )
+            .await
+            .map_err(Error::db("cannot read the run catalog"))?;
+        let mut runs: Vec<RunInfo> = rows.iter().map(|r| RunInfo::from_row(r)).collect();
+        runs.reverse();
+        Ok(RunPage { runs, total })
+    }
+
     /// Every run in the catalog, oldest first.
     pub async fn runs(&self) -> Result<Vec<RunInfo>, Error> {
         let rows = self
@@ -294,6 +356,48 @@ impl Engine {
             })
             .collect())
     }
+}
+
+/// Which runs [`Engine::runs_matching`] lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    status: Option<String>,
+    scenario: Option<String>,
+    limit: Option<usize>,
+}
+
+impl RunFilter {
+    /// Every run.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only runs of this status: `ready` or `cleaned`.
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+
+    /// Only runs of this scenario.
+    pub fn scenario(mut self, scenario: impl Into<String>) -> Self {
+        self.scenario = Some(scenario.into());
+        self
+    }
+
+    /// At most this many, the newest.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+}
+
+/// A page of the run catalog: the runs chosen, oldest first, and how many match in all.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunPage {
+    /// The newest runs that match, oldest first.
+    pub runs: Vec<RunInfo>,
+    /// How many runs match in all.
+    pub total: u64,
 }
 
 /// The longest run id any engine makes (`strategy-<name>-<ULID>`, `mcp-session-<ULID>`) is far

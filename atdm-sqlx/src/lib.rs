@@ -182,7 +182,7 @@ pub use baseline::{
     BASELINE_FORMAT_VERSION, BaselineDiff, BaselineManifest, BaselineTable, DIFF_KEY_LIMIT,
     RestoreReport, SchemaVersion, SnapshotOptions, TableDiff,
 };
-pub use catalog::RunInfo;
+pub use catalog::{RunFilter, RunInfo, RunPage};
 pub use engine::{
     Confirmation, DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder,
     Request, ResetAllReport, ResetReport, ResetStatus, Seeded,

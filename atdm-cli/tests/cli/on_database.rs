@@ -284,6 +284,7 @@ async fn runs_reset_all_and_reap() {
         assert_eq!(runs[1]["run_id"], b.as_str());
         assert_eq!(runs[1]["invoker"], "ci-job-7");
         assert_eq!(runs[1]["status"], "ready");
+        assert_eq!(v["total"], 2);
         let human = s.atdm(&["runs"]).ok().stdout;
         assert!(
             human
@@ -291,6 +292,28 @@ async fn runs_reset_all_and_reap() {
                 .any(|l| l.starts_with(&b) && l.contains("ci-job-7")),
             "{human}"
         );
+        // A page of the newest, the total, and filters.
+        let v = s.atdm(&["runs", "-o", "json", "--limit", "1"]).ok().json();
+        assert_eq!(v["runs"].as_array().unwrap().len(), 1);
+        assert_eq!(v["runs"][0]["run_id"], b.as_str());
+        assert_eq!(v["total"], 2);
+        let human = s.atdm(&["runs", "--limit", "1"]).ok().stdout;
+        assert!(
+            human.contains("the newest 1 of 2 runs; --limit N or --all"),
+            "{human}"
+        );
+        let v = s
+            .atdm(&["runs", "-o", "json", "--scenario", "active_member_clean"])
+            .ok()
+            .json();
+        assert_eq!(v["total"], 1);
+        assert_eq!(v["runs"][0]["run_id"], a.as_str());
+        let v = s
+            .atdm(&["runs", "-o", "json", "--status", "cleaned"])
+            .ok()
+            .json();
+        assert_eq!(v["total"], 0);
+        s.atdm(&["runs", "--status", "gone"]).usage_error();
 
         // reset-all needs --confirm (exit 2, nothing deleted).
         s.atdm(&["reset-all"]).usage_error();

@@ -121,6 +121,9 @@ impl Backend for Postgres {
         ddl.push(format!(
             "CREATE INDEX IF NOT EXISTS ix_atdm_runs_lease ON {runs} (status, lease_expires_at)"
         ));
+        ddl.push(format!(
+            "CREATE INDEX IF NOT EXISTS ix_atdm_runs_created ON {runs} (created_at)"
+        ));
         CatalogSql::new(runs, ledger, ddl, placeholder)
     }
 
