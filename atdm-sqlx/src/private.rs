@@ -171,6 +171,9 @@ pub struct Guard {
     seeded: crate::Seeded,
     test: &'static str,
     engine: Engine,
+    /// Renews the run's lease every third of a lease while the test runs, so a long test is
+    /// not reaped under its feet; stopped before the reset.
+    renewal: tokio::task::JoinHandle<()>,
 }
 
 /// The seeded data the test receives.
@@ -241,17 +244,38 @@ fn guard(
     engine: Engine,
 ) -> Guard {
     match outcome {
-        Ok(seeded) => Guard {
-            seeded,
-            test,
-            engine,
-        },
+        Ok(seeded) => {
+            let renewal = renew_while_running(&engine, &seeded);
+            Guard {
+                seeded,
+                test,
+                engine,
+                renewal,
+            }
+        }
         Err(e) => panic!("atdm: cannot seed scenario {scenario:?} for test {test}: {e}"),
     }
 }
 
+/// Renews `seeded`'s lease on the shared runtime every third of a lease until aborted.
+fn renew_while_running(engine: &Engine, seeded: &crate::Seeded) -> tokio::task::JoinHandle<()> {
+    let engine = engine.clone();
+    let run_id = seeded.run_id.clone();
+    let token = seeded.token.expose().to_owned();
+    let every = (engine.lease() / 3).max(Duration::from_millis(200));
+    shared().runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = engine.renew_lease(&run_id, &token).await {
+                eprintln!("atdm: renewing the lease of run {run_id} failed: {e}");
+            }
+        }
+    })
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
+        self.renewal.abort();
         let Some(shared) = SHARED.get() else { return };
         let engine = self.engine.clone();
         let run_id = self.seeded.run_id.clone();

@@ -63,7 +63,7 @@
 //! | `ATDM_DATABASE_URL` | the database: `sqlite:...`, `postgres://...`, `mysql://...` | the embedded SQLite `sqlite://.atdm/atdm.sqlite` (relative to the test's working directory, the package directory under `cargo test`) |
 //! | `ATDM_SCENARIO_DIR` | a directory with `schema.toml`, an optional `reference.toml`, and scenario files (every other `*.toml`), such as `atdm introspect --out DIR` writes; the pack is built from them with [`crate::pack_from_dir`] | the healthcare demo pack, on the embedded default database only |
 //! | `ATDM_PACK` | `healthcare`: the healthcare demo pack on any database, when `ATDM_SCENARIO_DIR` is not set | |
-//! | `ATDM_LEASE_SECONDS` | the lease of each test run, in seconds: how long a run of a killed test process lives before an engine start reaps it | one hour ([`crate::DEFAULT_LEASE`]) |
+//! | `ATDM_LEASE_SECONDS` | the lease of each test run, in seconds: how long a run of a killed test process lives before an engine start reaps it; a test that is still running renews its run's lease every third of it ([`crate::Engine::renew_lease`]), so a long test is never reaped mid-test | one hour ([`crate::DEFAULT_LEASE`]) |
 //! | `ATDM_STORE_URL` | reserved for the audit store; accepted and not yet used | |
 //!
 //! With `ATDM_DATABASE_URL` pointing at any other database than the embedded default, set

@@ -553,3 +553,56 @@ async fn same_run_inputs_give_the_same_rows_in_the_database() {
     e.close().await;
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_lease_keeps_a_long_test_from_being_reaped() {
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let e = Engine::builder(healthcare::pack())
+            .database_url(&db.url)
+            .reference_date(d())
+            .lease(Duration::from_secs(2))
+            .reap_on_start(false)
+            .connect()
+            .await
+            .unwrap();
+        let run = e
+            .request("active_member_clean", Request::new())
+            .await
+            .unwrap();
+        let first = e.run(&run.run_id).await.unwrap().lease_expires_at;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let until = e
+            .renew_lease(&run.run_id, run.token.expose())
+            .await
+            .unwrap();
+        assert!(until > first, "{kind:?}: {until} after {first}");
+        assert_eq!(e.run(&run.run_id).await.unwrap().lease_expires_at, until);
+        // Past the first lease: the run is not reaped, its rows stay.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let reaped = e.reap_expired().await.unwrap();
+        assert!(
+            reaped.iter().all(|r| r.run_id != run.run_id),
+            "{kind:?}: reaped"
+        );
+        assert_eq!(e.run(&run.run_id).await.unwrap().status, "ready");
+        // A wrong token or an unknown run renews nothing.
+        let err = e.renew_lease(&run.run_id, "nope").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TokenMismatch, "{kind:?}");
+        let err = e
+            .renew_lease("01JUNKNOWNRUN0000000000000", "x")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RunNotFound, "{kind:?}");
+        e.reset_run(&run.run_id, run.token.expose()).await.unwrap();
+        // A cleaned run keeps its lease: nothing to renew.
+        assert_eq!(
+            e.renew_lease(&run.run_id, run.token.expose())
+                .await
+                .unwrap(),
+            until
+        );
+        e.close().await;
+        db.drop_db().await;
+    }
+}

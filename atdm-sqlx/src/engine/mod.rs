@@ -6,6 +6,7 @@
 
 mod cycle;
 mod existing;
+mod lease;
 mod request;
 mod reset;
 mod seed;
