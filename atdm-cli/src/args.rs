@@ -197,6 +197,9 @@ pub(crate) enum Command {
     Baseline(BaselineCommand),
     /// Reset every run whose lease has passed.
     Reap,
+    /// Create the run catalog and the pack's tables (once, as the database's owner); every
+    /// other command then needs only SELECT, INSERT, UPDATE and DELETE.
+    Setup,
     /// Print the schema of the live database as the engine reads it (TOML, plus notes); with --out, write a scenario directory for it.
     Introspect {
         /// The schema's name in the output.

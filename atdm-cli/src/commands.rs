@@ -13,7 +13,7 @@ use crate::output::{CliError, Output, USAGE_ERROR, write_stdout};
 use crate::progress::Spinner;
 use crate::views::{
     Baselines, Found, FoundMatch, Introspected, Metrics, Reaped, Runs, ScenarioList,
-    ScenarioSummary,
+    ScenarioSummary, SetUp,
 };
 use crate::{render, validate};
 
@@ -86,7 +86,7 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
                     _ => None,
                 },
                 // `atdm reap` reports what it reaps, so the start-up must not reap first.
-                no_reap_on_start: matches!(command, Command::Reap),
+                no_reap_on_start: matches!(command, Command::Reap | Command::Setup),
             };
             let engine = config::engine(g, opts).await?;
             let result = on_engine(&engine, *out, command).await;
@@ -138,6 +138,21 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
                 engine.request(&request.scenario, r).await?
             };
             out.emit(&seeded, || render::seeded(&seeded))
+        }
+        // Connecting ran the setup: say what is in place.
+        Command::Setup => {
+            let done = SetUp {
+                database: atdm_sqlx::redact_url(engine.database_url()),
+                pack: engine.pack().name().to_owned(),
+                tables: engine
+                    .pack()
+                    .schema()
+                    .tables
+                    .iter()
+                    .map(|t| t.name.clone())
+                    .collect(),
+            };
+            out.emit(&done, || render::set_up(&done))
         }
         Command::Reap => {
             let reaped = Reaped {

@@ -432,3 +432,13 @@ fn counts(counts_by_table: &BTreeMap<String, u64>) -> String {
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
+
+pub(crate) fn set_up(s: &crate::views::SetUp) -> String {
+    format!(
+        "set up {}: the run catalog and the {} tables of pack {} ({})\nother roles now need only SELECT, INSERT, UPDATE and DELETE on them\n",
+        s.database,
+        s.tables.len(),
+        s.pack,
+        s.tables.join(", ")
+    )
+}

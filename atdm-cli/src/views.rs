@@ -58,6 +58,17 @@ pub(crate) struct Runs<'a> {
     pub(crate) total: u64,
 }
 
+/// `atdm setup`: what is in place.
+#[derive(Serialize)]
+pub(crate) struct SetUp {
+    /// The database, without its password.
+    pub(crate) database: String,
+    /// The pack whose tables were created.
+    pub(crate) pack: String,
+    /// Its tables.
+    pub(crate) tables: Vec<String>,
+}
+
 /// `{"reaped": [...]}`.
 #[derive(Serialize)]
 pub(crate) struct Reaped {

@@ -76,7 +76,7 @@ async fn engine(url: &str, store: &std::path::Path) -> Engine {
 
 async fn run(label: &str, url: &str, sizes: &[usize]) {
     let store = std::env::temp_dir().join(format!("atdm-bench-history-{}", std::process::id()));
-    let e = engine(url, &store).await;
+    let mut e = engine(url, &store).await;
     let mut live = 0;
     for &n in sizes {
         while live < n {
@@ -94,11 +94,11 @@ async fn run(label: &str, url: &str, sizes: &[usize]) {
             res_no.as_secs_f64() * 1e3,
             res_no.as_secs_f64() / res.as_secs_f64()
         );
-        // Back to the DDL with the indexes for the next size.
+        // Back to the DDL with the indexes (a new engine's setup makes them again).
         e.close().await;
-        let e2 = engine(url, &store).await;
-        e2.close().await;
+        e = engine(url, &store).await;
     }
+    e.close().await;
     let _ = std::fs::remove_dir_all(&store);
 }
 

@@ -231,6 +231,8 @@ fn help_and_version_succeed_and_document_the_environment() {
         "introspect",
         "validate",
         "metrics",
+        "setup",
+        "completions",
     ] {
         assert!(
             help.contains(&format!("  {cmd} ")),

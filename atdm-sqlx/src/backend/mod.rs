@@ -247,6 +247,15 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         }
     }
 
+    /// Whether an error says the role may not do what was asked (create a table or schema,
+    /// own an index): by default SQLSTATE 42501 (insufficient privilege).
+    fn is_permission_denied(&self, e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| c == "42501"),
+            _ => false,
+        }
+    }
+
     /// What follows a SELECT that must lock the rows it reads until commit (` FOR UPDATE`
     /// where the database has it).
     fn lock_for_update(&self) -> &'static str {

@@ -322,6 +322,12 @@ impl Engine {
         }
     }
 
+    /// The database URL the engine is connected to (with its password: redact it with
+    /// [`crate::redact_url`] before showing it).
+    pub fn database_url(&self) -> &str {
+        &self.inner.url
+    }
+
     /// Closes the connection pool.
     pub async fn close(&self) {
         self.inner.db.close().await

@@ -1,5 +1,11 @@
 //! Setup: the run catalog, and (when asked) the pack's tables and reference rows, created under
 //! the backend's setup lock so that parallel processes do not race.
+//!
+//! A role that may only read and write rows (no CREATE, not the tables' owner) still starts:
+//! when the database refuses a statement for lack of privilege and everything the setup
+//! would create is already there (the owner set it up once, with `atdm setup`), the rest of
+//! the DDL is skipped and only the reference rows (DML) are checked. When something is
+//! missing, the error says to have the owner run `atdm setup`.
 
 use atdm_core::Value;
 
@@ -32,7 +38,9 @@ impl Engine {
         s.execute(Stmt::new(lock.lock))
             .await
             .map_err(Error::db(ctx))?;
-        let mut result = self.set_up(&mut s, &statements, &reference).await;
+        let mut result = self
+            .set_up(&mut s, &statements, &reference, apply_schema)
+            .await;
         let end = if result.is_ok() {
             lock.commit
         } else {
@@ -59,14 +67,25 @@ impl Engine {
         s: &mut Tx,
         statements: &[String],
         reference: &[RefInsert],
+        apply_schema: bool,
     ) -> Result<(), Error> {
         for sql in statements {
-            s.execute(Stmt::new(sql.clone()))
-                .await
-                .map_err(|e| Error::Database {
-                    context: format!("cannot set up the run catalog and schema (statement: {sql})"),
-                    message: db_message(&e),
-                })?;
+            match s.execute(Stmt::new(sql.clone())).await {
+                Ok(_) => {}
+                Err(e) if self.db().is_permission_denied(&e) => {
+                    self.all_there(s, !apply_schema, &e).await?;
+                    tracing::debug!(error = %e, "the role may not run the setup's DDL; everything it creates is there");
+                    break;
+                }
+                Err(e) => {
+                    return Err(Error::Database {
+                        context: format!(
+                            "cannot set up the run catalog and schema (statement: {sql})"
+                        ),
+                        message: db_message(&e),
+                    });
+                }
+            }
         }
         for r in reference {
             let found = s
@@ -82,6 +101,40 @@ impl Engine {
                     "cannot insert a reference row of {}",
                     r.table
                 )))?;
+        }
+        Ok(())
+    }
+
+    /// `Ok` when the run catalog (and, unless `catalog_only`, every table of the pack) can be
+    /// read: a role without DDL privileges then needs none. Otherwise the error says what is
+    /// missing and to have the owner run `atdm setup`.
+    async fn all_there(
+        &self,
+        s: &mut Tx,
+        catalog_only: bool,
+        denied: &sqlx::Error,
+    ) -> Result<(), Error> {
+        let d = self.db().dialect();
+        let cat = &self.inner.catalog;
+        let mut tables = vec![cat.runs.clone(), cat.ledger.clone()];
+        if !catalog_only {
+            tables.extend(self.schema().tables.iter().map(|t| d.quote_table(t)));
+        }
+        for t in &tables {
+            if s.fetch_all(Stmt::new(format!("SELECT 1 FROM {t} WHERE 1 = 0")), &[])
+                .await
+                .is_err()
+            {
+                return Err(Error::Database {
+                    context: format!(
+                        "the run catalog and the pack's tables are not set up ({t} cannot be read), and this role may not create them"
+                    ),
+                    message: format!(
+                        "{}; have the database's owner run `atdm setup` once (or connect an Engine as the owner), then use this role",
+                        db_message(denied)
+                    ),
+                });
+            }
         }
         Ok(())
     }

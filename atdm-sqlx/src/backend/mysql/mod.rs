@@ -150,6 +150,18 @@ impl Backend for MySql {
         "INSERT IGNORE INTO"
     }
 
+    /// MySQL's access errors share SQLSTATE 42000 with syntax errors: told apart by number
+    /// (1044 no access to the database, 1142 command denied on a table, 1227 a privilege
+    /// needed).
+    fn is_permission_denied(&self, e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Database(d) => d
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|m| matches!(m.number(), 1044 | 1142 | 1227)),
+            _ => false,
+        }
+    }
+
     fn setup_lock(&self) -> SetupLock {
         SetupLock {
             lock: "SELECT GET_LOCK('atdm_setup', 120)",
