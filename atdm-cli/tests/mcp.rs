@@ -396,3 +396,79 @@ fn help_documents_the_flags() {
         assert!(help.contains(flag), "{flag}: {help}");
     }
 }
+
+/// Every line a client sends gets a JSON-RPC 2.0 answer, and no input is too large or too
+/// odd for the server: not JSON (-32700), not a request object or a batch (-32600), a tool
+/// call without params (-32602), a line over 4 MiB (-32600, not kept), a 3 MB argument (a
+/// tool error whose message is cut, not echoed back whole). The server keeps serving.
+#[test]
+fn every_line_gets_an_answer_and_no_input_hurts_the_server() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let tmp = TempDir::new();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_atdm"));
+    for v in ATDM_VARS {
+        c.env_remove(v);
+    }
+    let db = format!("sqlite://{}/atdm.sqlite", tmp.0.display());
+    let mut child = c
+        .current_dir(&tmp.0)
+        .args(["--database-url", &db, "--pack", "healthcare"])
+        .args(["--store-url", "memory://", "mcp"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ask = |line: &[u8]| -> Json {
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+        let mut answer = String::new();
+        stdout.read_line(&mut answer).unwrap();
+        assert!(answer.len() < 64_000, "{} bytes", answer.len());
+        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
+    };
+    let init = ask(
+        br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzzy","version":"1"}}}"#,
+    );
+    assert_eq!(init["result"]["serverInfo"]["name"], "atdm", "{init}");
+    stdin_note(&mut ask);
+
+    let error_code = |v: &Json| v["error"]["code"].as_i64();
+    assert_eq!(error_code(&ask(b"this is not json")), Some(-32700));
+    assert_eq!(error_code(&ask(b"\xff\xfe\x00garbage")), Some(-32700));
+    assert_eq!(error_code(&ask(b"[]")), Some(-32600));
+    assert_eq!(error_code(&ask(b"[1, 2]")), Some(-32600));
+    assert_eq!(error_code(&ask(b"\"a string\"")), Some(-32600));
+    let no_params = ask(br#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":null}"#);
+    assert_eq!(error_code(&no_params), Some(-32602), "{no_params}");
+    assert_eq!(no_params["id"], 5);
+    let mut huge = br#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"describe_scenario","arguments":{"scenario":""#.to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 5_000_000));
+    huge.extend_from_slice(br#""}}}"#);
+    assert_eq!(error_code(&ask(&huge)), Some(-32600));
+    let mut big = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"describe_scenario","arguments":{"scenario":""#.to_vec();
+    big.extend(std::iter::repeat_n(b'x', 3_000_000));
+    big.extend_from_slice(br#""}}}"#);
+    let refused = ask(&big);
+    assert_eq!(refused["id"], 7);
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    // Still serving.
+    let tools = ask(br#"{"jsonrpc":"2.0","id":8,"method":"tools/list"}"#);
+    assert_eq!(tools["id"], 8);
+    assert!(tools["result"]["tools"].as_array().unwrap().len() >= 7);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+/// The `initialized` notification, which has no answer.
+fn stdin_note(ask: &mut impl FnMut(&[u8]) -> Json) {
+    // A notification gets no answer, so send it together with a request and read that.
+    let v = ask(
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}",
+    );
+    assert_eq!(v["id"], 2, "{v}");
+}

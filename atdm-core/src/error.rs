@@ -249,7 +249,7 @@ pub enum Error {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// No scenario has the requested id.
-    #[error("no scenario {id:?}{}", close_matches(close))]
+    #[error("no scenario {}{}", quoted_cut(id), close_matches(close))]
     ScenarioNotFound {
         /// The requested id.
         id: String,
@@ -279,6 +279,16 @@ pub enum Error {
     /// The validator gate refused the plan.
     #[error(transparent)]
     Rejected(#[from] Rejection),
+}
+
+/// `s` quoted, its first 120 characters only when it is longer (it comes from the caller).
+fn quoted_cut(s: &str) -> String {
+    if s.chars().count() <= 120 {
+        format!("{s:?}")
+    } else {
+        let cut: String = s.chars().take(120).collect();
+        format!("{cut:?}... ({} characters)", s.chars().count())
+    }
 }
 
 fn close_matches(close: &[String]) -> String {

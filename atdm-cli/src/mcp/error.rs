@@ -47,6 +47,19 @@ impl ToolError {
     }
 }
 
+/// The longest message an answer carries: an error may quote what the caller sent (an
+/// unknown scenario's name), and a 5 MB argument must not come back as a 5 MB answer.
+const MAX_MESSAGE: usize = 2_000;
+
+/// `message`, cut to [`MAX_MESSAGE`] characters with a note saying so.
+pub(super) fn bounded(message: String) -> String {
+    if message.chars().count() <= MAX_MESSAGE {
+        return message;
+    }
+    let cut: String = message.chars().take(MAX_MESSAGE).collect();
+    format!("{cut}... (message cut at {MAX_MESSAGE} characters)")
+}
+
 impl From<atdm_sqlx::Error> for ToolError {
     fn from(e: atdm_sqlx::Error) -> Self {
         let failures = match &e {
@@ -57,7 +70,7 @@ impl From<atdm_sqlx::Error> for ToolError {
         };
         ToolError {
             code: e.code().as_str().to_owned(),
-            message: e.to_string(),
+            message: bounded(e.to_string()),
             run_id: e.run_id().map(str::to_owned),
             failures,
         }

@@ -28,12 +28,15 @@
 //!   JSON-RPC error for an unknown tool, arguments that do not fit, and the invoker name.
 //! - [`tools`]: the `#[tool]` handlers, one per tool.
 //! - [`arguments`] and [`outputs`]: what each tool takes and returns, with their JSON schemas.
+//! - [`framing`]: the lines between stdio and the SDK: every line gets a JSON-RPC answer,
+//!   and no line is larger than 4 MiB.
 //! - [`json_schema`]: the schemas made plain JSON Schema for agent hosts' validators.
 //! - [`error`]: the tool error every failed call returns.
 //! - [`redact`]: cleanup tokens removed from the arguments a call echoes into the audit.
 
 mod arguments;
 mod error;
+mod framing;
 mod json_schema;
 mod outputs;
 mod protocol;
@@ -65,7 +68,16 @@ pub(crate) async fn serve(engine: &Engine, args: McpArgs) -> Result<(), CliError
         engine.database(),
         server.tool_names().join(", ")
     );
-    let running = server.serve(rmcp::transport::stdio()).await.map_err(|e| {
+    // The SDK talks to the framing layer through two pipes; the framing talks to stdio.
+    let (to_sdk, sdk_in) = tokio::io::duplex(64 * 1024);
+    let (sdk_out, from_sdk) = tokio::io::duplex(64 * 1024);
+    let framing = tokio::spawn(framing::run(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        to_sdk,
+        from_sdk,
+    ));
+    let running = server.serve((sdk_in, sdk_out)).await.map_err(|e| {
         CliError::failed(
             "MCP_ERROR",
             format!("the MCP session did not start (is an MCP client on stdin?): {e}"),
@@ -75,6 +87,7 @@ pub(crate) async fn serve(engine: &Engine, args: McpArgs) -> Result<(), CliError
         .waiting()
         .await
         .map_err(|e| CliError::failed("INTERNAL_ERROR", format!("the MCP session failed: {e}")))?;
+    let _ = framing.await;
     eprintln!("atdm mcp: session ended ({reason:?})");
     Ok(())
 }

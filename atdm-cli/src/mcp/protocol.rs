@@ -80,6 +80,12 @@ impl ServerHandler for AtdmServer {
                 let why = why
                     .trim_start_matches("failed to deserialize parameters:")
                     .trim();
+                // The SDK's message may quote the arguments: never echo more than a line.
+                let why: String = if why.chars().count() > 300 {
+                    format!("{}... (cut)", why.chars().take(300).collect::<String>())
+                } else {
+                    why.to_owned()
+                };
                 let err = ToolError::new(
                     INVALID_ARGUMENTS,
                     format!(

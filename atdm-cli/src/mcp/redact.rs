@@ -1,11 +1,15 @@
 //! Token redaction: what a call's arguments look like once they are echoed into the audit
 //! trail (`tools_called`). Every `token` value, at any depth and in any letter case, becomes
-//! `"<redacted>"`, so no audit event holds a cleanup token.
+//! `"<redacted>"`, so no audit event holds a cleanup token; a text longer than 1,000 bytes is
+//! kept as its beginning and its length.
 
 use serde_json::Value as Json;
 
 /// What a `token` argument becomes in `tools_called`.
 const REDACTED: &str = "<redacted>";
+
+/// The longest text value of an argument the audit keeps whole.
+const MAX_TEXT: usize = 1_000;
 
 /// The arguments with every `token` value (at any depth) replaced by `"<redacted>"`, so no
 /// audit event holds a cleanup token.
@@ -23,6 +27,11 @@ pub(super) fn redact(v: Json) -> Json {
                 .collect(),
         ),
         Json::Array(a) => Json::Array(a.into_iter().map(redact).collect()),
+        // The audit keeps what was asked, not megabytes of it.
+        Json::String(s) if s.len() > MAX_TEXT => {
+            let cut: String = s.chars().take(MAX_TEXT).collect();
+            Json::String(format!("{cut}... ({} bytes in all)", s.len()))
+        }
         other => other,
     }
 }
