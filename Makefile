@@ -8,11 +8,12 @@
 #                reads the Parquet the engine writes)
 #   make lint    rustfmt, clippy (warnings are errors) and rustdoc
 #   make bench   criterion benchmarks
+#   make fuzz    coverage-guided fuzzing of the MCP server's input (nightly, cargo-fuzz)
 
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test test-rust test-python lint bench doc ci venv
+.PHONY: demo test test-rust test-python lint bench doc ci venv fuzz
 
 demo:
 	$(CARGO) run -p atdm-examples --example main_job
@@ -63,6 +64,13 @@ doc:
 
 bench:
 	$(CARGO) bench --workspace
+
+# Coverage-guided fuzzing of the MCP server's input handling (needs the nightly toolchain and
+# cargo-fuzz): FUZZ_SECONDS per target, new inputs kept in fuzz/corpus (not committed).
+FUZZ_SECONDS ?= 600
+fuzz:
+	@mkdir -p fuzz/corpus/mcp_lines
+	cd fuzz && cargo +nightly fuzz run mcp_lines corpus/mcp_lines seeds/mcp_lines -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536
 
 # What CI runs (.ci/run): the README's test command with the database suites required.
 ci: lint test
