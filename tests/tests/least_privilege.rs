@@ -90,6 +90,24 @@ async fn drop_role(kind: Kind, role: &str) {
     }
 }
 
+/// Drops the role when the test ends, also when an assertion fails: roles belong to the whole
+/// server, not to the test's database.
+struct RoleGuard(Kind, String);
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let (kind, role) = (self.0, self.1.clone());
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(drop_role(kind, &role))
+        })
+        .join();
+    }
+}
+
 fn engine(url: &str) -> atdm_sqlx::EngineBuilder {
     Engine::builder(healthcare::pack())
         .database_url(url)
@@ -105,6 +123,7 @@ async fn a_role_with_only_dml_uses_atdm_after_the_owner_set_it_up() {
             continue;
         };
         let role = format!("atdm_dml_{}", &bare.name[bare.name.len() - 8..]);
+        let guard = RoleGuard(kind, role.clone());
         dml_role(&bare, &role).await;
         let err = engine(&as_user(&bare.url, &role))
             .connect()
@@ -123,13 +142,14 @@ async fn a_role_with_only_dml_uses_atdm_after_the_owner_set_it_up() {
         };
         assert_eq!(bare.count(tables).await, 0, "{kind:?}: nothing created");
         bare.drop_db().await;
-        drop_role(kind, &role).await;
+        drop(guard);
 
         // The owner sets up once; the restricted role then works.
         let db = TestDb::fresh(kind).await.unwrap();
         let owner = engine(&db.url).connect().await.unwrap();
         owner.close().await;
         let role = format!("atdm_dml_{}", &db.name[db.name.len() - 8..]);
+        let guard = RoleGuard(kind, role.clone());
         dml_role(&db, &role).await;
         let e = engine(&as_user(&db.url, &role))
             .connect()
@@ -146,6 +166,6 @@ async fn a_role_with_only_dml_uses_atdm_after_the_owner_set_it_up() {
         assert!(e.reap_expired().await.unwrap().is_empty());
         e.close().await;
         db.drop_db().await;
-        drop_role(kind, &role).await;
+        drop(guard);
     }
 }
