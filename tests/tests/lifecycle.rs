@@ -561,7 +561,7 @@ async fn a_renewed_lease_keeps_a_long_test_from_being_reaped() {
         let e = Engine::builder(healthcare::pack())
             .database_url(&db.url)
             .reference_date(d())
-            .lease(Duration::from_secs(2))
+            .lease(Duration::from_secs(3))
             .reap_on_start(false)
             .connect()
             .await
@@ -571,15 +571,15 @@ async fn a_renewed_lease_keeps_a_long_test_from_being_reaped() {
             .await
             .unwrap();
         let first = e.run(&run.run_id).await.unwrap().lease_expires_at;
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         let until = e
             .renew_lease(&run.run_id, run.token.expose())
             .await
             .unwrap();
         assert!(until > first, "{kind:?}: {until} after {first}");
         assert_eq!(e.run(&run.run_id).await.unwrap().lease_expires_at, until);
-        // Past the first lease: the run is not reaped, its rows stay.
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        // Past the first lease (by 0.5 s; the renewed one has 1 s left): not reaped.
+        tokio::time::sleep(Duration::from_millis(2000)).await;
         let reaped = e.reap_expired().await.unwrap();
         assert!(
             reaped.iter().all(|r| r.run_id != run.run_id),
