@@ -446,6 +446,20 @@ impl PyEngine {
         to_py(py, &r)
     }
 
+    /// Extends a ready run's lease to a full lease from now, so that a long test is not
+    /// reaped while it runs; returns when the lease now ends (RFC 3339, UTC).
+    fn renew_lease(&self, py: Python<'_>, run_id: &str, token: &str) -> PyResult<String> {
+        let until =
+            block_on(py, self.engine.renew_lease(run_id, token)).map_err(|e| py_err(py, e))?;
+        Ok(until.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    }
+
+    /// How long a run's lease lasts, in seconds.
+    #[getter]
+    fn lease_seconds(&self) -> f64 {
+        self.engine.lease().as_secs_f64()
+    }
+
     /// Deletes every row owned by any run; needs confirm=True.
     #[pyo3(signature = (*, confirm=false))]
     fn reset_all<'py>(&self, py: Python<'py>, confirm: bool) -> PyResult<Bound<'py, PyAny>> {

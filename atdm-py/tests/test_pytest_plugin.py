@@ -146,6 +146,32 @@ def test_command_line_options_win_and_the_header_says_what_is_used(
     assert len(_runs(f"sqlite://{other}", tmp_path)) == 1
 
 
+def test_a_test_longer_than_its_lease_keeps_its_run(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    db = _configure(pytester, tmp_path)
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.atdm_scenario("active_member_clean")
+        def test_long(atdm_data, atdm_engine):
+            assert atdm_engine.lease_seconds == 1.0
+            time.sleep(2.5)
+            # Past its first lease, the run is renewed: another reaper leaves it alone.
+            reaped = [r["run_id"] for r in atdm_engine.reap_expired()]
+            assert atdm_data.run_id not in reaped
+            mine = [r for r in atdm_engine.runs() if r["run_id"] == atdm_data.run_id]
+            assert mine[0]["status"] == "ready"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--atdm-lease-seconds=1")
+    result.assert_outcomes(passed=1)
+    runs = _runs(db, tmp_path)
+    assert len(runs) == 1 and runs[0]["status"] == "cleaned", runs
+
+
 def test_the_marker_is_registered(pytester: pytest.Pytester, tmp_path: Path) -> None:
     _configure(pytester, tmp_path)
     result = pytester.runpytest_subprocess("--markers")

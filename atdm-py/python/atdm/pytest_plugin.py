@@ -31,6 +31,7 @@ command line                environment              ini option              mea
 ``--atdm-scenario-dir``     ``ATDM_SCENARIO_DIR``    ``atdm_scenario_dir``   your schema and scenarios, as ``atdm introspect --out`` writes them
 ``--atdm-pack``             ``ATDM_PACK``            ``atdm_pack``           a built-in pack (``healthcare``) for any database
 ``--atdm-reference-date``   ``ATDM_REFERENCE_DATE``  ``atdm_reference_date`` "today" for the scenarios (default: today, UTC)
+``--atdm-lease-seconds``    ``ATDM_LEASE_SECONDS``   ``atdm_lease_seconds``  a run's lease (default one hour), renewed while its test runs
 ==========================  =======================  ======================  =========================================
 
 Errors (an unknown scenario, a refused plan, a misused marker) fail the test with ATDM's
@@ -46,6 +47,7 @@ Every run's invoker is the test's node id, so the audit trail says which test as
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Dict, Iterator, List, NoReturn, Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,6 +62,7 @@ _SETTINGS = (
     ("ATDM_SCENARIO_DIR", "atdm_scenario_dir", "directory with schema.toml and scenario files"),
     ("ATDM_PACK", "atdm_pack", "built-in pack (healthcare) to use on any database"),
     ("ATDM_REFERENCE_DATE", "atdm_reference_date", "reference date (YYYY-MM-DD) of the scenarios"),
+    ("ATDM_LEASE_SECONDS", "atdm_lease_seconds", "lease of each test's run, in seconds (renewed while the test runs)"),
 )
 
 _MARKER = (
@@ -133,6 +136,7 @@ def atdm_engine(pytestconfig: pytest.Config) -> Iterator[atdm.Engine]:
     options."""
     __tracebackhide__ = True
     s = _settings(pytestconfig)
+    lease = s["atdm_lease_seconds"]
     try:
         engine = atdm.Engine(
             database_url=s["atdm_database_url"],
@@ -141,7 +145,10 @@ def atdm_engine(pytestconfig: pytest.Config) -> Iterator[atdm.Engine]:
             reference_date=s["atdm_reference_date"],
             scenario_dir=s["atdm_scenario_dir"],
             pack=s["atdm_pack"],
+            lease_seconds=float(lease) if lease else None,
         )
+    except ValueError as e:
+        _fail(f"atdm: atdm_lease_seconds must be a positive number of seconds: {e}")
     except atdm.AtdmError as e:
         _fail(f"atdm: {type(e).__name__} [{e.code}]: {e}")
     try:
@@ -195,7 +202,28 @@ def atdm_data(request: pytest.FixtureRequest, atdm_engine: atdm.Engine) -> Itera
         seeded = atdm_engine.request(name, invoker=request.node.nodeid, **kwargs)
     except atdm.AtdmError as e:
         _fail(f"atdm: {type(e).__name__} [{e.code}]: {e}")
+    # A test that runs longer than its lease keeps its run: the lease is renewed every third
+    # of it until the test ends, then the run is reset.
+    done = threading.Event()
+    renewer = threading.Thread(
+        target=_renew,
+        args=(atdm_engine, seeded["run_id"], seeded["token"], done),
+        name=f"atdm-lease-{seeded['run_id']}",
+        daemon=True,
+    )
+    renewer.start()
     try:
         yield atdm.SeededRun(seeded)
     finally:
+        done.set()
+        renewer.join()
         atdm_engine.reset_run(seeded["run_id"], seeded["token"])
+
+
+def _renew(engine: atdm.Engine, run_id: str, token: str, done: threading.Event) -> None:
+    every = max(engine.lease_seconds / 3, 0.2)
+    while not done.wait(every):
+        try:
+            engine.renew_lease(run_id, token)
+        except atdm.AtdmError:
+            return

@@ -79,8 +79,8 @@ impl Engine {
         }
     }
 
-    /// How long a run's lease lasts.
-    pub(crate) fn lease(&self) -> std::time::Duration {
+    /// How long a run's lease lasts ([`EngineBuilder::lease`](crate::EngineBuilder::lease)).
+    pub fn lease(&self) -> std::time::Duration {
         self.inner.lease
     }
 }
