@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::ScenarioError;
 
 const BASE: &str = r#"
 id = "base"
