@@ -51,13 +51,20 @@ impl ToolError {
 /// unknown scenario's name), and a 5 MB argument must not come back as a 5 MB answer.
 const MAX_MESSAGE: usize = 2_000;
 
-/// `message`, cut to [`MAX_MESSAGE`] characters with a note saying so.
+/// `message`, cut to [`MAX_MESSAGE`] characters.
 pub(super) fn bounded(message: String) -> String {
-    if message.chars().count() <= MAX_MESSAGE {
-        return message;
+    cut(&message, MAX_MESSAGE)
+}
+
+/// `text` as it is when it has at most `max` characters, else its first `max` and a note of
+/// its length: what the server echoes of anything a caller sent.
+pub(super) fn cut(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_owned();
     }
-    let cut: String = message.chars().take(MAX_MESSAGE).collect();
-    format!("{cut}... (message cut at {MAX_MESSAGE} characters)")
+    let head: String = text.chars().take(max).collect();
+    format!("{head}... (cut at {max} of {total} characters)")
 }
 
 impl From<atdm_sqlx::Error> for ToolError {

@@ -81,11 +81,7 @@ impl ServerHandler for AtdmServer {
                     .trim_start_matches("failed to deserialize parameters:")
                     .trim();
                 // The SDK's message may quote the arguments: never echo more than a line.
-                let why: String = if why.chars().count() > 300 {
-                    format!("{}... (cut)", why.chars().take(300).collect::<String>())
-                } else {
-                    why.to_owned()
-                };
+                let why = super::error::cut(why, 300);
                 let err = ToolError::new(
                     INVALID_ARGUMENTS,
                     format!(

@@ -1,6 +1,6 @@
 //! Token redaction: what a call's arguments look like once they are echoed into the audit
 //! trail (`tools_called`). Every `token` value, at any depth and in any letter case, becomes
-//! `"<redacted>"`, so no audit event holds a cleanup token; a text longer than 1,000 bytes is
+//! `"<redacted>"`, so no audit event holds a cleanup token; a text longer than 1,000 characters is
 //! kept as its beginning and its length.
 
 use serde_json::Value as Json;
@@ -28,10 +28,7 @@ pub(super) fn redact(v: Json) -> Json {
         ),
         Json::Array(a) => Json::Array(a.into_iter().map(redact).collect()),
         // The audit keeps what was asked, not megabytes of it.
-        Json::String(s) if s.len() > MAX_TEXT => {
-            let cut: String = s.chars().take(MAX_TEXT).collect();
-            Json::String(format!("{cut}... ({} bytes in all)", s.len()))
-        }
+        Json::String(s) => Json::String(super::error::cut(&s, MAX_TEXT)),
         other => other,
     }
 }
