@@ -77,13 +77,9 @@ pub fn resolve_pack(
     }
     check_url(&url)?;
     Err(Error::NoScenarioDir {
-        database: without_password(&url),
+        database: crate::redact_url(&url),
     })
 }
-
-/// A URL with its password (if it has one) replaced by `***`, as it is otherwise, so that a
-/// command it appears in can be copied.
-pub(crate) use crate::backend::redact as without_password;
 
 /// The database a front end connects to: `database_url`, else `ATDM_DATABASE_URL`, else
 /// [`DEFAULT_DATABASE_URL`] (empty values count as unset).

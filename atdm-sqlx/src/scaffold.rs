@@ -128,7 +128,7 @@ pub async fn scaffold(
         .filter(|n| !files.contains(n))
         .collect();
     Ok(ScaffoldReport {
-        database: crate::pack_choice::without_password(database_url),
+        database: crate::redact_url(database_url),
         dir: out_dir.to_path_buf(),
         files,
         scenarios: written.scenarios,

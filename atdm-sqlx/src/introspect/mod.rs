@@ -85,12 +85,7 @@ pub async fn introspect_with(
     let db = Db::connect(database_url, 2, Duration::from_secs(30)).await?;
     let raw = db.read_schema().await;
     db.close().await;
-    build::build(
-        raw?,
-        schema_name,
-        options,
-        &crate::pack_choice::without_password(database_url),
-    )
+    build::build(raw?, schema_name, options, &crate::redact_url(database_url))
 }
 
 // ---------------------------------------------------------------------------------------
