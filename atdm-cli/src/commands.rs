@@ -87,6 +87,8 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
                 },
                 // `atdm reap` reports what it reaps, so the start-up must not reap first.
                 no_reap_on_start: matches!(command, Command::Reap | Command::Setup),
+                full_setup: matches!(command, Command::Setup),
+                concurrent: matches!(command, Command::Mcp(_)),
             };
             let engine = config::engine(g, opts).await?;
             let result = on_engine(&engine, *out, command).await;

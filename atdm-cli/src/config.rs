@@ -37,15 +37,21 @@ pub(crate) struct EngineOptions {
     pub(crate) lease: Option<Duration>,
     /// Skip reaping expired runs at start-up (`atdm reap` reports what it reaps itself).
     pub(crate) no_reap_on_start: bool,
+    /// Run the whole setup even when it is in place (`atdm setup`).
+    pub(crate) full_setup: bool,
+    /// Serve calls side by side (`atdm mcp`): a second connection. A one-shot command makes
+    /// its calls one after another on one connection, so it never pays for connecting twice.
+    pub(crate) concurrent: bool,
 }
 
 /// Connects the engine as the global options say.
 pub(crate) async fn engine(g: &Global, opts: EngineOptions) -> Result<Engine, CliError> {
     let mut b = Engine::builder(pack(g)?)
         .database_url(database_url(g))
-        .pool_size(2)
+        .pool_size(if opts.concurrent { 2 } else { 1 })
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .reap_on_start(!opts.no_reap_on_start);
+        .reap_on_start(!opts.no_reap_on_start)
+        .full_setup(opts.full_setup);
     if let Some(url) = g.store_url.as_ref().filter(|u| !u.trim().is_empty()) {
         b = b.store_url(url.clone());
     }

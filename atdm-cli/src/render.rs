@@ -204,20 +204,37 @@ pub(crate) fn audit(t: &AuditTrail, page: Option<&std::path::Path>) -> String {
         ("location", t.location.clone()),
         ("events", t.events.len().to_string()),
     ];
+    if !t.pending.is_empty() {
+        pairs.push((
+            "pending",
+            format!(
+                "{} events are not in the audit store yet: the database's audit outbox holds them, and the next command that can write to the store moves them there",
+                t.pending.len()
+            ),
+        ));
+    }
     if let Some(p) = page {
         pairs.push(("page", p.display().to_string()));
     }
     let mut s = key_values(&pairs);
-    if !t.events.is_empty() {
+    let mut events: Vec<(&atdm_core::audit::AuditEvent, bool)> =
+        t.events.iter().map(|e| (e, false)).collect();
+    events.extend(t.pending.iter().map(|e| (e, true)));
+    events.sort_by_key(|(e, _)| e.timestamp);
+    if !events.is_empty() {
         s.push('\n');
-        let rows: Vec<Vec<String>> = t
-            .events
+        let rows: Vec<Vec<String>> = events
             .iter()
-            .map(|e| {
+            .map(|(e, pending)| {
+                let status = if *pending {
+                    format!("{} (pending)", e.status.as_str())
+                } else {
+                    e.status.as_str().to_owned()
+                };
                 vec![
                     e.timestamp.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
                     e.action.as_str().to_owned(),
-                    e.status.as_str().to_owned(),
+                    status,
                     e.invoker.clone(),
                 ]
             })

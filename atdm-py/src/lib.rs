@@ -572,8 +572,8 @@ impl PyEngine {
         self.engine.metrics_text()
     }
 
-    /// Writes audit events kept after a failed write; raises AuditStoreError if some are
-    /// still unwritten.
+    /// Writes what waits for the audit store (the database's audit outbox, and events kept
+    /// after a failed write); raises AuditStoreError if some are still unwritten.
     fn flush_audit(&self, py: Python<'_>) -> PyResult<()> {
         block_on(py, self.engine.flush_audit()).map_err(|e| py_err(py, e))
     }

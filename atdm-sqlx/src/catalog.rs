@@ -1,9 +1,14 @@
 //! The run catalog and ledger: which runs exist, their token hashes and leases, and which rows
-//! each run owns. They live in the target database, so they commit with the seed.
+//! each run owns. They live in the target database, so they commit with the seed. Beside them,
+//! the audit outbox: the events that record a seed or a reset, committed in the same
+//! transaction and deleted once the audit store holds them (see [`crate::audit`]).
 //!
-//! PostgreSQL keeps them in a dedicated schema (`atdm.runs`, `atdm.ledger`); SQLite and MySQL
-//! in prefixed tables (`atdm_runs`, `atdm_ledger`). Times are microseconds since the Unix
-//! epoch, UTC.
+//! And the fingerprints of the setups done (`setup`), so that a start can tell with one
+//! query that there is nothing to create (see [`crate::engine`]'s setup).
+//!
+//! PostgreSQL keeps them in a dedicated schema (`atdm.runs`, `atdm.ledger`, `atdm.outbox`,
+//! `atdm.setup`); SQLite and MySQL in prefixed tables (`atdm_runs`, ...). Times are
+//! microseconds since the Unix epoch, UTC.
 
 use atdm_core::Value;
 use atdm_core::schema::ColumnType;
@@ -21,17 +26,18 @@ use crate::error::Error;
 pub(crate) struct CatalogSql {
     pub(crate) runs: String,
     pub(crate) ledger: String,
+    pub(crate) outbox: String,
+    pub(crate) setup: String,
     ddl: Vec<String>,
     placeholder: fn(usize) -> String,
 }
 
-/// The catalog's two tables, for backends to complete with their own schema, index and type
+/// The catalog's four tables, for backends to complete with their own schema, index and type
 /// details: `long_text` is the type of unbounded text, `ledger_inline` is appended inside the
 /// ledger's column list (an inline index where the database has no `CREATE INDEX IF NOT
 /// EXISTS`).
 pub(crate) fn create_tables(
-    runs: &str,
-    ledger: &str,
+    [runs, ledger, outbox, setup]: [&str; 4],
     long_text: &str,
     ledger_inline: &str,
 ) -> Vec<String> {
@@ -63,19 +69,34 @@ pub(crate) fn create_tables(
   PRIMARY KEY (run_id, seq){ledger_inline}
 )"
         ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {outbox} (
+  batch_id VARCHAR(64) NOT NULL PRIMARY KEY,
+  run_id VARCHAR(64) NOT NULL,
+  created_at BIGINT NOT NULL,
+  events {long_text} NOT NULL
+)"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {setup} (
+  fingerprint CHAR(64) NOT NULL PRIMARY KEY,
+  set_up_at BIGINT NOT NULL
+)"
+        ),
     ]
 }
 
 impl CatalogSql {
     pub(crate) fn new(
-        runs: String,
-        ledger: String,
+        [runs, ledger, outbox, setup]: [String; 4],
         ddl: Vec<String>,
         placeholder: fn(usize) -> String,
     ) -> Self {
         CatalogSql {
             runs,
             ledger,
+            outbox,
+            setup,
             ddl,
             placeholder,
         }
@@ -156,6 +177,39 @@ impl CatalogSql {
             self.runs,
             self.p(1)
         )
+    }
+
+    /// Puts one batch of audit events (JSON) into the outbox.
+    pub(crate) fn insert_outbox(&self) -> String {
+        format!(
+            "INSERT INTO {} (batch_id, run_id, created_at, events) VALUES ({}, {}, {}, {})",
+            self.outbox,
+            self.p(1),
+            self.p(2),
+            self.p(3),
+            self.p(4)
+        )
+    }
+
+    /// The oldest batches of the outbox: batch id and events (JSON).
+    pub(crate) fn select_outbox(&self, limit: usize) -> String {
+        format!(
+            "SELECT batch_id, events FROM {} ORDER BY created_at, batch_id LIMIT {limit}",
+            self.outbox
+        )
+    }
+
+    /// The batches of one run in the outbox: events (JSON).
+    pub(crate) fn select_outbox_of_run(&self) -> String {
+        format!(
+            "SELECT events FROM {} WHERE run_id = {} ORDER BY created_at, batch_id",
+            self.outbox,
+            self.p(1)
+        )
+    }
+
+    pub(crate) fn delete_outbox(&self) -> String {
+        format!("DELETE FROM {} WHERE batch_id = {}", self.outbox, self.p(1))
     }
 
     pub(crate) fn insert_ledger(&self, rows: usize) -> String {

@@ -63,9 +63,10 @@
 //!
 //! ## Where things are kept
 //!
-//! The run catalog and ledger live in the target database: the `atdm` schema on PostgreSQL
-//! (`atdm.runs`, `atdm.ledger`), prefixed tables elsewhere (`atdm_runs`, `atdm_ledger`). The
-//! cleanup token is stored only as its SHA-256 hash.
+//! The run catalog, the ledger and the audit outbox live in the target database: the `atdm`
+//! schema on PostgreSQL (`atdm.runs`, `atdm.ledger`, `atdm.outbox`), prefixed tables elsewhere
+//! (`atdm_runs`, `atdm_ledger`, `atdm_outbox`). The cleanup token is stored only as its
+//! SHA-256 hash.
 //!
 //! ## Configuration
 //!
@@ -105,9 +106,12 @@
 //! `audit/dt=YYYY-MM-DD/run=<run id>/<time>-<event id>.parquet`. The events before a seed
 //! (and a snapshot or restore) are written before it: if the store cannot take them, nothing
 //! happens ([`Error::Audit`]). A reset's events are written when it is over, so a broken
-//! store never keeps test data alive. Events written after their action are never dropped
-//! silently: a failed write is counted and retried by every later write and by
-//! [`Engine::flush_audit`]. No
+//! store never keeps test data alive. The record of a seed or reset commits with its rows in
+//! the database's audit outbox and leaves it once the store holds it, so a process killed
+//! after its commit, or a store that is down, loses nothing: the next engine writes it (on its
+//! first audit write and in [`Engine::flush_audit`]); [`Engine::audit`] shows such events as
+//! `pending`. Other events written after their action (refusals) are counted and retried by
+//! every later write of the process. No
 //! event holds a cleanup token. Read a trail with [`Engine::audit`] (JSON) or
 //! [`Engine::audit_html`] (a self-contained page for people), or with any Parquet reader
 //! (pyarrow, DuckDB, Polars). `reset_all`, snapshot and restore run as strategy runs with

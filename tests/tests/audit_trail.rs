@@ -359,44 +359,60 @@ async fn a_store_that_cannot_be_written_stops_the_request_before_the_seed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broken_store_never_blocks_cleanup_and_the_events_arrive_when_it_is_back() {
-    let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
-    let dir = temp_dir("flaky-store");
-    let e = engine(&db, &dir).await;
-    let s = e
-        .request("claim_denial_active_member", Request::new())
-        .await
-        .unwrap();
-    // The store breaks: the reset still removes the rows, and keeps its events.
-    let aside = dir.with_extension("aside");
-    std::fs::rename(&dir, &aside).unwrap();
-    std::fs::write(&dir, b"not a directory").unwrap();
-    let report = e.reset_run(&s.run_id, s.token.expose()).await.unwrap();
-    assert_eq!(report.deleted["claim"], 1);
-    assert_eq!(db.count("SELECT COUNT(*) FROM claim").await, 0);
-    let err = e.flush_audit().await.unwrap_err();
-    assert_eq!(err.code(), ErrorCode::AuditStoreError);
-    assert!(
-        err.to_string().contains("2 events are still unwritten"),
-        "{err}"
-    );
-    assert!(
-        e.metrics_text()
-            .contains("atdm_audit_events_dropped_total 0")
-    );
-    // The store is back: the kept events are written, in their place in the trail.
-    std::fs::remove_file(&dir).unwrap();
-    std::fs::rename(&aside, &dir).unwrap();
-    e.flush_audit().await.unwrap();
-    let trail = e.audit(&s.run_id).await.unwrap();
-    let tail: Vec<_> = steps(&trail.events).into_iter().skip(5).collect();
-    assert_eq!(
-        tail,
-        [(A::ResetStarted, S::Ok), (A::ResetCompleted, S::Cleaned)]
-    );
-    e.close().await;
-    db.drop_db().await;
-    let _ = std::fs::remove_dir_all(dir);
+async fn a_broken_store_never_blocks_cleanup_and_the_events_outlive_the_process() {
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let dir = temp_dir("flaky-store");
+        let e = engine(&db, &dir).await;
+        let s = e
+            .request("claim_denial_active_member", Request::new())
+            .await
+            .unwrap();
+        // The store breaks: the reset still removes the rows, and its record stays in the
+        // database's audit outbox, committed with the deletes.
+        let aside = dir.with_extension("aside");
+        std::fs::rename(&dir, &aside).unwrap();
+        std::fs::write(&dir, b"not a directory").unwrap();
+        let report = e.reset_run(&s.run_id, s.token.expose()).await.unwrap();
+        assert_eq!(report.deleted["claim"], 1);
+        assert_eq!(db.count("SELECT COUNT(*) FROM claim").await, 0);
+        let err = e.flush_audit().await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::AuditStoreError);
+        assert!(
+            err.to_string()
+                .contains("1 batches of events (records of seeds and resets that happened) wait in the database's audit outbox"),
+            "{kind:?}: {err}"
+        );
+        // This engine ends with the store still down: nothing is lost, the outbox has it.
+        e.close().await;
+        drop(e);
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::rename(&aside, &dir).unwrap();
+        let later = engine(&db, &dir).await;
+        let trail = later.audit(&s.run_id).await.unwrap();
+        let pending = steps(&trail.pending);
+        assert_eq!(
+            pending,
+            [(A::ResetStarted, S::Ok), (A::ResetCompleted, S::Cleaned)],
+            "{kind:?}"
+        );
+        assert!(trail.to_json().contains("\"pending\""));
+        // Any later engine writes them, in their place in the trail.
+        later.flush_audit().await.unwrap();
+        let trail = later.audit(&s.run_id).await.unwrap();
+        assert!(trail.pending.is_empty(), "{kind:?}");
+        let tail: Vec<_> = steps(&trail.events).into_iter().skip(5).collect();
+        assert_eq!(
+            tail,
+            [(A::ResetStarted, S::Ok), (A::ResetCompleted, S::Cleaned)],
+            "{kind:?}"
+        );
+        assert_eq!(trail.events[6].outputs["deleted"]["claim"], 1);
+        assert!(!trail.to_json().contains("\"pending\""));
+        later.close().await;
+        db.drop_db().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

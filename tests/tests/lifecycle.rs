@@ -606,3 +606,55 @@ async fn a_renewed_lease_keeps_a_long_test_from_being_reaped() {
         db.drop_db().await;
     }
 }
+
+/// A start that finds its setup in place (its fingerprint recorded, every table there) checks
+/// that with one query and creates nothing; what is missing is made again by the next start
+/// that notices (a dropped table) or by a full setup (`atdm setup`: deleted reference rows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_skips_a_setup_in_place_and_redoes_one_that_is_not() {
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let setup = if kind == Kind::Postgres {
+            "atdm.setup"
+        } else {
+            "atdm_setup"
+        };
+        engine(&db).await.close().await;
+        engine(&db).await.close().await;
+        let count = |sql: &'static str| db.count(sql);
+        assert_eq!(
+            db.count(&format!("SELECT COUNT(*) FROM {setup}")).await,
+            1,
+            "{kind:?}: one setup, one fingerprint"
+        );
+        let codes = count("SELECT COUNT(*) FROM procedure_code").await;
+        assert!(codes > 0);
+
+        // Reference rows deleted behind ATDM's back: a plain start does not look for them,
+        // a full setup puts them back.
+        db.exec("DELETE FROM procedure_code").await;
+        engine(&db).await.close().await;
+        assert_eq!(count("SELECT COUNT(*) FROM procedure_code").await, 0);
+        Engine::builder(healthcare::pack())
+            .database_url(&db.url)
+            .full_setup(true)
+            .connect()
+            .await
+            .unwrap()
+            .close()
+            .await;
+        assert_eq!(count("SELECT COUNT(*) FROM procedure_code").await, codes);
+
+        // A table dropped: the next start finds it missing and makes it again.
+        db.exec("DROP TABLE claim").await;
+        let e = engine(&db).await;
+        let s = e
+            .request("claim_denial_active_member", Request::new())
+            .await
+            .unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM claim").await, 1, "{kind:?}");
+        e.reset_run(&s.run_id, s.token.expose()).await.unwrap();
+        e.close().await;
+        db.drop_db().await;
+    }
+}

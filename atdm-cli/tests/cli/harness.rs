@@ -119,6 +119,11 @@ impl Setup {
     /// the healthcare pack named (the test database is not the embedded default; a
     /// `--scenario-dir` in `args` wins over it).
     pub(crate) fn atdm(&self, args: &[&str]) -> Run {
+        run(self.command(args))
+    }
+
+    /// The command [`Setup::atdm`] runs, to spawn.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut c = atdm_in(&self.tmp.0);
         c.arg("--database-url")
             .arg(&self.db.url)
@@ -131,7 +136,7 @@ impl Setup {
             .arg("--reference-date")
             .arg("2026-06-01")
             .args(args);
-        run(c)
+        c
     }
 
     /// Requests a scenario with `-o json` and returns (run id, token, the whole result).

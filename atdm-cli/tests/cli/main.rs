@@ -13,5 +13,6 @@ mod support;
 mod common;
 
 mod harness;
+mod killed;
 mod offline;
 mod on_database;

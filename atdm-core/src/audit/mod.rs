@@ -229,6 +229,12 @@ pub struct AuditTrail {
     pub location: String,
     /// Every event of the run, in the order they happened; empty for an unknown run.
     pub events: Vec<AuditEvent>,
+    /// Events that happened but are not in the store yet: the records of a seed or reset
+    /// that committed while the store could not take them (or whose process died before
+    /// writing them), held by the database's audit outbox until an engine writes them.
+    /// Absent from the JSON form when empty.
+    #[serde(default)]
+    pub pending: Vec<AuditEvent>,
 }
 
 impl Serialize for AuditTrail {
@@ -239,12 +245,15 @@ impl Serialize for AuditTrail {
             location: &'a str,
             summary: TrailSummary,
             events: &'a [AuditEvent],
+            #[serde(skip_serializing_if = "<[AuditEvent]>::is_empty")]
+            pending: &'a [AuditEvent],
         }
         View {
             run_id: &self.run_id,
             location: &self.location,
             summary: self.summary(),
             events: &self.events,
+            pending: &self.pending,
         }
         .serialize(s)
     }
@@ -451,6 +460,7 @@ mod tests {
                 event_at(1_780_300_800_000_000),
                 event_at(1_780_300_800_000_001),
             ],
+            pending: vec![],
         };
         let v: serde_json::Value = serde_json::from_str(&trail.to_json()).unwrap();
         let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

@@ -112,12 +112,18 @@ class AuditEvent(TypedDict):
     schema_version: int
 
 
-class AuditTrail(TypedDict):
-    """A run's audit trail, oldest event first."""
-
+class _AuditTrailFields(TypedDict):
     run_id: str
     location: str
     events: List[AuditEvent]
+
+
+class AuditTrail(_AuditTrailFields, total=False):
+    """A run's audit trail, oldest event first. ``pending`` (only when there are some): events
+    that happened but are not in the audit store yet; the database's audit outbox holds them
+    until the next engine writes them."""
+
+    pending: List[AuditEvent]
 
 
 class SchemaVersion(TypedDict):

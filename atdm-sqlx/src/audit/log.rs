@@ -109,6 +109,17 @@ impl AuditLog {
     /// Appends events of one run (`events[0].test_run_id`) as one new object, written once,
     /// and returns its key.
     pub async fn append(&self, events: &[AuditEvent]) -> Result<String, Error> {
+        self.put(events, false).await
+    }
+
+    /// Appends a batch that may have been written before (by a writer that then could not
+    /// say so): the object's key comes from its first event, so an object already there under
+    /// that key holds these events, and counts as written.
+    pub(crate) async fn append_once(&self, events: &[AuditEvent]) -> Result<String, Error> {
+        self.put(events, true).await
+    }
+
+    async fn put(&self, events: &[AuditEvent], exists_ok: bool) -> Result<String, Error> {
         let Some(first) = events.first() else {
             return Ok(String::new());
         };
@@ -133,12 +144,16 @@ impl AuditLog {
             mode: PutMode::Create,
             ..Default::default()
         };
-        self.store
+        match self
+            .store
             .inner
             .put_opts(&key, PutPayload::from(bytes), opts)
             .await
-            .map_err(|e| self.error("cannot write events", e))?;
-        Ok(key.to_string())
+        {
+            Ok(_) => Ok(key.to_string()),
+            Err(object_store::Error::AlreadyExists { .. }) if exists_ok => Ok(key.to_string()),
+            Err(e) => Err(self.error("cannot write events", e)),
+        }
     }
 
     /// Every event of a run, in the order they happened; empty when the run has none.

@@ -3,9 +3,10 @@
 //! (JSON for programs, a page for people).
 
 mod log;
+mod outbox;
 mod recorder;
 
-use atdm_core::audit::AuditTrail;
+use atdm_core::audit::{AuditEvent, AuditTrail};
 
 pub use log::AuditLog;
 pub(crate) use recorder::Recorder;
@@ -20,19 +21,38 @@ pub(crate) fn error_json(e: &Error) -> serde_json::Value {
 
 impl Engine {
     /// The audit trail of a run (or strategy run), oldest event first: the JSON view for
-    /// programs. A run id with no events and no catalog entry fails with
+    /// programs. Events that the database's audit outbox holds and the store does not yet
+    /// (a seed or reset committed while the store was down, or by a process that died before
+    /// writing them) are in `pending`. A run id with no events and no catalog entry fails with
     /// [`Error::RunNotFound`].
     pub async fn audit(&self, run_id: &str) -> Result<AuditTrail, Error> {
         crate::catalog::check_run_id(run_id)?;
         let events = self.inner.audit.trail(run_id).await?;
-        if events.is_empty() {
+        let pending = self.pending_events(run_id, &events).await?;
+        if events.is_empty() && pending.is_empty() {
             self.run(run_id).await?;
         }
         Ok(AuditTrail {
             run_id: run_id.to_owned(),
             location: self.inner.audit.location(run_id),
             events,
+            pending,
         })
+    }
+
+    /// The events of a run the outbox holds that are not in its trail (`events`) yet: a batch
+    /// written whose outbox row is not deleted yet is in the trail already.
+    async fn pending_events(
+        &self,
+        run_id: &str,
+        events: &[AuditEvent],
+    ) -> Result<Vec<AuditEvent>, Error> {
+        if crate::catalog::check_run_id(run_id).is_err() {
+            return Ok(Vec::new());
+        }
+        let mut pending = self.outboxed_events(run_id).await?;
+        pending.retain(|p| !events.iter().any(|e| e.event_id == p.event_id));
+        Ok(pending)
     }
 
     /// The audit page of a run for people: one self-contained HTML document (no scripts, no
@@ -44,6 +64,7 @@ impl Engine {
             Ok(()) => self.inner.audit.trail(run_id).await?,
             Err(_) => Vec::new(),
         };
+        let pending = self.pending_events(run_id, &events).await?;
         let trail = AuditTrail {
             run_id: run_id.chars().take(80).collect(),
             location: self
@@ -51,6 +72,7 @@ impl Engine {
                 .audit
                 .location(&run_id.chars().take(80).collect::<String>()),
             events,
+            pending,
         };
         Ok(atdm_core::audit::render_html(&trail))
     }

@@ -1,12 +1,16 @@
 //! Recording audit events: a [`Recorder`] per run gathers the events of one action in the
 //! order they happen and writes them either before the action (a store that cannot take them
-//! stops it) or after it (a failure is counted, kept and retried by every later write).
+//! stops it) or after it. The events that record a seed or a reset are staged in the action's
+//! own transaction (see [`super::outbox`]), so they outlive any failure after the commit; other
+//! events written after their action (refusals, failures that changed nothing) are kept in
+//! memory and retried by every later write.
 
 use atdm_core::audit::{AUDIT_SCHEMA_VERSION, AuditAction, AuditEvent, AuditStatus};
 use chrono::{DateTime, Utc};
 
 use super::error_json;
 use crate::Engine;
+use crate::backend::Stmt;
 use crate::error::Error;
 
 /// The audit events of one run (or strategy run), not yet written.
@@ -15,6 +19,10 @@ pub(crate) struct Recorder<'e> {
     run_id: String,
     invoker: String,
     events: Vec<AuditEvent>,
+    /// The event [`Recorder::stage`] proposed, until its transaction commits.
+    proposed: Option<AuditEvent>,
+    /// How many of the first events the outbox holds (committed with their action).
+    outboxed: usize,
 }
 
 impl Engine {
@@ -25,6 +33,8 @@ impl Engine {
             run_id: run_id.to_owned(),
             invoker: invoker.to_owned(),
             events: Vec::new(),
+            proposed: None,
+            outboxed: 0,
         }
     }
 }
@@ -38,13 +48,24 @@ impl Recorder<'_> {
         inputs: serde_json::Value,
         outputs: serde_json::Value,
     ) {
+        let e = self.new_event(action, status, inputs, outputs);
+        self.events.push(e);
+    }
+
+    fn new_event(
+        &self,
+        action: AuditAction,
+        status: AuditStatus,
+        inputs: serde_json::Value,
+        outputs: serde_json::Value,
+    ) -> AuditEvent {
         let tools_called = self
             .engine
             .caller
             .as_ref()
             .map(|c| c.tools_called.clone())
             .unwrap_or_else(|| serde_json::Value::Array(Vec::new()));
-        self.events.push(new_event(
+        new_event(
             &self.run_id,
             &self.invoker,
             action,
@@ -52,7 +73,35 @@ impl Recorder<'_> {
             inputs,
             tools_called,
             outputs,
-        ));
+        )
+    }
+
+    /// Proposes the event that records an action's success (stamped now) and returns the
+    /// statement that puts it, after the events so far, into the outbox as one batch. Queue
+    /// it in the action's transaction just before the commit, so that the events commit with
+    /// the action or not at all; once it has committed, call [`Recorder::committed`]. Staging
+    /// again (a transaction run a second time) replaces the proposal.
+    pub(crate) fn stage(
+        &mut self,
+        action: AuditAction,
+        status: AuditStatus,
+        inputs: serde_json::Value,
+        outputs: serde_json::Value,
+    ) -> Stmt {
+        let e = self.new_event(action, status, inputs, outputs);
+        let mut batch = self.events.clone();
+        batch.push(e.clone());
+        self.proposed = Some(e);
+        self.engine.outbox_insert(&batch)
+    }
+
+    /// The transaction of the staged event has committed: it is the run's, and the outbox
+    /// holds it with the events before it.
+    pub(crate) fn committed(&mut self) {
+        if let Some(e) = self.proposed.take() {
+            self.events.push(e);
+            self.outboxed = self.events.len();
+        }
     }
 
     /// Adds an event whose outputs are the error (`{"error": {"code", "message"}}`).
@@ -78,11 +127,19 @@ impl Recorder<'_> {
         self.engine.record(events, true).await
     }
 
-    /// Writes the events so far, as one object, after their action happened (whatever the
-    /// store says): a failed write is counted, logged and kept for a retry (see
-    /// [`Engine::flush_audit`]).
+    /// Writes the events so far after their action happened (whatever the store says): those
+    /// the outbox holds as one object (left in the outbox if the store cannot take them), the
+    /// rest as another (a failed write is counted, logged and kept in memory for a retry; see
+    /// [`Engine::flush_audit`]). A proposal whose transaction did not commit is dropped.
     pub(crate) async fn write_after(&mut self) -> Result<(), Error> {
-        let events = std::mem::take(&mut self.events);
+        self.proposed = None;
+        let mut events = std::mem::take(&mut self.events);
+        let outboxed = std::mem::take(&mut self.outboxed);
+        if outboxed > 0 {
+            let rest = events.split_off(outboxed);
+            self.engine.publish_outboxed(events).await;
+            events = rest;
+        }
         self.engine.record(events, false).await
     }
 }
@@ -145,6 +202,16 @@ impl Engine {
             return Ok(());
         }
         self.retry_pending().await;
+        if self
+            .inner
+            .outbox_unchecked
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            // Batches left by an earlier process (or an earlier failure of this one).
+            if let Err(e) = self.drain_outbox().await {
+                tracing::warn!(error = %e, "the audit outbox could not be drained");
+            }
+        }
         let started = std::time::Instant::now();
         match self.inner.audit.append(&events).await {
             Ok(_) => {
@@ -195,10 +262,18 @@ impl Engine {
         }
     }
 
-    /// Retries audit events whose write failed after their action. Fails with
-    /// [`Error::Audit`] if some are still unwritten (they stay kept for the next attempt).
+    /// Writes what is waiting for the audit store: the batches of the database's audit outbox
+    /// (the records of seeds and resets that committed while the store could not take them,
+    /// from this process or any earlier one) and the events this process keeps in memory (the
+    /// records of refusals and failures that changed nothing). Fails with [`Error::Audit`] if
+    /// some are still unwritten; the outbox keeps its batches for the next engine, the memory
+    /// only as long as this engine lives.
     pub async fn flush_audit(&self) -> Result<(), Error> {
         self.retry_pending().await;
+        let left = self.drain_outbox().await?;
+        self.inner
+            .outbox_unchecked
+            .store(left.batches > 0, std::sync::atomic::Ordering::Relaxed);
         let kept: usize = self
             .inner
             .pending
@@ -207,15 +282,25 @@ impl Engine {
             .iter()
             .map(Vec::len)
             .sum();
-        if kept == 0 {
+        let mut parts = Vec::new();
+        if left.batches > 0 {
+            parts.push(format!(
+                "{} batches of events (records of seeds and resets that happened) wait in the database's audit outbox, and the next ATDM command that can write to the store writes them",
+                left.batches
+            ));
+        }
+        if kept > 0 {
+            parts.push(format!(
+                "{kept} events (records of refusals and failures that changed nothing) are kept by this process only, and retried by its every later write"
+            ));
+        }
+        if parts.is_empty() {
             Ok(())
         } else {
             Err(Error::Audit {
                 store: self.inner.audit.store().url().to_owned(),
                 context: "cannot write audit events".into(),
-                message: format!(
-                    "{kept} events are still unwritten; they are kept and retried by every later write"
-                ),
+                message: parts.join("; "),
             })
         }
     }

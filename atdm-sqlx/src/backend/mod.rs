@@ -563,17 +563,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Runs the queued statements and `stmts`, then commits, in one round trip where the
-    /// backend can; returns the rows each of `stmts` changed.
-    pub(crate) async fn commit_counted(&mut self, stmts: Vec<Stmt>) -> DbResult<Vec<u64>> {
+    /// Runs the queued statements and `stmts`, in one round trip where the backend can;
+    /// returns the rows each of `stmts` changed.
+    pub(crate) async fn execute_counted(&mut self, stmts: Vec<Stmt>) -> DbResult<Vec<u64>> {
         self.sent = true;
         let mut batch = std::mem::take(&mut self.pending);
         let first = batch.len();
         let n = stmts.len();
         batch.extend(stmts);
-        batch.push(Stmt::new("COMMIT"));
         let counts = self.conn.execute_counted(batch).await?;
-        self.open = false;
         Ok(counts[first..first + n].to_vec())
     }
 

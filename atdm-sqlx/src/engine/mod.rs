@@ -51,6 +51,7 @@ pub struct EngineBuilder {
     acquire_timeout: Duration,
     reap_on_start: bool,
     apply_schema: bool,
+    full_setup: bool,
     fixture_dir: Option<std::path::PathBuf>,
     store_url: Option<String>,
     store: Option<Store>,
@@ -130,6 +131,15 @@ impl EngineBuilder {
         self
     }
 
+    /// Whether the start runs the whole setup even when the database holds this setup's
+    /// fingerprint and every table it creates is there. Default: no, so that a start that
+    /// finds everything in place costs one query (`atdm setup` says yes: an owner's explicit
+    /// setup checks everything again, reference rows included).
+    pub fn full_setup(mut self, yes: bool) -> Self {
+        self.full_setup = yes;
+        self
+    }
+
     /// Connects, creates the run catalog, applies the schema and reaps expired runs (as
     /// configured).
     pub async fn connect(self) -> Result<Engine, Error> {
@@ -177,6 +187,7 @@ impl EngineBuilder {
                 catalog,
                 audit: AuditLog::new(store),
                 pending: std::sync::Mutex::new(Vec::new()),
+                outbox_unchecked: std::sync::atomic::AtomicBool::new(true),
                 metrics: crate::metrics::Metrics::new(),
                 pack: self.pack.clone(),
                 url: backend::redact(&url),
@@ -185,7 +196,7 @@ impl EngineBuilder {
                 lease: self.lease,
             }),
         };
-        engine.setup(self.apply_schema).await?;
+        engine.setup(self.apply_schema, self.full_setup).await?;
         if self.reap_on_start {
             engine.reap_expired().await?;
         }
@@ -200,6 +211,9 @@ pub(crate) struct Inner {
     pub(crate) audit: AuditLog,
     /// Events written after their action whose write failed; retried before every later write.
     pub(crate) pending: std::sync::Mutex<Vec<Vec<atdm_core::audit::AuditEvent>>>,
+    /// The audit outbox may hold batches: true until this engine's first write drains it, and
+    /// again after a batch stays there.
+    pub(crate) outbox_unchecked: std::sync::atomic::AtomicBool,
     pub(crate) metrics: crate::metrics::Metrics,
     pack: Pack,
     url: String,
@@ -279,6 +293,7 @@ impl Engine {
             acquire_timeout: Duration::from_secs(30),
             reap_on_start: true,
             apply_schema: true,
+            full_setup: false,
             fixture_dir: None,
             store_url: None,
             store: None,

@@ -9,6 +9,7 @@ use atdm_core::{Cell, Constraints, RunContext, ValidatedPlan, Value};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::seed::Written;
 use super::{Engine, random_bytes};
 use crate::audit::Recorder;
 use crate::error::Error;
@@ -259,6 +260,31 @@ impl Engine {
         let now = Utc::now();
         let lease_expires_at = self.lease_from(now);
         let invoker = self.invoker_of(&request);
+        let plan = validated.plan();
+        // Keys the database assigned are known only after the inserts; otherwise the seed's
+        // keys stand.
+        let data_of = |w: &Written| {
+            if w.assigned.is_empty() {
+                w.keys.clone()
+            } else {
+                plan.entity_keys(self.schema(), &|r| w.assigned.get(r).cloned())
+            }
+        };
+        let lease_text = lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        // The record of the seed commits with it (the audit outbox).
+        let mut stage = |w: &Written| {
+            audit.stage(
+                AuditAction::SeedCompleted,
+                AuditStatus::Ok,
+                serde_json::json!({}),
+                serde_json::json!({
+                    "request_id": request_id,
+                    "rows": w.rows,
+                    "data": data_of(w),
+                    "lease_expires_at": lease_text,
+                }),
+            )
+        };
         let seeded = self
             .seed(
                 &validated,
@@ -267,6 +293,7 @@ impl Engine {
                 &invoker,
                 now,
                 lease_expires_at,
+                &mut stage,
             )
             .await;
         let written = match seeded {
@@ -283,27 +310,11 @@ impl Engine {
                 return Err(e);
             }
         };
+        audit.committed();
         metrics.request(scenario, "ok");
         metrics.seeded_rows(&written.rows);
-        let plan = validated.plan();
-        // Keys the database assigned are known only now; otherwise the seed's keys stand.
-        let data = if written.assigned.is_empty() {
-            written.keys
-        } else {
-            plan.entity_keys(self.schema(), &|r| written.assigned.get(r).cloned())
-        };
+        let data = data_of(&written);
         tracing::info!(run_id = %run_id, scenario, rows = plan.row_count(), "seeded");
-        audit.event(
-            AuditAction::SeedCompleted,
-            AuditStatus::Ok,
-            serde_json::json!({}),
-            serde_json::json!({
-                "request_id": request_id,
-                "rows": written.rows,
-                "data": data,
-                "lease_expires_at": lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            }),
-        );
         let fixture = atdm_core::fixtures::Fixture {
             scenario_id: scenario.to_owned(),
             test_run_id: run_id.clone(),

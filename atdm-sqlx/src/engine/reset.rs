@@ -68,15 +68,8 @@ fn reset_outcome(
     result: Result<&ResetReport, &Error>,
 ) -> &'static str {
     match result {
-        Ok(r) => {
-            audit.event(
-                AuditAction::ResetCompleted,
-                AuditStatus::Cleaned,
-                inputs,
-                serde_json::json!({ "status": r.status, "deleted": r.deleted }),
-            );
-            reset_status(r.status)
-        }
+        // The record of a reset that happened was staged and committed with it.
+        Ok(r) => reset_status(r.status),
         Err(e) => {
             let refused = matches!(
                 e,
@@ -98,6 +91,20 @@ fn reset_outcome(
             }
         }
     }
+}
+
+/// Makes, of what a reset deleted (per run, and in all), the statements that put its record
+/// into the audit outbox (see [`Recorder::stage`]).
+type StageReset<'a> = dyn FnMut(&[ResetReport], &BTreeMap<String, u64>) -> Vec<Stmt> + Send + 'a;
+
+/// Stages the record of a reset that happened (see [`Recorder::stage`]).
+fn stage_completed(audit: &mut Recorder<'_>, inputs: serde_json::Value, r: &ResetReport) -> Stmt {
+    audit.stage(
+        AuditAction::ResetCompleted,
+        AuditStatus::Cleaned,
+        inputs,
+        serde_json::json!({ "status": r.status, "deleted": r.deleted }),
+    )
 }
 
 /// Whether the caller confirmed that every run's rows may go ([`Engine::reset_all`]).
@@ -129,9 +136,10 @@ impl Engine {
     ///
     /// Audited in the run's trail: `reset_started` (stamped when the reset begins) and
     /// `reset_completed`, `reset_rejected` or `reset_failed`, written together once the reset
-    /// is over. A store that cannot take them does not stop the cleanup: the events are kept,
-    /// counted and retried (see [`Engine::flush_audit`]), so test data never outlives its
-    /// test because the audit store is down.
+    /// is over; they commit with the deletes in the database's audit outbox first. A store
+    /// that cannot take them does not stop the cleanup: the outbox keeps them for the next
+    /// engine's write (see [`Engine::flush_audit`]), so test data never outlives its test
+    /// because the audit store is down, and no event is lost if the process dies.
     pub async fn reset_run(&self, run_id: &str, token: &str) -> Result<ResetReport, Error> {
         self.reset_one("reset_run", run_id, Some(token)).await
     }
@@ -152,9 +160,18 @@ impl Engine {
             serde_json::json!({}),
         );
         let result = self
-            .clean_runs(&[run_id.to_owned()], token)
+            .clean_runs(&[run_id.to_owned()], token, &mut |reports, _| {
+                vec![stage_completed(
+                    &mut audit,
+                    serde_json::json!({}),
+                    &reports[0],
+                )]
+            })
             .await
             .map(|(mut reports, _)| reports.remove(0));
+        if result.is_ok() {
+            audit.committed();
+        }
         let status = reset_outcome(&mut audit, serde_json::json!({}), result.as_ref());
         self.inner.metrics.reset(strategy, status);
         // A run that does not exist has no trail: its id is the caller's, and writing under it
@@ -185,8 +202,31 @@ impl Engine {
             serde_json::json!({ "strategy": "reset_all", "confirm": confirm }),
             serde_json::json!({}),
         );
+        let inputs = serde_json::json!({ "strategy": "reset_all", "strategy_run": strategy_run });
+        // Each cleaned run's trail gets its own record, staged with the strategy's.
+        let mut recorders: Vec<Recorder<'_>> = Vec::new();
         let result = if confirm {
-            self.clean_all().await
+            self.clean_all(&mut |reports, deleted| {
+                let cleaned: Vec<&ResetReport> = reports
+                    .iter()
+                    .filter(|r| r.status == ResetStatus::Cleaned)
+                    .collect();
+                let runs: Vec<&str> = cleaned.iter().map(|r| r.run_id.as_str()).collect();
+                let mut stmts = vec![audit.stage(
+                    AuditAction::ResetCompleted,
+                    AuditStatus::Cleaned,
+                    serde_json::json!({ "strategy": "reset_all" }),
+                    serde_json::json!({ "runs": runs, "deleted": deleted }),
+                )];
+                recorders.clear();
+                for r in cleaned {
+                    let mut run_audit = self.recorder(&r.run_id, &invoker);
+                    stmts.push(stage_completed(&mut run_audit, inputs.clone(), r));
+                    recorders.push(run_audit);
+                }
+                stmts
+            })
+            .await
         } else {
             Err(Error::ConfirmRequired {
                 action: "reset_all".into(),
@@ -202,43 +242,36 @@ impl Engine {
             }
         };
         self.inner.metrics.reset("reset_all", "cleaned");
-        let cleaned: Vec<&ResetReport> = reports
-            .iter()
-            .filter(|r| r.status == ResetStatus::Cleaned)
-            .collect();
         let report = ResetAllReport {
-            runs: cleaned.iter().map(|r| r.run_id.clone()).collect(),
+            runs: reports
+                .iter()
+                .filter(|r| r.status == ResetStatus::Cleaned)
+                .map(|r| r.run_id.clone())
+                .collect(),
             deleted,
         };
-        audit.event(
-            AuditAction::ResetCompleted,
-            AuditStatus::Cleaned,
-            serde_json::json!({ "strategy": "reset_all" }),
-            serde_json::json!({ "runs": report.runs, "deleted": report.deleted }),
-        );
+        audit.committed();
         audit.write_after().await?;
-        let inputs = serde_json::json!({ "strategy": "reset_all", "strategy_run": strategy_run });
-        let mut recorders: Vec<Recorder<'_>> = cleaned
-            .iter()
-            .map(|r| {
-                let mut audit = self.recorder(&r.run_id, &invoker);
-                reset_outcome(&mut audit, inputs.clone(), Ok(r));
-                audit
-            })
-            .collect();
         // Sixteen writes at a time.
         for group in recorders.chunks_mut(16) {
-            futures::future::try_join_all(group.iter_mut().map(Recorder::write_after)).await?;
+            futures::future::try_join_all(group.iter_mut().map(|r| {
+                r.committed();
+                r.write_after()
+            }))
+            .await?;
         }
         Ok(report)
     }
 
     /// Cleans every run that is not cleaned yet.
-    async fn clean_all(&self) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
+    async fn clean_all(
+        &self,
+        stage: &mut StageReset<'_>,
+    ) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
         let runs = self
             .run_ids(Stmt::new(self.inner.catalog.ready_runs()))
             .await?;
-        self.clean_runs(&runs, None).await
+        self.clean_runs(&runs, None, stage).await
     }
 
     /// Resets every run whose lease has passed; returns what each reset deleted. Each is
@@ -260,14 +293,26 @@ impl Engine {
     /// transaction holds the write lock from its start (SQLite) the writes go in one batch
     /// (one round trip); elsewhere the claim is a conditional UPDATE, so two concurrent
     /// resets cannot both delete.
+    ///
+    /// `stage` makes, of what was deleted, the statements that put the reset's record into
+    /// the audit outbox; they commit with the deletes.
     async fn clean_runs(
         &self,
         run_ids: &[String],
         token: Option<&str>,
+        stage: &mut StageReset<'_>,
     ) -> Result<(Vec<ResetReport>, BTreeMap<String, u64>), Error> {
         let ctx = "reset failed and was rolled back; nothing was deleted";
         let mut tx = self.db().begin().await.map_err(Error::db(ctx))?;
-        let outcome = self.clean_in(&mut tx, run_ids, token).await;
+        let outcome = async {
+            let (reports, totals) = self.clean_in(&mut tx, run_ids, token).await?;
+            for s in stage(&reports, &totals) {
+                tx.queue(s);
+            }
+            tx.commit().await.map_err(Error::db(ctx))?;
+            Ok::<_, Error>((reports, totals))
+        }
+        .await;
         // A wrong token, an unknown run or a failed delete undoes everything.
         let (reports, totals) = tx.settle(outcome).await?;
         // The run's fixture files hold its token: they go with its rows.
@@ -277,7 +322,7 @@ impl Engine {
         Ok((reports, totals))
     }
 
-    /// The body of the reset transaction; commits at its end.
+    /// The body of the reset transaction, up to its commit.
     async fn clean_in(
         &self,
         tx: &mut Tx,
@@ -499,9 +544,8 @@ enum Unit {
 }
 
 impl Engine {
-    /// Runs the deletes of a reset, then commits: in one round trip where the backend can
-    /// (the claims and ledger deletes queued before them included); returns the rows each
-    /// table lost.
+    /// Runs the deletes of a reset: in one round trip where the backend can (the claims and
+    /// ledger deletes queued before them included); returns the rows each table lost.
     async fn delete_units(&self, tx: &mut Tx, units: Vec<Unit>) -> DbResult<Vec<(String, u64)>> {
         let db = self.db();
         let together = units.iter().any(|u| matches!(u, Unit::Together { .. }));
@@ -517,7 +561,7 @@ impl Engine {
                     Unit::Together { stmts, .. } => stmts,
                 })
                 .unzip();
-            let counts = tx.commit_counted(stmts).await?;
+            let counts = tx.execute_counted(stmts).await?;
             return Ok(tables.into_iter().zip(counts).collect());
         }
         let mut out = Vec::new();
@@ -562,7 +606,6 @@ impl Engine {
                 },
             }
         }
-        tx.commit().await?;
         Ok(out)
     }
 }

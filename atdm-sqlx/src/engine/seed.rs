@@ -27,7 +27,9 @@ pub(crate) struct Written {
 }
 
 impl Engine {
-    /// Writes a validated plan: catalog entry, rows, ledger; one transaction.
+    /// Writes a validated plan: catalog entry, rows, ledger and the statement `stage` makes of
+    /// what was written (the audit outbox's record of the seed); one transaction.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn seed(
         &self,
         validated: &ValidatedPlan,
@@ -36,6 +38,7 @@ impl Engine {
         invoker: &str,
         now: DateTime<Utc>,
         lease_expires_at: DateTime<Utc>,
+        stage: &mut (dyn FnMut(&Written) -> Stmt + Send),
     ) -> Result<Written, Error> {
         let plan = validated.plan();
         let keys = plan.entity_keys(self.schema(), &|_| None);
@@ -73,11 +76,22 @@ impl Engine {
         // A deadlock or serialization failure rolls the whole transaction back: it is run
         // again (the plan is the same), a few times, before the seed fails.
         let mut attempt = 0;
-        let (assigned, rows) = loop {
+        loop {
             let mut tx = self.db().begin().await.map_err(failed)?;
-            let outcome = self.write_plan(&mut tx, validated, run.clone()).await;
+            let outcome = async {
+                let (assigned, rows) = self.write_plan(&mut tx, validated, run.clone()).await?;
+                let written = Written {
+                    assigned,
+                    rows,
+                    keys: keys.clone(),
+                };
+                tx.queue(stage(&written));
+                tx.commit().await?;
+                Ok(written)
+            }
+            .await;
             match tx.settle(outcome).await {
-                Ok(done) => break done,
+                Ok(written) => return Ok(written),
                 Err(e) if attempt < 5 && self.db().is_transient(&e) => {
                     attempt += 1;
                     tracing::debug!(error = %e, attempt, "seed rolled back; running it again");
@@ -87,15 +101,10 @@ impl Engine {
                 }
                 Err(e) => return Err(failed(e)),
             }
-        };
-        Ok(Written {
-            assigned,
-            rows,
-            keys,
-        })
+        }
     }
 
-    /// The body of the seed transaction; commits at its end.
+    /// The body of the seed transaction, up to its commit.
     async fn write_plan(
         &self,
         tx: &mut Tx,
@@ -262,7 +271,6 @@ impl Engine {
             rows_written.insert(tp.table.to_string(), tp.rows.len() as u64);
         }
         self.write_ledger(tx, &plan.run_id, ledger).await?;
-        tx.commit().await?;
         Ok((assigned, rows_written))
     }
 

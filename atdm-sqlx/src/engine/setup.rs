@@ -6,12 +6,35 @@
 //! would create is already there (the owner set it up once, with `atdm setup`), the rest of
 //! the DDL is skipped and only the reference rows (DML) are checked. When something is
 //! missing, the error says to have the owner run `atdm setup`.
+//!
+//! A setup that succeeded leaves its fingerprint (a SHA-256 of the ATDM version, every DDL
+//! statement and every reference row) in the catalog's `setup` table. A later start with the
+//! same fingerprint, and every table of the setup readable, skips the DDL and the reference-row
+//! checks: one query, instead of a lock and a statement per table, index and reference row.
 
 use atdm_core::Value;
+use atdm_core::schema::ColumnType;
 
 use super::{Engine, col_type, key_columns};
 use crate::backend::{Stmt, Tx};
 use crate::error::{Error, db_message};
+
+/// The fingerprint of a setup: SHA-256 (hex) of the ATDM version, its statements and its
+/// reference rows.
+fn fingerprint(statements: &[String], reference: &[RefInsert]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for sql in statements {
+        h.update(b"\0");
+        h.update(sql.as_bytes());
+    }
+    for r in reference {
+        h.update(b"\0");
+        h.update(format!("{:?}", r.insert).as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// A reference row: a statement that counts it by key, and one that inserts it.
 struct RefInsert {
@@ -23,7 +46,10 @@ struct RefInsert {
 impl Engine {
     /// Creates the catalog, and (if asked) the pack's tables and reference rows, under the
     /// backend's setup lock.
-    pub(super) async fn setup(&self, apply_schema: bool) -> Result<(), Error> {
+    ///
+    /// Unless `full`, nothing is done when the fingerprint of this setup is there already
+    /// (see the module docs).
+    pub(super) async fn setup(&self, apply_schema: bool, full: bool) -> Result<(), Error> {
         let db = self.db();
         let mut statements = self.inner.catalog.ddl();
         let reference = if apply_schema {
@@ -32,6 +58,10 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let fingerprint = fingerprint(&statements, &reference);
+        if !full && self.set_up_before(&fingerprint, apply_schema).await {
+            return Ok(());
+        }
         let ctx = "cannot set up the run catalog and schema";
         let lock = db.setup_lock();
         let mut s = db.session().await.map_err(Error::db(ctx))?;
@@ -58,8 +88,48 @@ impl Engine {
         if let Some(unlock) = lock.unlock {
             let _ = s.execute(Stmt::new(unlock)).await;
         }
+        if result.is_ok() {
+            // Outside the setup's transaction: a role that may not write it (or a parallel
+            // start that wrote it first) only means the next start checks everything again.
+            let record = Stmt::new(format!(
+                "INSERT INTO {} (fingerprint, set_up_at) VALUES ({}, {})",
+                self.inner.catalog.setup,
+                self.inner.catalog.p(1),
+                self.inner.catalog.p(2)
+            ))
+            .text(fingerprint)
+            .int(super::micros(chrono::Utc::now()));
+            if let Err(e) = s.execute(record).await {
+                tracing::debug!(error = %e, "the setup's fingerprint was not recorded");
+            }
+        }
         s.release();
         result
+    }
+
+    /// Whether a setup with this fingerprint succeeded before and every table it makes (the
+    /// catalog's, and the pack's when `apply_schema`) can be read: one query, which fails
+    /// (and so says no) when a table is missing.
+    async fn set_up_before(&self, fingerprint: &str, apply_schema: bool) -> bool {
+        let cat = &self.inner.catalog;
+        let d = self.db().dialect();
+        let mut sql = format!(
+            "SELECT fingerprint FROM {} WHERE fingerprint = {}",
+            cat.setup,
+            cat.p(1)
+        );
+        let mut tables = vec![cat.runs.clone(), cat.ledger.clone(), cat.outbox.clone()];
+        if apply_schema {
+            tables.extend(self.schema().tables.iter().map(|t| d.quote_table(t)));
+        }
+        for t in tables {
+            sql.push_str(&format!(" UNION ALL SELECT NULL FROM {t} WHERE 1 = 0"));
+        }
+        let found = self
+            .db()
+            .fetch_all(Stmt::new(sql).text(fingerprint), &[ColumnType::Text])
+            .await;
+        matches!(found, Ok(rows) if !rows.is_empty())
     }
 
     async fn set_up(
@@ -116,7 +186,7 @@ impl Engine {
     ) -> Result<(), Error> {
         let d = self.db().dialect();
         let cat = &self.inner.catalog;
-        let mut tables = vec![cat.runs.clone(), cat.ledger.clone()];
+        let mut tables = vec![cat.runs.clone(), cat.ledger.clone(), cat.outbox.clone()];
         if !catalog_only {
             tables.extend(self.schema().tables.iter().map(|t| d.quote_table(t)));
         }

@@ -82,12 +82,30 @@ pub(crate) fn outcome(trail: &AuditTrail) -> String {
 /// ```
 /// use atdm_core::audit::{AuditTrail, render_html};
 ///
-/// let trail = AuditTrail { run_id: "01KAJ3Q6Z8M9V4T2R1P0N7X5WB".into(), location: "memory://".into(), events: vec![] };
+/// let trail = AuditTrail {
+///     run_id: "01KAJ3Q6Z8M9V4T2R1P0N7X5WB".into(),
+///     location: "memory://".into(),
+///     events: vec![],
+///     pending: vec![],
+/// };
 /// let page = render_html(&trail);
 /// assert!(page.contains("id=\"timeline\""));
 /// assert!(page.contains("Unknown run: no events recorded"));
 /// ```
 pub fn render_html(trail: &AuditTrail) -> String {
+    if trail.pending.is_empty() {
+        return render(trail, &[]);
+    }
+    // Pending events happened: the page tells the run's story with them, and says which
+    // ones the store does not hold yet.
+    let mut merged = trail.clone();
+    let pending = std::mem::take(&mut merged.pending);
+    merged.events.extend(pending.iter().cloned());
+    merged.events.sort_by_key(|e| e.timestamp);
+    render(&merged, &pending)
+}
+
+fn render(trail: &AuditTrail, pending: &[AuditEvent]) -> String {
     let run = Run::new(trail);
     let verdict = run.verdict();
     let mut out = String::with_capacity(24 * 1024);
@@ -105,6 +123,15 @@ pub fn render_html(trail: &AuditTrail) -> String {
     out.push_str("</style>\n</head>\n<body>\n");
     header(&mut out, &run, &verdict);
     out.push_str("<main>\n");
+    if !pending.is_empty() {
+        let actions: Vec<&str> = pending.iter().map(|e| e.action.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"notice\" role=\"note\"><strong>{} events are not in the audit store yet</strong> ({}): the database's audit outbox holds them, committed with the action they record, and the next ATDM command that can write to the store moves them there.</p>",
+            pending.len(),
+            esc(&actions.join(", "))
+        );
+    }
     summary(&mut out, &run, &verdict);
     plan(&mut out, &run);
     validators(&mut out, &run);
@@ -126,6 +153,7 @@ const CSS: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI","DejaVu Sans",sans-serif}
 header,main,footer{max-width:1180px;margin:0 auto;padding:0 24px}
+.notice{margin:16px 0 0;padding:10px 14px;border-left:4px solid var(--rej);background:var(--rejbg)}
 header{padding-top:20px}
 .kicker{margin:0;color:var(--muted);font-size:13px;letter-spacing:.06em;text-transform:uppercase}
 h1{margin:2px 0 10px;font-size:24px;font-weight:600;word-break:break-all}

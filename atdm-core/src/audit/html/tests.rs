@@ -26,6 +26,7 @@ fn trail(events: Vec<AuditEvent>) -> AuditTrail {
         run_id: RUN.into(),
         location: format!("file:///srv/atdm/store/audit/dt=2026-06-01/run={RUN}"),
         events,
+        pending: vec![],
     }
 }
 

@@ -32,7 +32,7 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
     let rows = sqlx::query(
         "SELECT TABLE_NAME FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
-         AND TABLE_NAME NOT IN ('atdm_runs', 'atdm_ledger') ORDER BY TABLE_NAME",
+         AND TABLE_NAME NOT IN ('atdm_runs', 'atdm_ledger', 'atdm_outbox', 'atdm_setup') ORDER BY TABLE_NAME",
     )
     .fetch_all(pool)
     .await

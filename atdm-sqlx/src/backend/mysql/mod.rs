@@ -121,14 +121,14 @@ impl Backend for MySql {
 
     fn catalog(&self) -> CatalogSql {
         let d = Dialect::MySql;
-        let (runs, ledger) = (d.quote("atdm_runs"), d.quote("atdm_ledger"));
+        let [runs, ledger, outbox, setup] =
+            ["atdm_runs", "atdm_ledger", "atdm_outbox", "atdm_setup"].map(|t| d.quote(t));
         let ddl = catalog::create_tables(
-            &runs,
-            &ledger,
+            [&runs, &ledger, &outbox, &setup],
             "LONGTEXT",
             ",\n  INDEX ix_atdm_ledger_table (table_name)",
         );
-        CatalogSql::new(runs, ledger, ddl, |_| "?".into())
+        CatalogSql::new([runs, ledger, outbox, setup], ddl, |_| "?".into())
     }
 
     fn value_forms(&self) -> ValueForms {

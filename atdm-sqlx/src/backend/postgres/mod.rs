@@ -109,12 +109,14 @@ impl Backend for Postgres {
     }
 
     fn catalog(&self) -> CatalogSql {
-        let (runs, ledger) = (
-            "\"atdm\".\"runs\"".to_owned(),
-            "\"atdm\".\"ledger\"".to_owned(),
-        );
+        let [runs, ledger, outbox, setup] =
+            ["runs", "ledger", "outbox", "setup"].map(|t| format!("\"atdm\".\"{t}\""));
         let mut ddl = vec!["CREATE SCHEMA IF NOT EXISTS \"atdm\"".to_owned()];
-        ddl.extend(catalog::create_tables(&runs, &ledger, "TEXT", ""));
+        ddl.extend(catalog::create_tables(
+            [&runs, &ledger, &outbox, &setup],
+            "TEXT",
+            "",
+        ));
         ddl.push(format!(
             "CREATE INDEX IF NOT EXISTS ix_atdm_ledger_table ON {ledger} (table_name)"
         ));
@@ -124,7 +126,7 @@ impl Backend for Postgres {
         ddl.push(format!(
             "CREATE INDEX IF NOT EXISTS ix_atdm_runs_created ON {runs} (created_at)"
         ));
-        CatalogSql::new(runs, ledger, ddl, placeholder)
+        CatalogSql::new([runs, ledger, outbox, setup], ddl, placeholder)
     }
 
     fn value_forms(&self) -> ValueForms {

@@ -17,7 +17,7 @@ pub(super) async fn read(pool: &SqlitePool) -> Result<Raw, Error> {
         "SELECT l.name, l.type, l.wr, m.sql FROM pragma_table_list AS l \
          LEFT JOIN sqlite_master AS m ON m.name = l.name AND m.type = 'table' \
          WHERE l.schema = 'main' AND l.type IN ('table', 'virtual') \
-         AND substr(l.name, 1, 7) <> 'sqlite_' AND l.name NOT IN ('atdm_runs', 'atdm_ledger') \
+         AND substr(l.name, 1, 7) <> 'sqlite_' AND l.name NOT IN ('atdm_runs', 'atdm_ledger', 'atdm_outbox', 'atdm_setup') \
          ORDER BY l.name",
     )
     .fetch_all(pool)

@@ -153,8 +153,9 @@ impl Backend for Sqlite {
 
     fn catalog(&self) -> CatalogSql {
         let d = Dialect::Sqlite;
-        let (runs, ledger) = (d.quote("atdm_runs"), d.quote("atdm_ledger"));
-        let mut ddl = catalog::create_tables(&runs, &ledger, "TEXT", "");
+        let [runs, ledger, outbox, setup] =
+            ["atdm_runs", "atdm_ledger", "atdm_outbox", "atdm_setup"].map(|t| d.quote(t));
+        let mut ddl = catalog::create_tables([&runs, &ledger, &outbox, &setup], "TEXT", "");
         ddl.push(format!(
             "CREATE INDEX IF NOT EXISTS ix_atdm_ledger_table ON {ledger} (table_name)"
         ));
@@ -164,7 +165,7 @@ impl Backend for Sqlite {
         ddl.push(format!(
             "CREATE INDEX IF NOT EXISTS ix_atdm_runs_created ON {runs} (created_at)"
         ));
-        CatalogSql::new(runs, ledger, ddl, |_| "?".into())
+        CatalogSql::new([runs, ledger, outbox, setup], ddl, |_| "?".into())
     }
 
     fn value_forms(&self) -> ValueForms {
@@ -432,7 +433,7 @@ mod tests {
             2
         );
         let counts = tx
-            .commit_counted(vec![
+            .execute_counted(vec![
                 Stmt::new("INSERT INTO t VALUES (?), (?)").int(4).int(5),
                 Stmt::new("SAVEPOINT midway"),
                 Stmt::new("DELETE FROM t"),
@@ -440,6 +441,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(counts, [2, 0, 3]);
+        tx.commit().await.unwrap();
         tx.settle(Ok::<_, sqlx::Error>(())).await.unwrap();
         let rows = db
             .fetch_all(Stmt::new("SELECT COUNT(*) FROM t"), &[ColumnType::BigInt])
