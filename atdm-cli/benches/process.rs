@@ -5,7 +5,10 @@
 //! - `floor`: `atdm scenarios`, a process that touches no database (start-up, runtime, pack);
 //! - `cold`: in-process, a new engine per call (connect, start-up checks, the call, close):
 //!   the process minus the process;
-//! - `warm`: in-process, one engine for every call (what a Rust or Python test suite pays).
+//! - `warm`: in-process, one engine for every call (what a Rust or Python test suite pays);
+//! - and, of a cold call, the start-up (connect, setup check, reap) and the close, beside a
+//!   start that runs the whole setup (`full_setup`, what every start did before the setup's
+//!   fingerprint).
 //!
 //! On SQLite (a file) and, when `ATDM_BENCH_POSTGRES_URL` is set, PostgreSQL (a fresh
 //! database, dropped at the end). A plain timing harness: each sample is a whole process.
@@ -58,10 +61,17 @@ fn atdm(url: &str, dir: &Path, args: &[&str]) -> (Duration, String) {
 }
 
 async fn engine(url: &str, dir: &Path) -> Engine {
+    engine_with(url, dir, false).await
+}
+
+/// `full_setup`: the whole setup at every start, as every start ran it before the setup's
+/// fingerprint.
+async fn engine_with(url: &str, dir: &Path, full_setup: bool) -> Engine {
     Engine::builder(healthcare::pack())
         .database_url(url)
         .store_url(format!("file://{}", dir.join("store").display()))
         .fixture_dir(dir.join("fixtures"))
+        .full_setup(full_setup)
         .connect()
         .await
         .unwrap()
@@ -83,8 +93,11 @@ async fn run(label: &str, url: &str, dir: &Path) {
     }
 
     let (mut cold_req, mut cold_res) = (Vec::new(), Vec::new());
-    let (mut connect, mut close) = (Vec::new(), Vec::new());
+    let (mut connect, mut close, mut connect_full) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {
+        let t = Instant::now();
+        engine_with(url, dir, true).await.close().await;
+        connect_full.push(t.elapsed());
         let t = Instant::now();
         let e = engine(url, dir).await;
         connect.push(t.elapsed());
@@ -125,9 +138,10 @@ async fn run(label: &str, url: &str, dir: &Path) {
         p50(floor)
     );
     println!(
-        "{label:<10} of a cold request: connect and start-up {:>6.2} ms, close {:>6.2} ms",
+        "{label:<10} of a cold request: connect and start-up {:>6.2} ms, close {:>6.2} ms | connect, whole setup and close {:>6.2} ms",
         p50(connect),
-        p50(close)
+        p50(close),
+        p50(connect_full)
     );
 }
 
