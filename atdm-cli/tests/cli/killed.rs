@@ -1,5 +1,5 @@
-//! A process killed (SIGKILL) after its seed or reset committed and before the audit store
-//! got the events that record it: the database's audit outbox holds them, `atdm audit` shows
+//! A process killed (SIGKILL) after its seed, reset or restore committed and before the audit
+//! store got the events that record it: the database's audit outbox holds them, `atdm audit` shows
 //! them as pending, and the next command writes them to the store.
 
 use std::io::{BufRead, BufReader};
@@ -102,6 +102,34 @@ async fn events_of_a_process_killed_after_its_commit_are_written_by_the_next_com
         assert!(v.get("pending").is_none(), "{}", v["pending"]);
         let trail = actions(&v["events"]);
         assert!(trail.contains(&"seed_completed".to_owned()), "{trail:?}");
+
+        // A baseline restore killed after its commit (the run's rows, seeded after the
+        // snapshot, are gone); its strategy run id is only in the outbox by then.
+        s.atdm(&["baseline", "snapshot", "--id", "before-kill"])
+            .ok();
+        s.request("claim_denial_active_member", &[]);
+        kill_after_commit(&s, &["baseline", "restore", "before-kill"]);
+        assert_eq!(s.count("claim").await, 1, "the restore committed");
+        let outbox = match s.db.kind {
+            Kind::Postgres => "atdm.outbox",
+            _ => "atdm_outbox",
+        };
+        let strategy_run =
+            s.db.text(&format!("SELECT run_id FROM {outbox}"))
+                .await
+                .expect("the restore's record waits in the outbox");
+        assert!(
+            strategy_run.starts_with("strategy-restore-"),
+            "{strategy_run}"
+        );
+        let v = s.atdm(&["-o", "json", "audit", &strategy_run]).ok().json();
+        assert_eq!(actions(&v["pending"]), ["restore_completed"]);
+        assert_eq!(actions(&v["events"]), ["restore_started"]);
+        let v = s.atdm(&["-o", "json", "audit", &strategy_run]).ok().json();
+        assert_eq!(
+            actions(&v["events"]),
+            ["restore_started", "restore_completed"]
+        );
         s.done().await;
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use arrow_array::RecordBatch;
 use atdm_core::Value;
-use atdm_core::audit::AuditAction;
+use atdm_core::audit::{AuditAction, AuditStatus};
 use atdm_core::schema::{ColumnType, Generated, Table};
 
 use super::codec::{ColSpec, bind_form, specs};
@@ -43,33 +43,47 @@ impl Engine {
     pub async fn restore(&self, id: Option<&str>) -> Result<RestoreReport, Error> {
         let run_id = strategy_run_id("restore");
         let inputs = serde_json::json!({ "baseline_id": id, "database": self.database() });
-        let work = async {
-            let result = self.restore_now(id, &run_id).await;
-            let status = if result.is_ok() { "ok" } else { "failed" };
-            self.inner.metrics.reset("restore", status);
-            result
-        };
-        self.audited_strategy(
-            &run_id,
-            [
-                AuditAction::RestoreStarted,
-                AuditAction::RestoreCompleted,
-                AuditAction::RestoreFailed,
-            ],
-            inputs,
-            work,
-            |r: &RestoreReport| {
-                serde_json::json!({
-                    "baseline_id": r.baseline_id,
-                    "rows": r.rows,
-                    "deleted": r.deleted,
-                })
-            },
-        )
-        .await
+        let mut audit = self.recorder(&run_id, self.invoker());
+        audit.event(
+            AuditAction::RestoreStarted,
+            AuditStatus::Ok,
+            inputs.clone(),
+            serde_json::json!({}),
+        );
+        audit.write_before().await?;
+        // The record of the restore commits with it (the audit outbox).
+        let result = self
+            .restore_now(id, &run_id, &mut |r| {
+                audit.stage(
+                    AuditAction::RestoreCompleted,
+                    AuditStatus::Ok,
+                    inputs.clone(),
+                    serde_json::json!({
+                        "baseline_id": r.baseline_id,
+                        "rows": r.rows,
+                        "deleted": r.deleted,
+                    }),
+                )
+            })
+            .await;
+        match &result {
+            Ok(_) => audit.committed(),
+            Err(e) => audit.failure(AuditAction::RestoreFailed, AuditStatus::Failed, inputs, e),
+        }
+        let status = if result.is_ok() { "ok" } else { "failed" };
+        self.inner.metrics.reset("restore", status);
+        audit.write_after().await?;
+        result
     }
 
-    async fn restore_now(&self, id: Option<&str>, run_id: &str) -> Result<RestoreReport, Error> {
+    /// Restores; `stage` makes of the report the statement that puts the restore's record
+    /// into the audit outbox, in the restore's transaction.
+    async fn restore_now(
+        &self,
+        id: Option<&str>,
+        run_id: &str,
+        stage: &mut (dyn FnMut(&RestoreReport) -> Stmt + Send),
+    ) -> Result<RestoreReport, Error> {
         let manifest = match id {
             Some(id) => self.require_manifest(id).await?,
             None => self
@@ -120,19 +134,28 @@ impl Engine {
             message,
         };
         let mut tx = self.db().begin().await.map_err(Error::db(&ctx))?;
-        let outcome = self.write_baseline(&mut tx, &loaded, &ctx, &corrupt).await;
-        let (rows, deleted) = tx.settle(outcome).await?;
+        let outcome = async {
+            let (rows, deleted) = self
+                .write_baseline(&mut tx, &loaded, &ctx, &corrupt)
+                .await?;
+            let report = RestoreReport {
+                baseline_id: manifest.id.clone(),
+                rows,
+                deleted,
+                audit_run_id: run_id.to_owned(),
+            };
+            tx.queue(stage(&report));
+            tx.commit().await.map_err(Error::db(&ctx))?;
+            Ok::<_, Error>(report)
+        }
+        .await;
+        let report = tx.settle(outcome).await?;
         tracing::info!(baseline = %manifest.id, "baseline restored");
-        Ok(RestoreReport {
-            baseline_id: manifest.id.clone(),
-            rows,
-            deleted,
-            audit_run_id: run_id.to_owned(),
-        })
+        Ok(report)
     }
 
-    /// The body of the restore transaction: empty every table, write every table, move the
-    /// identity counters; commits at its end.
+    /// The body of the restore transaction, up to its commit: empty every table, write every
+    /// table, move the identity counters.
     async fn write_baseline(
         &self,
         tx: &mut Tx,
@@ -243,7 +266,6 @@ impl Engine {
         db.after_restore(tx, &identity)
             .await
             .map_err(Error::db(ctx))?;
-        tx.commit().await.map_err(Error::db(ctx))?;
         Ok((rows, deleted))
     }
 
