@@ -1,6 +1,6 @@
 //! The run catalog and ledger: which runs exist, their token hashes and leases, and which rows
 //! each run owns. They live in the target database, so they commit with the seed. Beside them,
-//! the audit outbox: the events that record a seed or a reset, committed in the same
+//! the audit outbox: the events that record a seed, reset or restore, committed in the same
 //! transaction and deleted once the audit store holds them (see [`crate::audit`]).
 //!
 //! And the fingerprints of the setups done (`setup`), so that a start can tell with one

@@ -106,7 +106,7 @@
 //! `audit/dt=YYYY-MM-DD/run=<run id>/<time>-<event id>.parquet`. The events before a seed
 //! (and a snapshot or restore) are written before it: if the store cannot take them, nothing
 //! happens ([`Error::Audit`]). A reset's events are written when it is over, so a broken
-//! store never keeps test data alive. The record of a seed or reset commits with its rows in
+//! store never keeps test data alive. The record of a seed, reset or restore commits with its rows in
 //! the database's audit outbox and leaves it once the store holds it, so a process killed
 //! after its commit, or a store that is down, loses nothing: the next engine writes it (on its
 //! first audit write and in [`Engine::flush_audit`]); [`Engine::audit`] shows such events as

@@ -380,7 +380,7 @@ async fn a_broken_store_never_blocks_cleanup_and_the_events_outlive_the_process(
         assert_eq!(err.code(), ErrorCode::AuditStoreError);
         assert!(
             err.to_string()
-                .contains("1 batches of events (records of seeds and resets that happened) wait in the database's audit outbox"),
+                .contains("1 batches of events (records of seeds, resets and restores that happened) wait in the database's audit outbox"),
             "{kind:?}: {err}"
         );
         // This engine ends with the store still down: nothing is lost, the outbox has it.

@@ -229,9 +229,9 @@ pub struct AuditTrail {
     pub location: String,
     /// Every event of the run, in the order they happened; empty for an unknown run.
     pub events: Vec<AuditEvent>,
-    /// Events that happened but are not in the store yet: the records of a seed or reset
-    /// that committed while the store could not take them (or whose process died before
-    /// writing them), held by the database's audit outbox until an engine writes them.
+    /// Events that happened but are not in the store yet: the records of a seed, reset or
+    /// restore that committed while the store could not take them (or whose process died
+    /// before writing them), held by the database's audit outbox until an engine writes them.
     /// Absent from the JSON form when empty.
     #[serde(default)]
     pub pending: Vec<AuditEvent>,

@@ -22,7 +22,7 @@ pub(crate) fn error_json(e: &Error) -> serde_json::Value {
 impl Engine {
     /// The audit trail of a run (or strategy run), oldest event first: the JSON view for
     /// programs. Events that the database's audit outbox holds and the store does not yet
-    /// (a seed or reset committed while the store was down, or by a process that died before
+    /// (a seed, reset or restore committed while the store was down, or by a process that died before
     /// writing them) are in `pending`. A run id with no events and no catalog entry fails with
     /// [`Error::RunNotFound`].
     pub async fn audit(&self, run_id: &str) -> Result<AuditTrail, Error> {

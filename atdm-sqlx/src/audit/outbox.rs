@@ -1,5 +1,5 @@
-//! The audit outbox: the events that record a seed or a reset are put into a table of the
-//! target database in the same transaction as the rows they describe, and deleted from it once
+//! The audit outbox: the events that record a seed, a reset or a baseline restore are put into
+//! a table of the target database in the same transaction as the rows they describe, and deleted from it once
 //! the audit store holds them. A process killed between its commit and its store write, or a
 //! store that is down, loses nothing: any later engine writes the outbox's batches to the store
 //! (on its first audit write, and in every [`Engine::flush_audit`]).
@@ -24,7 +24,7 @@ const PAGE: usize = 100;
 const ENV_TEST_FAULT: &str = "ATDM_TEST_FAULT";
 
 /// A test hook, in the manner of git's `GIT_TEST_*` variables: with
-/// `ATDM_TEST_FAULT=pause-after-commit` a process stops for a minute after a seed or reset has
+/// `ATDM_TEST_FAULT=pause-after-commit` a process stops for a minute after a seed, reset or restore has
 /// committed and before its events go to the store, having said so on stderr, so that a test
 /// can kill it there. Unset (always, outside such a test) it costs one environment lookup.
 async fn pause_after_commit() {

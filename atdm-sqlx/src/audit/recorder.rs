@@ -1,9 +1,9 @@
 //! Recording audit events: a [`Recorder`] per run gathers the events of one action in the
 //! order they happen and writes them either before the action (a store that cannot take them
-//! stops it) or after it. The events that record a seed or a reset are staged in the action's
-//! own transaction (see [`super::outbox`]), so they outlive any failure after the commit; other
-//! events written after their action (refusals, failures that changed nothing) are kept in
-//! memory and retried by every later write.
+//! stops it) or after it. The events that record a seed, a reset or a restore are staged in
+//! the action's own transaction (see [`super::outbox`]), so they outlive any failure after the
+//! commit; other events written after their action (fixture files written, refusals, failures
+//! that changed nothing) are kept in memory and retried by every later write.
 
 use atdm_core::audit::{AUDIT_SCHEMA_VERSION, AuditAction, AuditEvent, AuditStatus};
 use chrono::{DateTime, Utc};
@@ -263,9 +263,9 @@ impl Engine {
     }
 
     /// Writes what is waiting for the audit store: the batches of the database's audit outbox
-    /// (the records of seeds and resets that committed while the store could not take them,
-    /// from this process or any earlier one) and the events this process keeps in memory (the
-    /// records of refusals and failures that changed nothing). Fails with [`Error::Audit`] if
+    /// (the records of seeds, resets and restores that committed while the store could not
+    /// take them, from this process or any earlier one) and the events this process keeps in
+    /// memory (fixture files written, refusals, failures that changed nothing). Fails with [`Error::Audit`] if
     /// some are still unwritten; the outbox keeps its batches for the next engine, the memory
     /// only as long as this engine lives.
     pub async fn flush_audit(&self) -> Result<(), Error> {
@@ -285,13 +285,13 @@ impl Engine {
         let mut parts = Vec::new();
         if left.batches > 0 {
             parts.push(format!(
-                "{} batches of events (records of seeds and resets that happened) wait in the database's audit outbox, and the next ATDM command that can write to the store writes them",
+                "{} batches of events (records of seeds, resets and restores that happened) wait in the database's audit outbox, and the next ATDM command that can write to the store writes them",
                 left.batches
             ));
         }
         if kept > 0 {
             parts.push(format!(
-                "{kept} events (records of refusals and failures that changed nothing) are kept by this process only, and retried by its every later write"
+                "{kept} other events (fixture files written, refusals, failures that changed nothing) are kept by this process only, and retried by its every later write"
             ));
         }
         if parts.is_empty() {
