@@ -1,6 +1,6 @@
 //! The audit outbox: the events that record a seed, a reset or a baseline restore are put into
-//! a table of the target database in the same transaction as the rows they describe, and deleted from it once
-//! the audit store holds them. A process killed between its commit and its store write, or a
+//! a table of the target database in the same transaction as the rows they describe, and
+//! deleted from it once the audit store holds them. A process killed between its commit and its store write, or a
 //! store that is down, loses nothing: any later engine writes the outbox's batches to the store
 //! (on its first audit write, and in every [`Engine::flush_audit`]).
 //!
@@ -24,20 +24,14 @@ const PAGE: usize = 100;
 const ENV_TEST_FAULT: &str = "ATDM_TEST_FAULT";
 
 /// A test hook, in the manner of git's `GIT_TEST_*` variables: with
-/// `ATDM_TEST_FAULT=pause-after-commit` a process stops for a minute after a seed, reset or restore has
-/// committed and before its events go to the store, having said so on stderr, so that a test
-/// can kill it there. Unset (always, outside such a test) it costs one environment lookup.
+/// `ATDM_TEST_FAULT=pause-after-commit` a process stops for a minute after a seed, reset or
+/// restore has committed and before its events go to the store, having said so on stderr, so
+/// that a test can kill it there. Unset (always, outside such a test) it costs one environment lookup.
 async fn pause_after_commit() {
     if std::env::var(ENV_TEST_FAULT).as_deref() == Ok("pause-after-commit") {
         eprintln!("atdm: test fault: paused after commit");
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
-}
-
-/// What the outbox still holds after a drain.
-pub(crate) struct Left {
-    /// Batches the store did not take.
-    pub(crate) batches: u64,
 }
 
 impl Engine {
@@ -92,16 +86,18 @@ impl Engine {
     }
 
     /// Writes every batch of the outbox to the store, oldest first, until the store refuses
-    /// one; returns what is left.
-    pub(crate) async fn drain_outbox(&self) -> Result<Left, Error> {
+    /// one; returns how many batches are left.
+    pub(crate) async fn drain_outbox(&self) -> Result<u64, Error> {
         let ctx = "cannot read the audit outbox";
         let cat = &self.inner.catalog;
         let types = [ColumnType::Text, ColumnType::Text];
         let mut unreadable = 0;
         loop {
+            // Unreadable batches stay first in line: read past them.
+            let limit = PAGE + unreadable;
             let rows = self
                 .db()
-                .fetch_all(Stmt::new(cat.select_outbox(PAGE + unreadable)), &types)
+                .fetch_all(Stmt::new(cat.select_outbox(limit)), &types)
                 .await
                 .map_err(Error::db(ctx))?;
             let page = rows.len();
@@ -124,27 +120,24 @@ impl Engine {
                 }
                 written += 1;
             }
-            if page < PAGE + unreadable || written == 0 {
+            if page < limit || written == 0 {
                 // Everything readable went to the store (no second query on the common path).
-                return Ok(Left {
-                    batches: unreadable as u64,
-                });
+                return Ok(unreadable as u64);
             }
         }
     }
 
-    async fn outbox_left(&self) -> Result<Left, Error> {
+    async fn outbox_left(&self) -> Result<u64, Error> {
         let sql = format!("SELECT COUNT(*) FROM {}", self.inner.catalog.outbox);
         let rows = self
             .db()
             .fetch_all(Stmt::new(sql), &[ColumnType::BigInt])
             .await
             .map_err(Error::db("cannot read the audit outbox"))?;
-        let batches = match rows.first().and_then(|r| r.first()) {
+        Ok(match rows.first().and_then(|r| r.first()) {
             Some(Value::Int(n)) => u64::try_from(*n).unwrap_or_default(),
             _ => 0,
-        };
-        Ok(Left { batches })
+        })
     }
 
     /// The events of `run_id` that the outbox holds (committed, not yet in the store).

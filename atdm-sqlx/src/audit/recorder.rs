@@ -273,7 +273,7 @@ impl Engine {
         let left = self.drain_outbox().await?;
         self.inner
             .outbox_unchecked
-            .store(left.batches > 0, std::sync::atomic::Ordering::Relaxed);
+            .store(left > 0, std::sync::atomic::Ordering::Relaxed);
         let kept: usize = self
             .inner
             .pending
@@ -283,10 +283,10 @@ impl Engine {
             .map(Vec::len)
             .sum();
         let mut parts = Vec::new();
-        if left.batches > 0 {
+        if left > 0 {
             parts.push(format!(
                 "{} batches of events (records of seeds, resets and restores that happened) wait in the database's audit outbox, and the next ATDM command that can write to the store writes them",
-                left.batches
+                left
             ));
         }
         if kept > 0 {
