@@ -215,6 +215,8 @@ pub(crate) enum Command {
         #[arg(long = "schema", value_name = "SCHEMA")]
         schemas: Vec<String>,
     },
+    /// Generate a whole dataset into files: every table's rows, foreign keys, uniques and checks holding, on every core.
+    Generate(crate::generate::GenerateArgs),
     /// Check scenario files against the schema without a database; reports every file's errors.
     Validate {
         /// The scenario files.

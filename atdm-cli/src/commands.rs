@@ -33,6 +33,7 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
             out.emit(&d, || render::describe(&d))
         }
         Command::Find { intent, limit } => find(g, out, &intent.join(" "), limit),
+        Command::Generate(args) => crate::generate::run(g, out, args),
         Command::Validate { files } => {
             let date = g
                 .reference_date
@@ -233,6 +234,7 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
         Command::Scenarios
         | Command::Describe { .. }
         | Command::Find { .. }
+        | Command::Generate(_)
         | Command::Validate { .. }
         | Command::Completions { .. }
         | Command::Introspect { .. } => Err(CliError::failed(

@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod config;
+mod generate;
 mod mcp;
 mod output;
 mod progress;

@@ -61,6 +61,10 @@ pub enum ErrorCode {
     UnknownPack,
     /// Writing a scenario directory would overwrite files that exist; nothing was written.
     FilesExist,
+    /// A dataset cannot be generated as asked (an unknown table, a row count out of range, a
+    /// foreign key to a table without rows, a unique key with too few combinations); nothing
+    /// was written.
+    InvalidDataset,
 }
 
 impl ErrorCode {
@@ -90,6 +94,7 @@ impl ErrorCode {
             ErrorCode::NoScenarioDir => "NO_SCENARIO_DIR",
             ErrorCode::UnknownPack => "UNKNOWN_PACK",
             ErrorCode::FilesExist => "FILES_EXIST",
+            ErrorCode::InvalidDataset => "INVALID_DATASET",
         }
     }
 }

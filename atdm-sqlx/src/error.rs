@@ -163,6 +163,17 @@ pub enum Error {
         /// The operating system's message.
         message: String,
     },
+    /// A dataset cannot be made as asked: see [`atdm_core::generate::DatasetError`]. Nothing
+    /// was written.
+    #[error("{0}; nothing was written")]
+    Dataset(#[from] atdm_core::generate::DatasetError),
+    /// Options of `atdm generate` that cannot be used (a part out of range, no table, a row
+    /// count too large); nothing was written.
+    #[error("{message}; nothing was written")]
+    InvalidDataset {
+        /// What is wrong, and what is allowed.
+        message: String,
+    },
     /// A database operation failed outside a seed.
     #[error("{context}: {message}")]
     Database {
@@ -189,6 +200,7 @@ impl Error {
             Error::NoScenarioDir { .. } => ErrorCode::NoScenarioDir,
             Error::UnknownPack { .. } => ErrorCode::UnknownPack,
             Error::FilesExist { .. } => ErrorCode::FilesExist,
+            Error::Dataset(_) | Error::InvalidDataset { .. } => ErrorCode::InvalidDataset,
             Error::NoBaseline => ErrorCode::NoBaseline,
             Error::BaselineNotFound { .. } => ErrorCode::BaselineNotFound,
             Error::BaselineExists { .. } => ErrorCode::BaselineExists,

@@ -166,6 +166,7 @@ mod catalog;
 mod engine;
 mod error;
 mod fixture_files;
+mod generate;
 mod introspect;
 mod metrics;
 mod pack_choice;
@@ -193,6 +194,10 @@ pub use engine::{
 };
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
+pub use generate::{
+    FileFormat, GenerateOptions, GenerateReport, GeneratedTable, MAX_ROWS_PER_TABLE, Progress,
+    generate_files,
+};
 pub use introspect::{IntrospectOptions, Introspection, introspect, introspect_with};
 pub use pack_choice::{BUILTIN_PACKS, ENV_PACK, resolve_pack};
 pub use pack_dir::pack_from_dir;

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 
 use super::row::{RowCells, RowRules};
 use super::{ColumnGen, GenContext, GeneratorRegistry, MarkerPolicy, Scalar};
-use crate::schema::{ColumnType, Table};
+use crate::schema::{Column, ColumnType, Generated, Table};
 use crate::value::Value;
 
 /// The Arrow type that holds a column type: text, enumerations, UUIDs, JSON and databases'
@@ -141,25 +141,56 @@ impl ColBuilder {
     }
 }
 
+/// Where one output column's values come from.
+enum Source {
+    /// Its generator.
+    Gen(ColumnGen),
+    /// A key the database would assign: `base + row + 1`.
+    Key { base: i64 },
+    /// Given by the caller of [`TableGenerator::batch_with`] (a foreign key a dataset follows).
+    External,
+    /// Always NULL (a nullable foreign key a lone table cannot follow).
+    Null,
+}
+
+/// What [`TableGenerator::compile`] does with a column.
+enum Pick {
+    Omit,
+    Gen,
+    Key(i64),
+    External,
+    Null,
+}
+
+/// The values a caller supplies for external columns: `(column, row) -> value`.
+pub(crate) type External<'e> = &'e (dyn Fn(usize, u64) -> Value + Sync);
+
+/// What a batch is generated for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchCx<'c> {
+    pub(crate) seed: u64,
+    pub(crate) run_id: &'c str,
+    pub(crate) reference_date: NaiveDate,
+}
+
 /// Generates rows of one table into Arrow record batches, for bulk loads and Parquet.
 ///
 /// Every column the database does not assign is filled by its [`ColumnGen`]; nullable columns
 /// are filled at their fill rate, and comparisons between columns and implications on NULL
-/// hold, exactly as in a plan. Foreign keys are not followed (use the planner for rows that
-/// reference each other): a nullable foreign key column is NULL, a NOT NULL one gets a value
-/// of its type. Row `i` depends only on `(seed, table, i, column)`, so ranges can be generated
-/// in any order, in parallel, or in separate processes, and concatenate to the same data.
+/// hold, exactly as in a plan. Alone, it does not follow foreign keys (a
+/// [`Dataset`](super::Dataset) does): a nullable foreign key column is NULL, a NOT NULL one
+/// gets a value of its type. Row `i` depends only on `(seed, table, i, column)`, so ranges can
+/// be generated in any order, in parallel, or in separate processes, and concatenate to the
+/// same data.
 pub struct TableGenerator<'a> {
-    table: &'a Table,
-    gens: Vec<ColumnGen>,
+    table: Table,
+    sources: Vec<Source>,
     types: Vec<ColumnType>,
     schema: Arc<ArrowSchema>,
     policy: &'a dyn MarkerPolicy,
     rules: RowRules,
     /// Columns materialised as values, because the row rules read or change them.
     held: Vec<bool>,
-    /// Nullable foreign key columns: always NULL here.
-    null_fk: Vec<bool>,
 }
 
 /// One row of the materialised columns.
@@ -180,30 +211,74 @@ impl RowCells for HeldRow<'_> {
     }
 }
 
+fn no_external(_: usize, _: u64) -> Value {
+    Value::Null
+}
+
 impl<'a> TableGenerator<'a> {
     /// Compiles the generators of `table`'s columns.
     pub fn new(
-        table: &'a Table,
+        table: &Table,
         registry: &GeneratorRegistry,
         policy: &'a dyn MarkerPolicy,
     ) -> Result<Self, String> {
-        let mut gens = Vec::new();
+        let fk_column = |c: &str| {
+            table
+                .foreign_keys
+                .iter()
+                .any(|fk| fk.columns.iter().any(|x| x == c))
+        };
+        Self::compile(table, registry, policy, |c| {
+            if c.is_db_assigned() {
+                Pick::Omit
+            } else if c.nullable && fk_column(&c.name) {
+                Pick::Null
+            } else {
+                Pick::Gen
+            }
+        })
+    }
+
+    /// Compiles a generator whose identity columns are `key_base + row + 1` and whose
+    /// `external` columns come from the caller of [`TableGenerator::batch_with`]; computed
+    /// columns are left out.
+    pub(crate) fn with_external(
+        table: &Table,
+        registry: &GeneratorRegistry,
+        policy: &'a dyn MarkerPolicy,
+        key_base: i64,
+        external: &[String],
+    ) -> Result<Self, String> {
+        Self::compile(table, registry, policy, |c| match &c.generated {
+            Some(Generated::Identity) => Pick::Key(key_base),
+            Some(Generated::Computed(_)) => Pick::Omit,
+            None if external.contains(&c.name) => Pick::External,
+            None => Pick::Gen,
+        })
+    }
+
+    fn compile(
+        table: &Table,
+        registry: &GeneratorRegistry,
+        policy: &'a dyn MarkerPolicy,
+        pick: impl Fn(&Column) -> Pick,
+    ) -> Result<Self, String> {
+        let mut sources = Vec::new();
         let mut types = Vec::new();
         let mut fields = Vec::new();
         let mut names = Vec::new();
-        let mut null_fk = Vec::new();
-        for c in table.columns.iter().filter(|c| !c.is_db_assigned()) {
-            gens.push(ColumnGen::new(table, c, registry, None)?);
+        for c in &table.columns {
+            let source = match pick(c) {
+                Pick::Omit => continue,
+                Pick::Gen => Source::Gen(ColumnGen::new(table, c, registry, None)?),
+                Pick::Key(base) => Source::Key { base },
+                Pick::External => Source::External,
+                Pick::Null => Source::Null,
+            };
+            sources.push(source);
             types.push(c.ty.clone());
             fields.push(Field::new(&c.name, arrow_type(&c.ty), c.nullable));
             names.push(c.name.clone());
-            null_fk.push(
-                c.nullable
-                    && table
-                        .foreign_keys
-                        .iter()
-                        .any(|fk| fk.columns.contains(&c.name)),
-            );
         }
         let rules = RowRules::new(table, &names);
         let mut held = vec![false; names.len()];
@@ -211,20 +286,24 @@ impl<'a> TableGenerator<'a> {
             held[i] = true;
         }
         Ok(TableGenerator {
-            table,
-            gens,
+            table: table.clone(),
+            sources,
             types,
             schema: Arc::new(ArrowSchema::new(fields)),
             policy,
             rules,
             held,
-            null_fk,
         })
     }
 
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> Arc<ArrowSchema> {
         self.schema.clone()
+    }
+
+    /// The position of output column `name`.
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
+        self.schema.index_of(name).ok()
     }
 
     /// Generates rows `rows` for a run.
@@ -235,66 +314,142 @@ impl<'a> TableGenerator<'a> {
         reference_date: NaiveDate,
         rows: Range<u64>,
     ) -> Result<RecordBatch, ArrowError> {
-        let n = (rows.end - rows.start) as usize;
-        let mut builders: Vec<ColBuilder> =
-            self.types.iter().map(|t| ColBuilder::new(t, n)).collect();
-        let mut buf = String::with_capacity(64);
-        let ctx_of = |row: u64| GenContext {
+        let cx = BatchCx {
             seed,
             run_id,
             reference_date,
+        };
+        self.batch_with(&cx, rows, &no_external)
+    }
+
+    /// The value of column `i` at `row` before the row rules, or `None` for a column the rules
+    /// may change.
+    fn raw(&self, cx: &BatchCx<'_>, i: usize, row: u64, external: External<'_>) -> Value {
+        match &self.sources[i] {
+            Source::Gen(g) => g.value_or_null(&self.ctx(cx, row), self.policy),
+            Source::Key { base } => Value::Int(base + row as i64 + 1),
+            Source::External => external(i, row),
+            Source::Null => Value::Null,
+        }
+    }
+
+    fn ctx<'c>(&'c self, cx: &BatchCx<'c>, row: u64) -> GenContext<'c> {
+        GenContext {
+            seed: cx.seed,
+            run_id: cx.run_id,
+            reference_date: cx.reference_date,
             table: &self.table.name,
             column: "",
             row,
-        };
-        // Columns the row rules read or change are generated as values first, made to hold
-        // the rules row by row (as the planner does), then appended.
-        let mut held: Vec<Option<Vec<Value>>> = self
-            .gens
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
+        }
+    }
+
+    /// The columns the row rules read or change, for `rows`, with the rules made to hold
+    /// row by row (as the planner does).
+    fn held_values(
+        &self,
+        cx: &BatchCx<'_>,
+        rows: Range<u64>,
+        external: External<'_>,
+    ) -> Vec<Option<Vec<Value>>> {
+        let mut held: Vec<Option<Vec<Value>>> = (0..self.sources.len())
+            .map(|i| {
                 self.held[i].then(|| {
                     rows.clone()
-                        .map(|row| {
-                            if self.null_fk[i] {
-                                Value::Null
-                            } else {
-                                g.value_or_null(&ctx_of(row), self.policy)
-                            }
-                        })
+                        .map(|row| self.raw(cx, i, row, external))
                         .collect()
                 })
             })
             .collect();
-        let generated: Vec<bool> = self.null_fk.iter().map(|n| !n).collect();
-        for (k, row) in rows.clone().enumerate() {
-            let ctx = ctx_of(row);
-            let mut regenerate =
-                |i: usize| (!self.null_fk[i]).then(|| self.gens[i].value(&ctx, self.policy));
-            self.rules.apply(
-                &self.table.name,
-                seed,
-                row,
-                &mut HeldRow { held: &mut held, k },
-                &generated,
-                &mut regenerate,
-            );
+        if self.held.iter().any(|h| *h) {
+            let generated: Vec<bool> = self
+                .sources
+                .iter()
+                .map(|s| matches!(s, Source::Gen(_)))
+                .collect();
+            for (k, row) in rows.enumerate() {
+                let ctx = self.ctx(cx, row);
+                let mut regenerate = |i: usize| match &self.sources[i] {
+                    Source::Gen(g) => Some(g.value(&ctx, self.policy)),
+                    _ => None,
+                };
+                self.rules.apply(
+                    &self.table.name,
+                    cx.seed,
+                    row,
+                    &mut HeldRow { held: &mut held, k },
+                    &generated,
+                    &mut regenerate,
+                );
+            }
         }
-        for (i, (g, b)) in self.gens.iter().zip(builders.iter_mut()).enumerate() {
+        held
+    }
+
+    /// The value of column `i` at `row`, exactly as a batch holds it.
+    pub(crate) fn cell(
+        &self,
+        cx: &BatchCx<'_>,
+        i: usize,
+        row: u64,
+        external: External<'_>,
+    ) -> Value {
+        if self.held[i] {
+            let mut held = self.held_values(cx, row..row + 1, external);
+            held[i]
+                .take()
+                .and_then(|mut v| v.pop())
+                .unwrap_or(Value::Null)
+        } else {
+            self.raw(cx, i, row, external)
+        }
+    }
+
+    /// Generates rows `rows`, taking the external columns' values from `external`.
+    pub(crate) fn batch_with(
+        &self,
+        cx: &BatchCx<'_>,
+        rows: Range<u64>,
+        external: External<'_>,
+    ) -> Result<RecordBatch, ArrowError> {
+        let n = (rows.end - rows.start) as usize;
+        let mut builders: Vec<ColBuilder> =
+            self.types.iter().map(|t| ColBuilder::new(t, n)).collect();
+        let mut buf = String::with_capacity(64);
+        let held = self.held_values(cx, rows.clone(), external);
+        for (i, (source, b)) in self.sources.iter().zip(builders.iter_mut()).enumerate() {
             if let Some(values) = &held[i] {
                 for v in values {
                     b.append_value(v);
                 }
                 continue;
             }
-            for row in rows.clone() {
-                if self.null_fk[i] || !g.fills(seed, row) {
-                    b.append_value(&Value::Null);
-                    continue;
+            match source {
+                Source::Gen(g) => {
+                    for row in rows.clone() {
+                        if !g.fills(cx.seed, row) {
+                            b.append_value(&Value::Null);
+                            continue;
+                        }
+                        let s = g.scalar(&self.ctx(cx, row), self.policy, &mut buf);
+                        b.append_scalar(s, &buf);
+                    }
                 }
-                let s = g.scalar(&ctx_of(row), self.policy, &mut buf);
-                b.append_scalar(s, &buf);
+                Source::Key { base } => {
+                    for row in rows.clone() {
+                        b.append_scalar(Scalar::Int(base + row as i64 + 1), "");
+                    }
+                }
+                Source::External => {
+                    for row in rows.clone() {
+                        b.append_value(&external(i, row));
+                    }
+                }
+                Source::Null => {
+                    for _ in rows.clone() {
+                        b.append_value(&Value::Null);
+                    }
+                }
             }
         }
         RecordBatch::try_new(

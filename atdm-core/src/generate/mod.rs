@@ -48,6 +48,7 @@
 
 mod column;
 mod columnar;
+mod dataset;
 mod fill;
 mod locale;
 mod native;
@@ -68,6 +69,7 @@ use rust_decimal::Decimal;
 pub use column::ColumnGen;
 pub(crate) use column::is_birth_date;
 pub use columnar::{TableGenerator, arrow_type};
+pub use dataset::{Dataset, DatasetError, DatasetOptions, part_range};
 pub use fill::{DEFAULT_FILL_RATE, fill_rate};
 pub(crate) use fill::{fills, millionths};
 pub use locale::Locale;

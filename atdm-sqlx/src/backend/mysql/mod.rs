@@ -480,6 +480,29 @@ fn decode(r: &MySqlRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
     })
 }
 
+/// MySQL's and MariaDB's literals: strings with backslashes escaped too (the default
+/// `sql_mode` reads them as escapes), 1 and 0, `X'..'` bytes, timestamps without an offset.
+pub(crate) const LITERALS: super::Literals = super::Literals {
+    text: |out, s| {
+        out.push('\'');
+        for ch in s.chars() {
+            match ch {
+                '\'' => out.push_str("''"),
+                '\\' => out.push_str("\\\\"),
+                '\0' => out.push_str("\\0"),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+    },
+    booleans: ["1", "0"],
+    bytes: super::hex_bytes,
+    utc_suffix: "",
+    begin: "START TRANSACTION;",
+    override_identity: "",
+    after_identity: None,
+};
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -461,3 +461,31 @@ fn decode(r: &PgRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
         ColumnType::Bytes => opt(r.try_get::<Option<Vec<u8>>, _>(i)?, Value::Bytes),
     })
 }
+
+/// PostgreSQL's literals: standard strings, `TRUE` and `FALSE`, `'\\x..'` bytea, `+00` on
+/// timestamps with a time zone; explicit identity values need `OVERRIDING SYSTEM VALUE`, and
+/// the identity's sequence is moved past them afterwards.
+pub(crate) const LITERALS: super::Literals = super::Literals {
+    text: super::standard_text,
+    booleans: ["TRUE", "FALSE"],
+    bytes: |out, b| {
+        use std::fmt::Write;
+        out.push_str("'\\x");
+        for x in b {
+            let _ = write!(out, "{x:02x}");
+        }
+        out.push('\'');
+    },
+    utc_suffix: "+00",
+    begin: "BEGIN;",
+    override_identity: " OVERRIDING SYSTEM VALUE",
+    after_identity: Some(|table, column| {
+        let (mut t, mut c) = (String::new(), String::new());
+        super::standard_text(&mut t, table);
+        super::standard_text(&mut c, column);
+        format!(
+            "SELECT setval(pg_get_serial_sequence({t}, {c}), (SELECT max({}) FROM {table}));",
+            atdm_core::schema::Dialect::Postgres.quote(column)
+        )
+    }),
+};

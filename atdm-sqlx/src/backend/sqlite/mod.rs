@@ -406,6 +406,17 @@ fn decode(r: &SqliteRow, i: usize, ty: &ColumnType) -> DbResult<Value> {
     })
 }
 
+/// SQLite's literals: standard strings, 1 and 0, `X'..'` blobs, timestamps as text.
+pub(crate) const LITERALS: super::Literals = super::Literals {
+    text: super::standard_text,
+    booleans: ["1", "0"],
+    bytes: super::hex_bytes,
+    utc_suffix: "",
+    begin: "BEGIN;",
+    override_identity: "",
+    after_identity: None,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

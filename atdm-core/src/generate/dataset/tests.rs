@@ -1,0 +1,282 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use arrow_array::{Array, RecordBatch};
+use chrono::NaiveDate;
+
+use super::*;
+use crate::generate::ReservedMarkers;
+
+/// A shop: identity keys, a text key, a composite key of two foreign keys, a one-to-one
+/// extension table, a self-reference, a nullable key and checks between columns.
+pub(crate) const SHOP: &str = r#"
+name = "shop"
+[[tables]]
+name = "customer"
+primary_key = ["customer_id"]
+unique = [["email"]]
+columns = [
+  { name = "customer_id", type = "bigint", generated = "identity" },
+  { name = "first_name", type = "varchar(40)" },
+  { name = "email", type = "varchar(60)" },
+]
+
+[[tables]]
+name = "product"
+primary_key = ["sku"]
+columns = [
+  { name = "sku", type = "varchar(24)" },
+  { name = "title", type = "text" },
+  { name = "price", type = "numeric(8,2)" },
+]
+checks = ["price > 0"]
+
+[[tables]]
+name = "orders"
+primary_key = ["order_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+columns = [
+  { name = "order_id", type = "bigint", generated = "identity" },
+  { name = "customer_id", type = "bigint" },
+  { name = "placed_at", type = "date" },
+  { name = "shipped_at", type = "date", nullable = true },
+]
+checks = ["shipped_at >= placed_at"]
+
+[[tables]]
+name = "order_item"
+primary_key = ["order_id", "sku"]
+foreign_keys = [
+  { columns = ["order_id"], references = "orders" },
+  { columns = ["sku"], references = "product" },
+]
+columns = [
+  { name = "order_id", type = "bigint" },
+  { name = "sku", type = "varchar(24)" },
+  { name = "quantity", type = "integer" },
+]
+checks = ["quantity > 0"]
+
+[[tables]]
+name = "loyalty"
+primary_key = ["customer_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+columns = [
+  { name = "customer_id", type = "bigint" },
+  { name = "points", type = "integer" },
+]
+
+[[tables]]
+name = "staff"
+primary_key = ["staff_id"]
+foreign_keys = [
+  { columns = ["manager_id"], references = "staff" },
+  { columns = ["favourite_sku"], references = "product" },
+]
+columns = [
+  { name = "staff_id", type = "integer", generated = "identity" },
+  { name = "manager_id", type = "integer", nullable = true },
+  { name = "favourite_sku", type = "varchar(24)", nullable = true },
+]
+"#;
+
+fn shop() -> Schema {
+    Schema::from_toml(SHOP, "shop.toml").unwrap()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+}
+
+fn opts(seed: u64) -> DatasetOptions {
+    DatasetOptions::new(seed, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
+}
+
+/// Each row of `batch` as text cells, for comparisons that do not depend on Arrow types.
+fn rows(batch: &RecordBatch, columns: &[&str]) -> Vec<Vec<String>> {
+    let cols: Vec<_> = columns
+        .iter()
+        .map(|c| batch.column(batch.schema().index_of(c).unwrap()).clone())
+        .collect();
+    (0..batch.num_rows())
+        .map(|r| {
+            cols.iter()
+                .map(|a| {
+                    if a.is_null(r) {
+                        "NULL".to_owned()
+                    } else {
+                        arrow_cast_display(a.as_ref(), r)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn arrow_cast_display(a: &dyn Array, r: usize) -> String {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Date32Type, Decimal128Type, Int32Type, Int64Type};
+    use arrow_schema::DataType;
+    match a.data_type() {
+        DataType::Utf8 => a.as_string::<i32>().value(r).to_owned(),
+        DataType::Int32 => a.as_primitive::<Int32Type>().value(r).to_string(),
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(r).to_string(),
+        DataType::Date32 => a.as_primitive::<Date32Type>().value(r).to_string(),
+        DataType::Decimal128(..) => a.as_primitive::<Decimal128Type>().value(r).to_string(),
+        other => panic!("unexpected type {other}"),
+    }
+}
+
+#[test]
+fn every_key_resolves_every_unique_and_check_holds() {
+    let schema = shop();
+    let n = counts(&[
+        ("customer", 300),
+        ("product", 40),
+        ("orders", 900),
+        ("order_item", 2500),
+        ("loyalty", 250),
+        ("staff", 60),
+    ]);
+    let d = Dataset::new(
+        &schema,
+        &n,
+        &GeneratorRegistry::default(),
+        &ReservedMarkers,
+        &opts(7),
+    )
+    .unwrap();
+    let names: Vec<&str> = d.tables().map(|(t, _)| t).collect();
+    assert!(
+        names.iter().position(|t| *t == "orders") < names.iter().position(|t| *t == "order_item")
+    );
+    let all = |t: &str| d.batch(t, 0..n[t]).unwrap();
+    let keys = |t: &str, c: &str| -> BTreeSet<String> {
+        rows(&all(t), &[c])
+            .into_iter()
+            .map(|mut r| r.remove(0))
+            .collect()
+    };
+    let customers = keys("customer", "customer_id");
+    assert_eq!(customers.len(), 300, "identity keys are 1..=300");
+    assert!(customers.contains("1") && customers.contains("300"));
+    assert_eq!(keys("customer", "email").len(), 300, "emails are unique");
+    let skus = keys("product", "sku");
+    assert_eq!(skus.len(), 40);
+    let orders = keys("orders", "order_id");
+
+    let placed = rows(&all("orders"), &["customer_id", "placed_at", "shipped_at"]);
+    assert!(placed.iter().all(|r| customers.contains(&r[0])));
+    assert!(placed.iter().any(|r| r[2] == "NULL") && placed.iter().any(|r| r[2] != "NULL"));
+    for r in &placed {
+        if r[2] != "NULL" {
+            assert!(
+                r[2].parse::<i32>().unwrap() >= r[1].parse::<i32>().unwrap(),
+                "{r:?}"
+            );
+        }
+    }
+    let used: BTreeSet<&String> = placed.iter().map(|r| &r[0]).collect();
+    assert!(
+        used.len() > 250,
+        "orders spread over the customers: {}",
+        used.len()
+    );
+
+    let items = rows(&all("order_item"), &["order_id", "sku", "quantity"]);
+    let pairs: BTreeSet<(&String, &String)> = items.iter().map(|r| (&r[0], &r[1])).collect();
+    assert_eq!(pairs.len(), items.len(), "the composite key is unique");
+    assert!(
+        items
+            .iter()
+            .all(|r| orders.contains(&r[0]) && skus.contains(&r[1]))
+    );
+    assert!(items.iter().all(|r| r[2].parse::<i64>().unwrap() > 0));
+
+    let loyal = keys("loyalty", "customer_id");
+    assert_eq!(
+        loyal.len(),
+        250,
+        "a one-to-one key takes each customer once"
+    );
+    assert!(loyal.is_subset(&customers));
+
+    let staff = rows(&all("staff"), &["staff_id", "manager_id", "favourite_sku"]);
+    assert_eq!(
+        staff[0][1], "NULL",
+        "the first row has no earlier row to point at"
+    );
+    for r in &staff {
+        if r[1] != "NULL" {
+            assert!(
+                r[1].parse::<i64>().unwrap() < r[0].parse::<i64>().unwrap(),
+                "{r:?}"
+            );
+        }
+        assert!(r[2] == "NULL" || skus.contains(&r[2]));
+    }
+}
+
+#[test]
+fn parts_concatenate_to_the_whole_and_seeds_repeat() {
+    let schema = shop();
+    let n = counts(&[
+        ("customer", 101),
+        ("product", 7),
+        ("orders", 333),
+        ("order_item", 500),
+    ]);
+    let reg = GeneratorRegistry::default();
+    let d = Dataset::new(&schema, &n, &reg, &ReservedMarkers, &opts(11)).unwrap();
+    let again = Dataset::new(&schema, &n, &reg, &ReservedMarkers, &opts(11)).unwrap();
+    let other = Dataset::new(&schema, &n, &reg, &ReservedMarkers, &opts(12)).unwrap();
+    for (table, count) in d.tables() {
+        let whole = d.batch(table, 0..count).unwrap();
+        assert_eq!(whole, again.batch(table, 0..count).unwrap());
+        assert_ne!(whole, other.batch(table, 0..count).unwrap(), "{table}");
+        for parts in [1, 3, 7] {
+            let pieces: Vec<RecordBatch> = (0..parts)
+                .map(|k| d.batch(table, part_range(count, parts, k)).unwrap())
+                .collect();
+            let joined = arrow_select::concat::concat_batches(&whole.schema(), &pieces).unwrap();
+            assert_eq!(joined, whole, "{table} in {parts} parts");
+        }
+    }
+    assert_eq!(part_range(10, 3, 0), 0..3);
+    assert_eq!(part_range(10, 3, 2), 6..10);
+    assert_eq!(part_range(2, 5, 4), 1..2);
+}
+
+#[test]
+fn impossible_datasets_are_refused_with_a_way_out() {
+    let schema = shop();
+    let reg = GeneratorRegistry::default();
+    let make = |pairs: &[(&str, u64)]| {
+        Dataset::new(&schema, &counts(pairs), &reg, &ReservedMarkers, &opts(1)).err()
+    };
+    let e = make(&[("orders", 5)]).unwrap();
+    assert!(matches!(e, DatasetError::MissingParent { .. }), "{e}");
+    assert!(e.to_string().contains("--rows customer="), "{e}");
+    let e = make(&[("custmer", 5)]).unwrap();
+    assert!(matches!(e, DatasetError::UnknownTable { .. }), "{e}");
+    let e = make(&[("customer", 3), ("loyalty", 4)]).unwrap();
+    assert!(matches!(e, DatasetError::TooManyRows { max: 3, .. }), "{e}");
+    let e = make(&[
+        ("customer", 2),
+        ("product", 3),
+        ("orders", 2),
+        ("order_item", 7),
+    ])
+    .unwrap();
+    assert!(e.to_string().contains("at most 6 rows"), "{e}");
+    assert!(
+        make(&[
+            ("customer", 2),
+            ("product", 3),
+            ("orders", 2),
+            ("order_item", 6)
+        ])
+        .is_none()
+    );
+    // A nullable key to a table left out is NULL.
+    assert!(make(&[("staff", 5)]).is_none());
+}

@@ -1,0 +1,360 @@
+//! Whole datasets to files: `atdm generate`.
+//!
+//! A [`Dataset`] (atdm-core) makes any range of rows of any table alone; this module makes
+//! them on every core and writes them in order, one file per table, with a manifest. Batches
+//! are generated in windows by a thread pool while a writer thread encodes the previous ones,
+//! so generation and writing overlap and at most a few batches are held at once, whatever the
+//! table's size. The bytes written do not depend on the number of threads.
+
+mod sinks;
+mod sql_script;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use arrow_array::RecordBatch;
+use atdm_core::Pack;
+use atdm_core::generate::{Dataset, DatasetOptions, GENERATOR_VERSION, part_range};
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use sinks::FileFormat;
+use sinks::Sink;
+
+use crate::error::Error;
+
+/// The most rows `atdm generate` makes of one table.
+pub const MAX_ROWS_PER_TABLE: u64 = 1_000_000_000_000;
+
+/// What to generate and how.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Rows per table; tables not named are not generated.
+    pub rows: BTreeMap<String, u64>,
+    /// The seed: the same seed, counts, schema and reference date give the same data.
+    pub seed: u64,
+    /// The date relative dates are computed from.
+    pub reference_date: NaiveDate,
+    /// This process makes part `part` (from 0) of `parts` of every table.
+    pub parts: u64,
+    /// See `parts`.
+    pub part: u64,
+    /// Rows per batch (the unit of parallel work and of progress).
+    pub batch_rows: u64,
+    /// Worker threads; 0: one per core.
+    pub threads: usize,
+    /// Overwrite files that exist.
+    pub force: bool,
+}
+
+impl GenerateOptions {
+    /// Options for `rows`, with `seed` and `reference_date`: the whole dataset in one part, on
+    /// every core, 64 Ki rows per batch.
+    pub fn new(rows: BTreeMap<String, u64>, seed: u64, reference_date: NaiveDate) -> Self {
+        GenerateOptions {
+            rows,
+            seed,
+            reference_date,
+            parts: 1,
+            part: 0,
+            batch_rows: 64 * 1024,
+            threads: 0,
+            force: false,
+        }
+    }
+}
+
+/// How far a table has come, for progress bars.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// The table.
+    pub table: &'a str,
+    /// Rows written so far.
+    pub done: u64,
+    /// Rows this part writes.
+    pub total: u64,
+}
+
+/// What `atdm generate` wrote: the manifest, also written beside the files as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateReport {
+    /// The pack (schema) generated.
+    pub schema: String,
+    /// The file format (`parquet`, `csv`, `jsonl`, `sql:postgres`).
+    pub format: String,
+    /// The seed.
+    pub seed: u64,
+    /// The reference date.
+    pub reference_date: NaiveDate,
+    /// The generator version: data changes only with it.
+    pub generator_version: u32,
+    /// The ATDM version that wrote the files.
+    pub atdm_version: String,
+    /// How many parts the dataset was split into.
+    pub parts: u64,
+    /// Which part this is (from 0).
+    pub part: u64,
+    /// The tables, parents before children.
+    pub tables: Vec<GeneratedTable>,
+    /// The manifest's own file name.
+    pub manifest: String,
+    /// Wall time, in milliseconds (not part of the data: it differs run to run).
+    pub elapsed_ms: u64,
+}
+
+/// One table's file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratedTable {
+    /// The table.
+    pub table: String,
+    /// The table's rows in the whole dataset.
+    pub total_rows: u64,
+    /// The first row (from 0) in this part's file.
+    pub first_row: u64,
+    /// The rows in this part's file.
+    pub rows: u64,
+    /// The file's name, in the output directory.
+    pub file: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Its SHA-256, in hex.
+    pub sha256: String,
+}
+
+/// The file names of a part: `customer.parquet`, or `customer.part-00003-of-00016.parquet`.
+fn file_name(table: &str, format: FileFormat, parts: u64, part: u64) -> String {
+    let safe: String = table
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if parts > 1 {
+        format!("{safe}.part-{part:05}-of-{parts:05}.{}", format.extension())
+    } else {
+        format!("{safe}.{}", format.extension())
+    }
+}
+
+fn manifest_name(parts: u64, part: u64) -> String {
+    if parts > 1 {
+        format!("manifest.part-{part:05}-of-{parts:05}.json")
+    } else {
+        "manifest.json".to_owned()
+    }
+}
+
+/// Checks options a person typed, before anything is written.
+fn check(options: &GenerateOptions) -> Result<(), Error> {
+    let invalid = |message: String| Error::InvalidDataset { message };
+    if options.parts == 0 || options.part >= options.parts {
+        return Err(invalid(format!(
+            "--part {} is not one of the {} parts; parts are numbered from 0 to {}",
+            options.part,
+            options.parts,
+            options.parts.saturating_sub(1)
+        )));
+    }
+    if options.rows.is_empty() {
+        return Err(invalid(
+            "no table to generate; name tables and row counts (--rows customer=1000)".into(),
+        ));
+    }
+    for (t, n) in &options.rows {
+        if *n > MAX_ROWS_PER_TABLE {
+            return Err(invalid(format!(
+                "{n} rows of {t:?} is more than one process can make ({MAX_ROWS_PER_TABLE}); \
+                 split the dataset with --parts"
+            )));
+        }
+    }
+    if options.batch_rows == 0 || options.batch_rows > 16 * 1024 * 1024 {
+        return Err(invalid(format!(
+            "a batch of {} rows is not allowed; use 1 to 16777216",
+            options.batch_rows
+        )));
+    }
+    Ok(())
+}
+
+/// Generates `options.rows` of `pack`'s schema into files of `format` in `dir` (created if
+/// missing), with a manifest, calling `progress` after every batch. Files that exist are
+/// [`Error::FilesExist`] unless `options.force`; nothing is written then. A file is written
+/// under a temporary name and renamed when complete.
+pub fn generate_files(
+    pack: &Pack,
+    options: &GenerateOptions,
+    format: FileFormat,
+    dir: &Path,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<GenerateReport, Error> {
+    check(options)?;
+    let started = Instant::now();
+    let opts = DatasetOptions::new(options.seed, options.reference_date);
+    let dataset = Dataset::new(
+        pack.schema(),
+        &options.rows,
+        pack.generators(),
+        pack.markers(),
+        &opts,
+    )?;
+    let (parts, part) = (options.parts, options.part);
+    let manifest = manifest_name(parts, part);
+    let mut names: Vec<String> = dataset
+        .tables()
+        .map(|(t, _)| file_name(t, format, parts, part))
+        .collect();
+    names.push(manifest.clone());
+    if !options.force {
+        let existing: Vec<PathBuf> = names
+            .iter()
+            .filter(|n| dir.join(n).exists())
+            .map(PathBuf::from)
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::FilesExist {
+                dir: dir.to_path_buf(),
+                files: existing,
+            });
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::Write {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .thread_name(|i| format!("atdm-generate-{i}"))
+        .build()
+        .map_err(|e| Error::InvalidDataset {
+            message: format!("cannot start {} worker threads: {e}", options.threads),
+        })?;
+    let mut tables = Vec::new();
+    for (table, total) in dataset.tables() {
+        let range = part_range(total, parts, part);
+        let name = file_name(table, format, parts, part);
+        let schema = dataset.arrow_schema(table).expect("a dataset table");
+        let model = pack.schema().table(table).expect("a schema table");
+        let sink = Sink::create(&dir.join(&name), format, model, schema)?;
+        let written = write_table(
+            &dataset,
+            table,
+            range.clone(),
+            sink,
+            &pool,
+            options,
+            progress,
+        )?;
+        tables.push(GeneratedTable {
+            table: table.to_owned(),
+            total_rows: total,
+            first_row: range.start,
+            rows: range.end - range.start,
+            file: name,
+            bytes: written.bytes,
+            sha256: written.sha256,
+        });
+    }
+    let report = GenerateReport {
+        schema: pack.schema().name.clone(),
+        format: format.name(),
+        seed: options.seed,
+        reference_date: options.reference_date,
+        generator_version: GENERATOR_VERSION,
+        atdm_version: env!("CARGO_PKG_VERSION").to_owned(),
+        parts,
+        part,
+        tables,
+        manifest: manifest.clone(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    let mut text = serde_json::to_string_pretty(&ManifestView(&report)).expect("serializable");
+    text.push('\n');
+    let path = dir.join(&manifest);
+    std::fs::write(&path, text).map_err(|e| Error::Write {
+        path,
+        message: e.to_string(),
+    })?;
+    Ok(report)
+}
+
+/// The manifest as written: the report without its wall time, so the same dataset gives the
+/// same manifest.
+struct ManifestView<'a>(&'a GenerateReport);
+
+impl Serialize for ManifestView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut v = serde_json::to_value(self.0).map_err(serde::ser::Error::custom)?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("elapsed_ms");
+        }
+        v.serialize(s)
+    }
+}
+
+/// Splits `range` into batches.
+pub(crate) fn batches(range: Range<u64>, batch_rows: u64) -> Vec<Range<u64>> {
+    (range.start..range.end)
+        .step_by(batch_rows as usize)
+        .map(|s| s..(s + batch_rows).min(range.end))
+        .collect()
+}
+
+/// Generates `range` of `table` on `pool` and writes it to `sink` in order, on a writer
+/// thread, a window of batches at a time.
+fn write_table(
+    dataset: &Dataset<'_>,
+    table: &str,
+    range: Range<u64>,
+    sink: Sink,
+    pool: &rayon::ThreadPool,
+    options: &GenerateOptions,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<sinks::Written, Error> {
+    let total = range.end - range.start;
+    let work = batches(range, options.batch_rows);
+    let window = pool.current_num_threads().max(1) * 2;
+    let (send, receive) = mpsc::sync_channel::<RecordBatch>(window);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || {
+            let mut sink = sink;
+            let mut done = 0;
+            progress(Progress { table, done, total });
+            for batch in receive {
+                if let Err(e) = sink.write(&batch) {
+                    sink.abandon();
+                    return Err(e);
+                }
+                done += batch.num_rows() as u64;
+                progress(Progress { table, done, total });
+            }
+            sink.finish()
+        });
+        for chunk in work.chunks(window) {
+            let made: Vec<RecordBatch> = pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|r| dataset.batch(table, r.clone()).expect("a dataset table"))
+                    .collect()
+            });
+            for batch in made {
+                if send.send(batch).is_err() {
+                    break;
+                }
+            }
+        }
+        drop(send);
+        writer.join().expect("the writer thread does not panic")
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use atdm_core::domains::healthcare;
+
+use super::*;
+
+fn tmp() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("atdm-generate-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rows(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+}
+
+fn date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+}
+
+#[test]
+fn files_do_not_depend_on_threads_or_batches_and_parts_cover_the_whole() {
+    let pack = healthcare::pack();
+    let n = rows(&[("plan", 5), ("member", 3000), ("provider", 40)]);
+    let mut base = GenerateOptions::new(n, 9, date());
+    let (top_one, top_many) = (tmp(), tmp());
+    for format in [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Parquet] {
+        let one = top_one.join(format.extension());
+        let many = top_many.join(format.extension());
+        base.threads = 1;
+        base.batch_rows = 1024;
+        let a = generate_files(&pack, &base, format, &one, &|_| {}).unwrap();
+        let mut other = base.clone();
+        other.threads = 4;
+        other.force = true;
+        let b = generate_files(&pack, &other, format, &many, &|_| {}).unwrap();
+        let sums = |r: &GenerateReport| {
+            r.tables
+                .iter()
+                .map(|t| (t.table.clone(), t.sha256.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sums(&a), sums(&b), "{format:?}");
+        assert_eq!(
+            std::fs::read(one.join("manifest.json")).unwrap(),
+            std::fs::read(many.join("manifest.json")).unwrap()
+        );
+        if format == FileFormat::Jsonl {
+            // Three parts, concatenated, are the whole file line for line.
+            for part in 0..3 {
+                let mut p = base.clone();
+                p.parts = 3;
+                p.part = part;
+                let r = generate_files(&pack, &p, format, &many, &|_| {}).unwrap();
+                assert_eq!(r.manifest, format!("manifest.part-{part:05}-of-00003.json"));
+            }
+            for t in &a.tables {
+                let whole = std::fs::read_to_string(one.join(&t.file)).unwrap();
+                let joined: String = (0..3)
+                    .map(|k| {
+                        std::fs::read_to_string(many.join(file_name(&t.table, format, 3, k)))
+                            .unwrap()
+                    })
+                    .collect();
+                assert_eq!(whole, joined, "{}", t.table);
+                assert_eq!(whole.lines().count() as u64, t.rows);
+            }
+        }
+    }
+    base.force = false;
+    let e =
+        generate_files(&pack, &base, FileFormat::Csv, &top_one.join("csv"), &|_| {}).unwrap_err();
+    assert_eq!(e.code().as_str(), "FILES_EXIST", "{e}");
+    let _ = std::fs::remove_dir_all(top_one);
+    let _ = std::fs::remove_dir_all(top_many);
+}
+
+#[test]
+fn progress_counts_every_row_and_bad_options_write_nothing() {
+    let pack = healthcare::pack();
+    let dir = tmp().join("out");
+    let seen = Mutex::new(Vec::new());
+    let mut o = GenerateOptions::new(rows(&[("plan", 3), ("member", 2500)]), 1, date());
+    o.batch_rows = 1000;
+    let report = generate_files(
+        &pack,
+        &o,
+        FileFormat::Sql(atdm_core::schema::Dialect::Postgres),
+        &dir,
+        &|p| {
+            seen.lock()
+                .unwrap()
+                .push((p.table.to_owned(), p.done, p.total))
+        },
+    )
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.contains(&("member".into(), 1000, 2500)));
+    assert!(seen.contains(&("member".into(), 2500, 2500)));
+    assert_eq!(report.tables.iter().map(|t| t.rows).sum::<u64>(), 2503);
+    let sql = std::fs::read_to_string(dir.join("member.sql")).unwrap();
+    assert!(
+        sql.starts_with("-- postgres rows of member"),
+        "{}",
+        &sql[..200]
+    );
+    assert!(sql.trim_end().ends_with("COMMIT;"));
+
+    for (bad, code) in [
+        (
+            GenerateOptions {
+                parts: 2,
+                part: 2,
+                ..o.clone()
+            },
+            "INVALID_DATASET",
+        ),
+        (
+            GenerateOptions {
+                rows: rows(&[("membr", 1)]),
+                ..o.clone()
+            },
+            "INVALID_DATASET",
+        ),
+        (
+            GenerateOptions {
+                rows: rows(&[("member", 1)]),
+                ..o.clone()
+            },
+            "INVALID_DATASET",
+        ),
+        (
+            GenerateOptions {
+                rows: rows(&[("plan", MAX_ROWS_PER_TABLE + 1)]),
+                ..o.clone()
+            },
+            "INVALID_DATASET",
+        ),
+    ] {
+        let fresh = tmp().join("never");
+        let e = generate_files(&pack, &bad, FileFormat::Csv, &fresh, &|_| {}).unwrap_err();
+        assert_eq!(e.code().as_str(), code, "{e}");
+        assert!(e.to_string().contains("nothing was written"), "{e}");
+        assert!(!fresh.exists(), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
