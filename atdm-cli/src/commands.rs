@@ -33,7 +33,7 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
             out.emit(&d, || render::describe(&d))
         }
         Command::Find { intent, limit } => find(g, out, &intent.join(" "), limit),
-        Command::Generate(args) => crate::generate::run(g, out, args),
+        Command::Generate(args) if !args.into => crate::generate::files(g, out, args),
         Command::Validate { files } => {
             let date = g
                 .reference_date
@@ -83,6 +83,7 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
             let opts = EngineOptions {
                 lease: match &command {
                     Command::Request { lease, .. } => lease.map(Duration::from_secs),
+                    Command::Generate(a) => a.lease.map(Duration::from_secs),
                     Command::Mcp(m) => m.lease.map(Duration::from_secs),
                     _ => None,
                 },
@@ -121,6 +122,7 @@ async fn finish(
 
 async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(), CliError> {
     match command {
+        Command::Generate(args) => crate::generate::into(engine, &out, args).await,
         Command::Plan(request) => {
             let r = request_of(&request)?;
             let validated = engine.plan(&request.scenario, r).await?;
@@ -234,7 +236,6 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
         Command::Scenarios
         | Command::Describe { .. }
         | Command::Find { .. }
-        | Command::Generate(_)
         | Command::Validate { .. }
         | Command::Completions { .. }
         | Command::Introspect { .. } => Err(CliError::failed(

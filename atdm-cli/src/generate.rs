@@ -33,16 +33,27 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_enum)]
     pub(crate) dialect: Option<SqlDialect>,
     /// The directory the files and the manifest go to (created when missing).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
-    /// The seed: the same seed, counts, pack and reference date give byte-identical files.
-    #[arg(long, default_value_t = 1)]
-    pub(crate) seed: u64,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "into",
+        conflicts_with = "into"
+    )]
+    pub(crate) out: Option<PathBuf>,
+    /// Load the rows straight into the database (--database-url) as one run, through its bulk path; prints the run id and its cleanup token (`atdm reset RUN --token TOKEN` deletes exactly these rows).
+    #[arg(long)]
+    pub(crate) into: bool,
+    /// With --into: the run's lease in seconds; when it passes, `atdm reap` (or any later start) resets the run [default: 3600]
+    #[arg(long, value_name = "SECONDS", requires = "into")]
+    pub(crate) lease: Option<u64>,
+    /// The seed: the same seed, counts, pack and reference date give byte-identical files [default: 1 for files; derived from the run id with --into]
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
     /// Split every table into this many parts (for many processes or machines).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", conflicts_with = "into")]
     pub(crate) parts: u64,
     /// Which part (from 0) this process writes; the parts' rows, concatenated in order, are the whole dataset.
-    #[arg(long, default_value_t = 0, value_name = "K")]
+    #[arg(long, default_value_t = 0, value_name = "K", conflicts_with = "into")]
     pub(crate) part: u64,
     /// Worker threads [default: one per core]; the files do not depend on it.
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -154,8 +165,62 @@ fn dialect_of_url(url: &str) -> Dialect {
     }
 }
 
-/// Runs `atdm generate`.
-pub(crate) fn run(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), CliError> {
+/// Runs `atdm generate --into`: the rows straight into the engine's database, as one run.
+pub(crate) async fn into(
+    engine: &atdm_sqlx::Engine,
+    out: &Output,
+    args: GenerateArgs,
+) -> Result<(), CliError> {
+    let names: Vec<String> = engine
+        .pack()
+        .schema()
+        .tables
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let mut load = atdm_sqlx::Load::new(row_counts(&args, &names)?);
+    load.seed = args.seed;
+    load.lease = args.lease.map(std::time::Duration::from_secs);
+    load.threads = args.threads;
+    load.batch_rows = args.batch_rows;
+    let bars = Bars::new(out);
+    let loaded = engine.load(load, &|p| bars.update(p)).await?;
+    bars.clear();
+    out.emit(&loaded, || loaded_human(&loaded))
+}
+
+fn loaded_human(l: &atdm_sqlx::Loaded) -> String {
+    use atdm_sqlx::OwnedValues;
+    let rows: Vec<Vec<String>> = l
+        .owned
+        .iter()
+        .map(|o| {
+            let owns = match &o.values {
+                OwnedValues::Range { from, to } => format!("{} {from}..={to}", o.column),
+                OwnedValues::Equals { value } => format!("{} = {value}", o.column),
+                OwnedValues::Prefix { prefix } => format!("{} {prefix}*", o.column),
+            };
+            vec![o.table.clone(), o.rows.to_string(), owns]
+        })
+        .collect();
+    let total: u64 = l.rows.values().sum();
+    let secs = (l.elapsed_ms as f64 / 1000.0).max(0.001);
+    format!(
+        "{}\n{total} rows in {secs:.2} s ({:.0} rows/s), seed {}\nrun     {}\ntoken   {}\nreset   atdm reset {} --token {}\nlease   until {}\n",
+        table(&["table", "rows", "owned"], &rows).trim_end(),
+        total as f64 / secs,
+        l.seed,
+        l.run_id,
+        l.token.expose(),
+        l.run_id,
+        l.token.expose(),
+        l.lease_expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
+/// Runs `atdm generate --out DIR`.
+pub(crate) fn files(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), CliError> {
     let pack = config::pack(g)?;
     let names: Vec<String> = pack
         .schema()
@@ -164,6 +229,10 @@ pub(crate) fn run(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), Cl
         .map(|t| t.name.clone())
         .collect();
     let rows = row_counts(&args, &names)?;
+    let dir = args
+        .out
+        .clone()
+        .expect("clap requires --out without --into");
     let format = match args.format {
         Format::Parquet => FileFormat::Parquet,
         Format::Csv => FileFormat::Csv,
@@ -184,13 +253,12 @@ pub(crate) fn run(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), Cl
         threads: args.threads,
         batch_rows: args.batch_rows,
         force: args.force,
-        ..GenerateOptions::new(rows, args.seed, reference_date)
+        ..GenerateOptions::new(rows, args.seed.unwrap_or(1), reference_date)
     };
     let bars = Bars::new(out);
-    let report =
-        atdm_sqlx::generate_files(&pack, &options, format, &args.out, &|p| bars.update(p))?;
+    let report = atdm_sqlx::generate_files(&pack, &options, format, &dir, &|p| bars.update(p))?;
     bars.clear();
-    out.emit(&report, || human(&report, &args.out))
+    out.emit(&report, || human(&report, &dir))
 }
 
 fn human(r: &GenerateReport, dir: &std::path::Path) -> String {

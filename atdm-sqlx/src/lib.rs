@@ -190,7 +190,8 @@ pub use baseline::{
 pub use catalog::{RunFilter, RunInfo, RunPage};
 pub use engine::{
     Confirmation, DEFAULT_DATABASE_URL, DEFAULT_LEASE, ENV_DATABASE_URL, Engine, EngineBuilder,
-    Request, ResetAllReport, ResetReport, ResetStatus, Seeded,
+    LOAD_SCENARIO, Load, Loaded, Owned, OwnedValues, Request, ResetAllReport, ResetReport,
+    ResetStatus, Seeded,
 };
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};

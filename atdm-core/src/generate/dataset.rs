@@ -12,7 +12,9 @@
 //!   the table, the key and `i`); in a self-reference, an earlier row (row 0 has none: NULL,
 //!   or itself where the key is NOT NULL). The value is the parent's referenced columns at
 //!   row `j`, computed from the parent's generator, never read back. A nullable foreign key
-//!   is filled at its column's fill rate; one whose table is not in the dataset is NULL.
+//!   is filled at its column's fill rate. A key to a table the dataset does not generate
+//!   points at one of that table's existing rows ([`DatasetOptions::existing`]: reference
+//!   rows, or what a database holds), or is NULL where there are none.
 //! - Uniques hold over the whole table. A column unique alone gets a value per row already. A
 //!   unique set of several columns (or a one-to-one foreign key) made only of foreign keys
 //!   enumerates its parents' combinations: row `i` takes combination `(a * i + b) mod N`, a
@@ -37,6 +39,7 @@ use super::{
     CellRng, GeneratorRegistry, MarkerPolicy, TableGenerator, fill_rate, fills, millionths, mix,
     name_hash,
 };
+use crate::plan::ExistingRows;
 use crate::schema::{ColumnType, Generated, Schema, Table};
 use crate::value::Value;
 
@@ -128,6 +131,9 @@ pub struct DatasetOptions {
     pub run_id: String,
     /// Per table, the value an identity key starts after (its first row gets `base + 1`).
     pub key_bases: BTreeMap<String, i64>,
+    /// Rows that exist already (reference rows, or rows a database holds) of tables the
+    /// dataset does not generate: a foreign key to such a table points at one of them.
+    pub existing: ExistingRows,
 }
 
 impl DatasetOptions {
@@ -138,6 +144,7 @@ impl DatasetOptions {
             reference_date,
             run_id: format!("d{seed}"),
             key_bases: BTreeMap::new(),
+            existing: ExistingRows::new(),
         }
     }
 }
@@ -145,8 +152,11 @@ impl DatasetOptions {
 /// How one foreign key of a table is filled.
 #[derive(Debug, Clone)]
 struct FkFill {
-    /// The parent's member index; `None`: always NULL.
+    /// The parent's member index; `None`: an existing row, or NULL when there is none.
     parent: Option<usize>,
+    /// The existing rows it points at (their referenced columns, in the key's order), where
+    /// the parent is not generated.
+    existing: Option<Arc<Vec<Vec<Value>>>>,
     /// The parent's output columns the key's columns take, in the key's order.
     parent_cols: Vec<usize>,
     /// The fill rate in millionths (1,000,000 for NOT NULL).
@@ -276,7 +286,11 @@ impl<'a> Dataset<'a> {
                     .iter()
                     .all(|c| t.get_column(c).is_none_or(|c| c.nullable));
                 let parent = position(&fk.references).filter(|_| count(&fk.references) > 0);
-                if parent.is_none() && !nullable {
+                let existing = match parent {
+                    Some(_) => None,
+                    None => existing_parent(schema, fk, &options.existing),
+                };
+                if parent.is_none() && existing.is_none() && !nullable {
                     return Err(DatasetError::MissingParent {
                         table: t.name.clone(),
                         columns: joined(&fk.columns),
@@ -291,6 +305,7 @@ impl<'a> Dataset<'a> {
                     .map_or(1_000_000, millionths);
                 fks.push(FkFill {
                     parent,
+                    existing,
                     parent_cols: Vec::new(),
                     rate: if nullable { rate } else { 1_000_000 },
                     salt: name_hash(&format!(
@@ -420,6 +435,13 @@ impl<'a> Dataset<'a> {
                 Value::Null
             };
         };
+        let fk = &member.fks[f];
+        if let Some(rows) = &fk.existing {
+            return match self.parent_row(m, f, row) {
+                Some((_, j)) => rows[j as usize][position].clone(),
+                None => Value::Null,
+            };
+        }
         match self.parent_row(m, f, row) {
             Some((p, j)) => {
                 let pcol = member.fks[f].parent_cols[position];
@@ -431,12 +453,16 @@ impl<'a> Dataset<'a> {
         }
     }
 
-    /// The parent row foreign key `f` of member `m` points at in `row`: (parent member, row).
+    /// The parent row foreign key `f` of member `m` points at in `row`: (parent member, row),
+    /// or (`usize::MAX`, index) of an existing row.
     fn parent_row(&self, m: usize, f: usize, row: u64) -> Option<(usize, u64)> {
         let member = &self.members[m];
         let fk = &member.fks[f];
-        let p = fk.parent?;
-        let n = self.members[p].rows;
+        let (p, n) = match (&fk.existing, fk.parent) {
+            (Some(rows), _) => (usize::MAX, rows.len() as u64),
+            (None, Some(p)) => (p, self.members[p].rows),
+            (None, None) => return None,
+        };
         if !fills(self.seed, member.table_hash, row, fk.salt, fk.rate) {
             return None;
         }
@@ -498,6 +524,26 @@ impl<'a> Dataset<'a> {
     }
 }
 
+/// The existing rows of `fk`'s table, projected on its referenced columns, where there are
+/// some and they hold every referenced column.
+fn existing_parent(
+    schema: &Schema,
+    fk: &crate::schema::ForeignKey,
+    existing: &ExistingRows,
+) -> Option<Arc<Vec<Vec<Value>>>> {
+    let parent = schema.table(&fk.references)?;
+    let targets = parent.fk_target_columns(fk, schema);
+    if targets.len() != fk.columns.len() || targets.is_empty() {
+        return None;
+    }
+    let rows: Option<Vec<Vec<Value>>> = existing
+        .get(&fk.references)?
+        .iter()
+        .map(|r| targets.iter().map(|c| r.get(c).cloned()).collect())
+        .collect();
+    rows.filter(|r| !r.is_empty()).map(Arc::new)
+}
+
 /// Decides how each unique set of `table` holds over the whole table: see the module docs.
 /// Promotes columns to unique on `table` and marks the foreign keys it enumerates.
 fn unique_groups(
@@ -536,7 +582,8 @@ fn unique_groups(
             .iter()
             .enumerate()
             .filter(|(f, fk)| {
-                fks[*f].parent.is_some() && fk.columns.iter().all(|c| set.contains(c))
+                (fks[*f].parent.is_some() || fks[*f].existing.is_some())
+                    && fk.columns.iter().all(|c| set.contains(c))
             })
             .map(|(f, _)| f)
             .collect();
@@ -571,9 +618,10 @@ fn unique_groups(
         }
         let radix: Vec<u64> = members
             .iter()
-            .map(|&f| {
-                let p = fks[f].parent.expect("followed");
-                rows.get(&order[p].name).copied().unwrap_or(0)
+            .map(|&f| match (&fks[f].existing, fks[f].parent) {
+                (Some(e), _) => e.len() as u64,
+                (None, Some(p)) => rows.get(&order[p].name).copied().unwrap_or(0),
+                (None, None) => 0,
             })
             .collect();
         let full = radix

@@ -92,6 +92,8 @@ pub(crate) struct BulkLoad {
     pub(crate) statement: fn(&str, &[String]) -> String,
     /// Appends one value.
     pub(crate) field: fn(&mut String, &Value),
+    /// Appends the value of an Arrow column at a row (a generated batch's).
+    pub(crate) cell: fn(&mut String, &dyn arrow_array::Array, usize),
 }
 
 impl BulkLoad {
@@ -289,6 +291,33 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         })
     }
 
+    /// The value after which a volume load may write `n` keys of the identity `column` of
+    /// `table` itself, so that no other transaction takes one of them: by default the
+    /// largest existing value, read while the transaction holds the write lock (SQLite) or a
+    /// lock on the table's end (MySQL's `FOR UPDATE`). A database with sequences also looks
+    /// past the sequence.
+    fn reserve_keys<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        table: &'a Table,
+        column: &'a str,
+    ) -> BoxFuture<'a, DbResult<i64>> {
+        Box::pin(async move {
+            let d = self.dialect();
+            let sql = format!(
+                "SELECT COALESCE(MAX({}), 0) FROM {}{}",
+                d.quote(column),
+                d.quote_table(table),
+                self.lock_for_update()
+            );
+            let rows = tx.fetch_all(Stmt::new(sql), &[ColumnType::BigInt]).await?;
+            Ok(match rows.first().and_then(|r| r.first()) {
+                Some(Value::Int(m)) => *m,
+                _ => 0,
+            })
+        })
+    }
+
     /// Whether an error ended a transaction that may succeed if run again (a deadlock, a
     /// serialization failure): by default SQLSTATE class 40 (transaction rollback).
     fn is_transient(&self, e: &sqlx::Error) -> bool {
@@ -435,6 +464,10 @@ pub(crate) trait Conn: Send {
             ))
         })
     }
+
+    /// Runs one statement given as text, without parameters and without preparing it (a
+    /// large generated `INSERT`); returns the rows it changed.
+    fn execute_script(&mut self, sql: String) -> BoxFuture<'_, DbResult<u64>>;
 
     /// Closes the connection when it is dropped instead of returning it to the pool.
     fn close_on_drop(&mut self);
@@ -592,6 +625,13 @@ impl Tx {
     ) -> DbResult<u64> {
         self.flush().await?;
         self.conn.copy_in(statement, chunks).await
+    }
+
+    /// Runs the queued statements, then `sql` as text (see [`Conn::execute_script`]).
+    pub(crate) async fn execute_script(&mut self, sql: String) -> DbResult<u64> {
+        self.flush().await?;
+        self.sent = true;
+        self.conn.execute_script(sql).await
     }
 
     /// Runs the queued statements and `data` as one `COPY` chunk.

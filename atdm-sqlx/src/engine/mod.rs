@@ -7,6 +7,7 @@
 mod cycle;
 mod existing;
 mod lease;
+mod load;
 mod request;
 mod reset;
 mod seed;
@@ -26,6 +27,7 @@ use crate::error::Error;
 use crate::store::{DEFAULT_STORE_URL, ENV_STORE_URL, Store};
 
 pub(crate) use cycle::check_written;
+pub use load::{LOAD_SCENARIO, Load, Loaded, Owned, OwnedValues};
 pub use request::{Request, Seeded};
 pub use reset::{Confirmation, ResetAllReport, ResetReport, ResetStatus};
 

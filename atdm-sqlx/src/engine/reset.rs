@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 
 use atdm_core::Value;
 use atdm_core::audit::{AuditAction, AuditStatus};
-use atdm_core::schema::ColumnType;
+use atdm_core::schema::{ColumnType, Dialect, ForeignKey, Table};
 use atdm_core::token::verify_token;
 use chrono::Utc;
 use serde::Serialize;
 
 use super::cycle::check_deleted;
+use super::load::{Owned as Claim, OwnedValues};
 use super::{Engine, col_type, key_columns, micros, strategy_run_id};
 use crate::audit::Recorder;
-use crate::backend::{CycleWrites, DbResult, Stmt, Tx};
+use crate::backend::{Backend, CycleWrites, DbResult, Stmt, Tx};
 use crate::error::Error;
 
 /// The outcome of a reset.
@@ -354,6 +355,7 @@ impl Engine {
         ];
         let mut reports = Vec::new();
         let mut owned: Vec<Owned> = Vec::new();
+        let mut claims: Vec<Claim> = Vec::new();
         for (ri, run_id) in run_ids.iter().enumerate() {
             let found = tx
                 .fetch_all(Stmt::new(select_run.clone()).text(run_id.clone()), &types)
@@ -394,6 +396,17 @@ impl Engine {
             for r in &found {
                 let Value::Text(table) = &r[2] else { continue };
                 let key_json = text(&r[3]);
+                if key_json.starts_with('{') {
+                    // A volume load's claim on many rows at once.
+                    let claim: Claim =
+                        serde_json::from_str(key_json).map_err(|e| Error::Database {
+                            context: ctx.into(),
+                            message: format!("unreadable ledger claim {key_json}: {e}"),
+                        })?;
+                    *mine.entry(table.clone()).or_insert(0) += claim.rows;
+                    claims.push(claim);
+                    continue;
+                }
                 let seq = match r[4] {
                     Value::Int(s) => s,
                     _ => 0,
@@ -430,6 +443,9 @@ impl Engine {
         let mut n = 0;
         for &ti in order.iter().rev() {
             let t = &schema.tables[ti];
+            for claim in claims.iter().filter(|c| c.table == t.name) {
+                units.push(claim_delete(tx, &**db, t, claim));
+            }
             let mut rows: Vec<&Owned> = owned.iter().filter(|o| o.table == t.name).collect();
             if rows.is_empty() {
                 continue;
@@ -608,6 +624,52 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// The delete of a volume load's claim on `t`. A nullable self-reference among the rows is
+/// cleared first (queued on `tx`), so the rows go in one statement; where each row's foreign
+/// keys are checked as it goes (MySQL), a key range is deleted from its end, children (later
+/// rows) first.
+fn claim_delete(tx: &mut Tx, db: &dyn Backend, t: &Table, claim: &Claim) -> Unit {
+    let d = db.dialect();
+    let placeholder = |n: usize| db.placeholder(n);
+    let (cond, binds) = claim.condition(&d.quote(&claim.column), &placeholder, 1);
+    let self_keys: Vec<&ForeignKey> = t
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.references == t.name)
+        .collect();
+    let mut order = String::new();
+    for fk in &self_keys {
+        let nullable = fk
+            .columns
+            .iter()
+            .all(|c| t.get_column(c).is_some_and(|c| c.nullable));
+        if nullable {
+            let set: Vec<String> = fk
+                .columns
+                .iter()
+                .map(|c| format!("{} = NULL", d.quote(c)))
+                .collect();
+            tx.queue(Stmt {
+                sql: format!(
+                    "UPDATE {} SET {} WHERE {cond}",
+                    d.quote_table(t),
+                    set.join(", ")
+                ),
+                binds: binds.clone(),
+            });
+        } else if d == Dialect::MySql && matches!(claim.values, OwnedValues::Range { .. }) {
+            order = format!(" ORDER BY {} DESC", d.quote(&claim.column));
+        }
+    }
+    Unit::One(
+        t.name.clone(),
+        Stmt {
+            sql: format!("DELETE FROM {} WHERE {cond}{order}", d.quote_table(t)),
+            binds,
+        },
+    )
 }
 
 fn text(v: &Value) -> &str {

@@ -6,6 +6,7 @@
 //! so generation and writing overlap and at most a few batches are held at once, whatever the
 //! table's size. The bytes written do not depend on the number of threads.
 
+mod encode;
 mod sinks;
 mod sql_script;
 
@@ -22,6 +23,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use encode::{cell_value, copy_rows, insert, insert_head};
 pub use sinks::FileFormat;
 use sinks::Sink;
 
@@ -152,6 +154,30 @@ fn manifest_name(parts: u64, part: u64) -> String {
     }
 }
 
+/// Checks row counts and the batch size, before anything is written.
+pub(crate) fn check_counts(rows: &BTreeMap<String, u64>, batch_rows: u64) -> Result<(), Error> {
+    let invalid = |message: String| Error::InvalidDataset { message };
+    if rows.is_empty() {
+        return Err(invalid(
+            "no table to generate; name tables and row counts (--rows customer=1000)".into(),
+        ));
+    }
+    for (t, n) in rows {
+        if *n > MAX_ROWS_PER_TABLE {
+            return Err(invalid(format!(
+                "{n} rows of {t:?} is more than one process can make ({MAX_ROWS_PER_TABLE}); \
+                 split the dataset with --parts"
+            )));
+        }
+    }
+    if batch_rows == 0 || batch_rows > 16 * 1024 * 1024 {
+        return Err(invalid(format!(
+            "a batch of {batch_rows} rows is not allowed; use 1 to 16777216"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks options a person typed, before anything is written.
 fn check(options: &GenerateOptions) -> Result<(), Error> {
     let invalid = |message: String| Error::InvalidDataset { message };
@@ -163,26 +189,7 @@ fn check(options: &GenerateOptions) -> Result<(), Error> {
             options.parts.saturating_sub(1)
         )));
     }
-    if options.rows.is_empty() {
-        return Err(invalid(
-            "no table to generate; name tables and row counts (--rows customer=1000)".into(),
-        ));
-    }
-    for (t, n) in &options.rows {
-        if *n > MAX_ROWS_PER_TABLE {
-            return Err(invalid(format!(
-                "{n} rows of {t:?} is more than one process can make ({MAX_ROWS_PER_TABLE}); \
-                 split the dataset with --parts"
-            )));
-        }
-    }
-    if options.batch_rows == 0 || options.batch_rows > 16 * 1024 * 1024 {
-        return Err(invalid(format!(
-            "a batch of {} rows is not allowed; use 1 to 16777216",
-            options.batch_rows
-        )));
-    }
-    Ok(())
+    check_counts(&options.rows, options.batch_rows)
 }
 
 /// Generates `options.rows` of `pack`'s schema into files of `format` in `dir` (created if
@@ -198,7 +205,10 @@ pub fn generate_files(
 ) -> Result<GenerateReport, Error> {
     check(options)?;
     let started = Instant::now();
-    let opts = DatasetOptions::new(options.seed, options.reference_date);
+    let mut opts = DatasetOptions::new(options.seed, options.reference_date);
+    // Keys to reference tables the dataset does not generate point at the pack's reference
+    // rows.
+    opts.existing = pack.reference_rows().clone();
     let dataset = Dataset::new(
         pack.schema(),
         &options.rows,

@@ -280,3 +280,52 @@ fn impossible_datasets_are_refused_with_a_way_out() {
     // A nullable key to a table left out is NULL.
     assert!(make(&[("staff", 5)]).is_none());
 }
+
+#[test]
+fn keys_to_tables_not_generated_point_at_existing_rows() {
+    let schema = shop();
+    let mut o = opts(3);
+    o.existing.insert(
+        "customer".into(),
+        [41, 42, 43]
+            .map(|id| BTreeMap::from([("customer_id".to_string(), Value::Int(id))]))
+            .to_vec(),
+    );
+    o.key_bases.insert("orders".into(), 1000);
+    let n = counts(&[("orders", 200), ("loyalty", 3)]);
+    let d = Dataset::new(
+        &schema,
+        &n,
+        &GeneratorRegistry::default(),
+        &ReservedMarkers,
+        &o,
+    )
+    .unwrap();
+    let orders = rows(
+        &d.batch("orders", 0..200).unwrap(),
+        &["order_id", "customer_id"],
+    );
+    assert_eq!(
+        orders[0][0], "1001",
+        "identity keys continue after the base"
+    );
+    let used: BTreeSet<&str> = orders.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(used, BTreeSet::from(["41", "42", "43"]));
+    let loyal = rows(&d.batch("loyalty", 0..3).unwrap(), &["customer_id"]);
+    let distinct: BTreeSet<&String> = loyal.iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        distinct.len(),
+        3,
+        "a one-to-one key takes each existing row once"
+    );
+    let e = Dataset::new(
+        &schema,
+        &counts(&[("loyalty", 4)]),
+        &GeneratorRegistry::default(),
+        &ReservedMarkers,
+        &o,
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(e, DatasetError::TooManyRows { max: 3, .. }), "{e}");
+}

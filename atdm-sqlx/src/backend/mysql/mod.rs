@@ -389,6 +389,15 @@ impl Conn for MySqlConn {
         })
     }
 
+    fn execute_script(&mut self, sql: String) -> BoxFuture<'_, DbResult<u64>> {
+        Box::pin(async move {
+            Ok(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *self.0)
+                .await?
+                .rows_affected())
+        })
+    }
+
     fn close_on_drop(&mut self) {
         self.0.close_on_drop();
     }

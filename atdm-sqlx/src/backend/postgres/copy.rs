@@ -2,6 +2,10 @@
 
 use std::fmt::Write as _;
 
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Int32Type, Int64Type, TimestampMicrosecondType};
+use arrow_schema::DataType;
 use atdm_core::Value;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
@@ -90,6 +94,46 @@ pub(super) fn field(out: &mut String, v: &Value) {
                 let _ = write!(out, "{byte:02x}");
             }
         }
+    }
+}
+
+/// Appends the value of an Arrow column (as a generated batch holds it) at `row`, as
+/// [`field`] writes the same value.
+pub(super) fn cell(out: &mut String, col: &dyn Array, row: usize) {
+    if col.is_null(row) {
+        out.push_str("\\N");
+        return;
+    }
+    match col.data_type() {
+        DataType::Utf8 => escaped(out, col.as_string::<i32>().value(row)),
+        DataType::Int32 => {
+            let _ = write!(out, "{}", col.as_primitive::<Int32Type>().value(row));
+        }
+        DataType::Int64 => {
+            let _ = write!(out, "{}", col.as_primitive::<Int64Type>().value(row));
+        }
+        DataType::Boolean => out.push(if col.as_boolean().value(row) {
+            't'
+        } else {
+            'f'
+        }),
+        DataType::Date32 => {
+            let days = col.as_primitive::<Date32Type>().value(row);
+            match NaiveDate::from_num_days_from_ce_opt(days + 719_163) {
+                Some(d) => field(out, &Value::Date(d)),
+                None => out.push_str("\\N"),
+            }
+        }
+        DataType::Timestamp(_, tz) => {
+            let micros = col.as_primitive::<TimestampMicrosecondType>().value(row);
+            let t = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
+            if tz.is_some() {
+                field(out, &Value::TimestampTz(t));
+            } else {
+                field(out, &Value::Timestamp(t.naive_utc()));
+            }
+        }
+        _ => field(out, &crate::generate::cell_value(col, row)),
     }
 }
 

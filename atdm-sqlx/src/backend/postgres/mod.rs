@@ -105,6 +105,7 @@ impl Backend for Postgres {
         Some(BulkLoad {
             statement: copy::statement,
             field: copy::field,
+            cell: copy::cell,
         })
     }
 
@@ -241,6 +242,39 @@ impl Backend for Postgres {
                     Ok(None)
                 }
             }
+        })
+    }
+
+    /// Locks the table against other writers until commit, then looks past both the largest
+    /// key and the column's sequence (another session may have drawn values it has not
+    /// written yet).
+    fn reserve_keys<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        table: &'a Table,
+        column: &'a str,
+    ) -> BoxFuture<'a, DbResult<i64>> {
+        Box::pin(async move {
+            let d = Dialect::Postgres;
+            let qualified = d.quote_table(table);
+            tx.execute(Stmt::new(format!(
+                "LOCK TABLE {qualified} IN SHARE ROW EXCLUSIVE MODE"
+            )))
+            .await?;
+            let sql = format!(
+                "SELECT GREATEST(COALESCE(MAX({}), 0), COALESCE(pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass), 0)) FROM {qualified}",
+                d.quote(column)
+            );
+            let rows = tx
+                .fetch_all(
+                    Stmt::new(sql).text(qualified.clone()).text(column),
+                    &[ColumnType::BigInt],
+                )
+                .await?;
+            Ok(match rows.first().and_then(|r| r.first()) {
+                Some(Value::Int(m)) => *m,
+                _ => 0,
+            })
         })
     }
 
@@ -381,6 +415,15 @@ impl Conn for PgConn {
                 copy.send(chunk).await?;
             }
             copy.finish().await
+        })
+    }
+
+    fn execute_script(&mut self, sql: String) -> BoxFuture<'_, DbResult<u64>> {
+        Box::pin(async move {
+            Ok(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *self.0)
+                .await?
+                .rows_affected())
         })
     }
 

@@ -1,0 +1,851 @@
+//! Volume loads: a whole generated dataset straight into the database, as one run
+//! (`atdm generate --into`, [`Engine::load`]).
+//!
+//! The rows go through the backend's bulk path (PostgreSQL's `COPY ... FROM STDIN`; large
+//! multi-row `INSERT` statements elsewhere) in one transaction, while a producer thread
+//! generates and encodes the next batches on every core: generation and loading overlap, and
+//! only a few batches exist at once. The run owns its rows by a claim per table, not a ledger
+//! row per row ([`Owned`]): a key range (identity keys are computed from the row index, after
+//! the largest key the table holds), the run-id column, or the run's text-key prefix. A reset
+//! deletes by those claims, so it costs about a bulk delete.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use atdm_core::audit::{AuditAction, AuditStatus};
+use atdm_core::generate::{Dataset, DatasetOptions, GENERATOR_VERSION};
+use atdm_core::schema::{ColumnType, Dialect, Generated, Table};
+use atdm_core::token::CleanupToken;
+use atdm_core::{Pack, Value, seed_from_run_id};
+use chrono::{DateTime, NaiveDate, Utc};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, micros, random_bytes};
+use crate::backend::{BulkLoad, Stmt, Tx, literals};
+use crate::error::{Error, db_message};
+use crate::generate::{Progress, batches, copy_rows, insert, insert_head};
+
+/// The scenario name a load's run has in the run catalog.
+pub const LOAD_SCENARIO: &str = "atdm.generate";
+
+/// Rows per `INSERT` statement where the database has no `COPY`.
+const ROWS_PER_INSERT: usize = 2000;
+
+/// The most existing rows of one table a load reads to point foreign keys at.
+const MAX_EXISTING: usize = 1_000_000;
+
+/// A volume load: which tables, how many rows, and how.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Rows per table; tables not named are not generated (foreign keys to them point at
+    /// rows the database holds).
+    pub rows: BTreeMap<String, u64>,
+    /// A seed instead of the one derived from the run id.
+    pub seed: Option<u64>,
+    /// A reference date instead of the engine's.
+    pub reference_date: Option<NaiveDate>,
+    /// An invoker instead of the engine's.
+    pub invoker: Option<String>,
+    /// The run's lease instead of the engine's.
+    pub lease: Option<Duration>,
+    /// Worker threads; 0: one per core.
+    pub threads: usize,
+    /// Rows per batch (the unit of parallel work and of progress).
+    pub batch_rows: u64,
+}
+
+impl Load {
+    /// A load of `rows`, with the engine's defaults for everything else.
+    pub fn new(rows: BTreeMap<String, u64>) -> Self {
+        Load {
+            rows,
+            seed: None,
+            reference_date: None,
+            invoker: None,
+            lease: None,
+            threads: 0,
+            batch_rows: 64 * 1024,
+        }
+    }
+}
+
+/// Which rows of one table a load's run owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owned {
+    /// The table.
+    pub table: String,
+    /// The column the claim is on.
+    pub column: String,
+    /// The rows' values of that column.
+    #[serde(flatten)]
+    pub values: OwnedValues,
+    /// How many rows the load wrote.
+    pub rows: u64,
+}
+
+/// The values of a claim's column that a run's rows have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OwnedValues {
+    /// Every value from `from` to `to`, both included (identity keys).
+    Range {
+        /// The first key.
+        from: i64,
+        /// The last key.
+        to: i64,
+    },
+    /// One value (the run-id column).
+    Equals {
+        /// The value.
+        value: String,
+    },
+    /// Every value that starts with `prefix` (text keys that hold the run id).
+    Prefix {
+        /// The prefix.
+        prefix: String,
+    },
+}
+
+impl Owned {
+    /// `WHERE` condition and its parameters, numbered from `first`.
+    pub(crate) fn condition(
+        &self,
+        quoted_column: &str,
+        placeholder: &dyn Fn(usize) -> String,
+        first: usize,
+    ) -> (String, Vec<(Value, ColumnType)>) {
+        match &self.values {
+            OwnedValues::Range { from, to } => (
+                format!(
+                    "{quoted_column} BETWEEN {} AND {}",
+                    placeholder(first),
+                    placeholder(first + 1)
+                ),
+                vec![
+                    (Value::Int(*from), ColumnType::BigInt),
+                    (Value::Int(*to), ColumnType::BigInt),
+                ],
+            ),
+            OwnedValues::Equals { value } => (
+                format!("{quoted_column} = {}", placeholder(first)),
+                vec![(Value::Text(value.clone()), ColumnType::Text)],
+            ),
+            OwnedValues::Prefix { prefix } => {
+                let escaped: String = prefix
+                    .chars()
+                    .flat_map(|c| match c {
+                        '%' | '_' | '!' => vec!['!', c],
+                        c => vec![c],
+                    })
+                    .collect();
+                (
+                    format!("{quoted_column} LIKE {} ESCAPE '!'", placeholder(first)),
+                    vec![(Value::Text(format!("{escaped}%")), ColumnType::Text)],
+                )
+            }
+        }
+    }
+}
+
+/// A loaded run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Loaded {
+    /// Always `ready`: the rows are committed.
+    pub status: &'static str,
+    /// The run id (a ULID).
+    pub run_id: String,
+    /// The cleanup token. This is the only time it is shown.
+    #[serde(serialize_with = "expose_token")]
+    pub token: CleanupToken,
+    /// Rows written, per table.
+    pub rows: BTreeMap<String, u64>,
+    /// What the run owns, per table.
+    pub owned: Vec<Owned>,
+    /// The seed used.
+    pub seed: u64,
+    /// The reference date used.
+    pub reference_date: NaiveDate,
+    /// When the lease ends.
+    pub lease_expires_at: DateTime<Utc>,
+    /// Wall time, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+fn expose_token<S: serde::Serializer>(t: &CleanupToken, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.expose())
+}
+
+/// How a table's rows are claimed, before the keys are known.
+enum ClaimKind {
+    /// Its identity column's range.
+    Range(String),
+    /// Its run-id column.
+    Equals(String),
+    /// Its text key's prefix.
+    Prefix(String),
+    /// A key column that references a table of the load claimed by range: the same range
+    /// (order lines of the load's orders).
+    Parent { column: String, parent: String },
+}
+
+/// One piece of a load on its way from the producer thread to the database.
+enum Piece {
+    /// Encoded rows of the `table`-th table: `COPY` text, or one `INSERT` statement.
+    Chunk {
+        table: usize,
+        bytes: Vec<u8>,
+        rows: u64,
+    },
+    /// The producer could not make the dataset.
+    Failed(String),
+}
+
+fn invalid(message: String) -> Error {
+    Error::InvalidDataset { message }
+}
+
+impl Engine {
+    /// Generates `load.rows` straight into the database as one run: every foreign key
+    /// resolves (to generated rows, or to rows the database holds), uniques and checks hold,
+    /// and [`Engine::reset_run`] with the returned token deletes exactly these rows.
+    ///
+    /// Audited like a request: `request_received` (with `action: generate`) and
+    /// `seed_started` before the transaction, `seed_completed` committed with the rows (the
+    /// audit outbox), or `seed_failed`. Calls `progress` after every batch written. A table
+    /// the run cannot claim without a ledger row per row (no identity key, no run-id
+    /// column, no generated text key) is refused before anything is written.
+    pub async fn load(
+        &self,
+        load: Load,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<Loaded, Error> {
+        let started = Instant::now();
+        let run_id = ulid::Ulid::new().to_string();
+        let seed = load.seed.unwrap_or_else(|| seed_from_run_id(&run_id));
+        let reference_date = self.reference_date(load.reference_date);
+        let invoker = load
+            .invoker
+            .clone()
+            .unwrap_or_else(|| self.invoker().to_owned());
+        let mut audit = self.recorder(&run_id, &invoker);
+        audit.event(
+            AuditAction::RequestReceived,
+            AuditStatus::Ok,
+            serde_json::json!({
+                "action": "generate",
+                "rows": load.rows,
+                "seed": load.seed.map(|s| s.to_string()),
+                "reference_date": load.reference_date.map(|d| d.to_string()),
+            }),
+            serde_json::json!({}),
+        );
+        let prepared = self
+            .prepare_load(&load, &run_id, seed, reference_date)
+            .await;
+        let (mut options, kinds) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                audit.failure(
+                    AuditAction::PlanRejected,
+                    AuditStatus::Rejected,
+                    serde_json::json!({}),
+                    &e,
+                );
+                audit.write_after().await?;
+                return Err(e);
+            }
+        };
+        audit.event(
+            AuditAction::SeedStarted,
+            AuditStatus::Ok,
+            serde_json::json!({}),
+            serde_json::json!({ "database": self.database(), "dialect": self.db().name() }),
+        );
+        audit.write_before().await?;
+        let token = CleanupToken::from_entropy(random_bytes());
+        let now = Utc::now();
+        let lease_expires_at = match load.lease {
+            Some(l) => now + chrono::Duration::from_std(l).unwrap_or(chrono::Duration::hours(1)),
+            None => self.lease_from(now),
+        };
+        let failed = |e: sqlx::Error| Error::SeedFailed {
+            run_id: run_id.clone(),
+            scenario: LOAD_SCENARIO.into(),
+            message: db_message(&e),
+        };
+        let mut tx = match self.db().begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let e = failed(e);
+                audit.failure(
+                    AuditAction::SeedFailed,
+                    AuditStatus::RolledBack,
+                    serde_json::json!({}),
+                    &e,
+                );
+                audit.write_after().await?;
+                return Err(e);
+            }
+        };
+        let outcome = async {
+            let run = Stmt::new(self.inner.catalog.insert_run())
+                .text(run_id.as_str())
+                .text(LOAD_SCENARIO)
+                .text(format!("tdl_{}", &run_id[run_id.len() - 12..].to_lowercase()))
+                .text(token.hash())
+                .text("ready")
+                .int(micros(now))
+                .int(micros(lease_expires_at))
+                .text(invoker.as_str())
+                .text(reference_date.to_string())
+                .text(seed.to_string())
+                .bind(Value::Int(i64::from(GENERATOR_VERSION)), ColumnType::Integer)
+                .text(serde_json::to_string(&load.rows).expect("JSON"))
+                .text("{}");
+            tx.queue(run);
+            let owned = self
+                .claim(&mut tx, &load.rows, &kinds, &mut options, &run_id)
+                .await
+                .map_err(failed)??;
+            self.write_rows(&mut tx, &load, &options, progress)
+                .await
+                .map_err(failed)??;
+            // Identity counters continue after the keys the load wrote itself.
+            let identity: Vec<(String, Vec<String>)> = owned
+                .iter()
+                .filter_map(|o| self.schema().table(&o.table))
+                .filter_map(|t| {
+                    identity_column(t).map(|c| (self.dialect().quote_table(t), vec![c]))
+                })
+                .collect();
+            self.db().after_restore(&mut tx, &identity).await.map_err(failed)?;
+            let ledger: Vec<(String, String)> = owned
+                .iter()
+                .map(|o| (o.table.clone(), serde_json::to_string(o).expect("JSON")))
+                .collect();
+            let mut binds = Vec::new();
+            for (seq, (table, key)) in ledger.iter().enumerate() {
+                binds.push((Value::Text(run_id.clone()), ColumnType::Text));
+                binds.push((Value::Int(seq as i64), ColumnType::BigInt));
+                binds.push((Value::Text(table.clone()), ColumnType::Text));
+                binds.push((Value::Text(key.clone()), ColumnType::Text));
+            }
+            if !ledger.is_empty() {
+                tx.queue(Stmt {
+                    sql: self.inner.catalog.insert_ledger(ledger.len()),
+                    binds,
+                });
+            }
+            let rows: BTreeMap<String, u64> =
+                owned.iter().map(|o| (o.table.clone(), o.rows)).collect();
+            tx.queue(audit.stage(
+                AuditAction::SeedCompleted,
+                AuditStatus::Ok,
+                serde_json::json!({}),
+                serde_json::json!({
+                    "rows": rows,
+                    "owned": owned,
+                    "seed": seed.to_string(),
+                    "lease_expires_at": lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                }),
+            ));
+            tx.commit().await.map_err(failed)?;
+            Ok::<_, Error>((owned, rows))
+        }
+        .await;
+        let (owned, rows) = match tx.settle(outcome).await {
+            Ok(x) => x,
+            Err(e) => {
+                audit.failure(
+                    AuditAction::SeedFailed,
+                    AuditStatus::RolledBack,
+                    serde_json::json!({}),
+                    &e,
+                );
+                audit.write_after().await?;
+                return Err(e);
+            }
+        };
+        audit.committed();
+        self.inner.metrics.seeded_rows(&rows);
+        audit.write_after().await?;
+        tracing::info!(run_id = %run_id, rows = rows.values().sum::<u64>(), "loaded");
+        Ok(Loaded {
+            status: "ready",
+            run_id,
+            token,
+            rows,
+            owned,
+            seed,
+            reference_date,
+            lease_expires_at,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// Checks a load before anything is written: the options, how each table will be
+    /// claimed, and that the dataset can be made (reading the rows foreign keys to tables
+    /// not generated can point at).
+    async fn prepare_load(
+        &self,
+        load: &Load,
+        run_id: &str,
+        seed: u64,
+        reference_date: NaiveDate,
+    ) -> Result<(DatasetOptions, Vec<ClaimKind>), Error> {
+        crate::generate::check_counts(&load.rows, load.batch_rows)?;
+        let schema = self.schema();
+        let mut options = DatasetOptions::new(seed, reference_date);
+        options.run_id = run_id.to_owned();
+        // Rows that exist, for keys to tables not generated.
+        for t in schema
+            .tables
+            .iter()
+            .filter(|t| load.rows.contains_key(&t.name))
+        {
+            for fk in &t.foreign_keys {
+                if load.rows.contains_key(&fk.references)
+                    || options.existing.contains_key(&fk.references)
+                {
+                    continue;
+                }
+                let Some(parent) = schema.table(&fk.references) else {
+                    continue;
+                };
+                let targets = parent.fk_target_columns(fk, schema).to_vec();
+                let rows = self.read_existing(parent, &targets).await?;
+                options.existing.insert(fk.references.clone(), rows);
+            }
+        }
+        // Fails here for unknown tables, missing parents and impossible uniques.
+        let dataset = Dataset::new(
+            schema,
+            &load.rows,
+            self.pack().generators(),
+            self.pack().markers(),
+            &options,
+        )?;
+        let loaded: Vec<&str> = dataset.tables().map(|(t, _)| t).collect();
+        for cycle in schema.fk_cycles() {
+            let inside: Vec<&str> = cycle
+                .iter()
+                .map(|&i| schema.tables[i].name.as_str())
+                .filter(|t| loaded.contains(t))
+                .collect();
+            if inside.len() > 1 {
+                return Err(invalid(format!(
+                    "tables {} reference each other in a cycle; a load writes them one after \
+                     another, so generate them into files (--out) or load all but one",
+                    inside.join(", ")
+                )));
+            }
+        }
+        let mut kinds: Vec<ClaimKind> = Vec::new();
+        for name in &loaded {
+            let t = schema.table(name).expect("a schema table");
+            let by_range = |parent: &str| {
+                loaded
+                    .iter()
+                    .position(|l| *l == parent)
+                    .and_then(|i| kinds.get(i))
+                    .is_some_and(|k| matches!(k, ClaimKind::Range(_)))
+            };
+            let parent = t
+                .foreign_keys
+                .iter()
+                .find(|fk| {
+                    matches!(fk.columns.as_slice(), [c] if t.primary_key.contains(c))
+                        && fk.references != t.name
+                        && by_range(&fk.references)
+                })
+                .map(|fk| ClaimKind::Parent {
+                    column: fk.columns[0].clone(),
+                    parent: fk.references.clone(),
+                });
+            kinds.push(
+                claim_kind(t, &schema.run_id_column)
+                    .or(parent)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "table {name:?} cannot be loaded as a run: its rows cannot be claimed \
+                     without a ledger row each (it has no identity key, no {:?} column, no \
+                     single text key and no key column that references a loaded table with an \
+                     identity key); generate it into files (--out) instead",
+                            schema.run_id_column
+                        ))
+                    })?,
+            );
+        }
+        Ok((options, kinds))
+    }
+
+    /// The referenced columns of `table`'s rows (the first [`MAX_EXISTING`], in key order).
+    async fn read_existing(
+        &self,
+        table: &Table,
+        columns: &[String],
+    ) -> Result<Vec<BTreeMap<String, Value>>, Error> {
+        let d = self.dialect();
+        let cols: Vec<String> = columns.iter().map(|c| d.quote(c)).collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {} LIMIT {MAX_EXISTING}",
+            cols.join(", "),
+            d.quote_table(table),
+            cols.join(", ")
+        );
+        let types: Vec<ColumnType> = columns.iter().map(|c| super::col_type(table, c)).collect();
+        let mut conn = self
+            .db()
+            .acquire()
+            .await
+            .map_err(Error::db("reading rows to point foreign keys at"))?;
+        let rows = conn
+            .fetch_all(Vec::new(), Stmt::new(sql), &types)
+            .await
+            .map_err(Error::db("reading rows to point foreign keys at"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| columns.iter().cloned().zip(r).collect())
+            .collect())
+    }
+
+    /// Reserves identity keys and turns each table's claim kind into its claim.
+    async fn claim(
+        &self,
+        tx: &mut Tx,
+        rows: &BTreeMap<String, u64>,
+        kinds: &[ClaimKind],
+        options: &mut DatasetOptions,
+        run_id: &str,
+    ) -> Result<Result<Vec<Owned>, Error>, sqlx::Error> {
+        let schema = self.schema();
+        let pack = self.pack();
+        let names: Vec<String> = {
+            let d = Dataset::new(schema, rows, pack.generators(), pack.markers(), options)
+                .expect("checked before");
+            d.tables().map(|(t, _)| t.to_owned()).collect()
+        };
+        let mut owned = Vec::new();
+        for (name, kind) in names.iter().zip(kinds) {
+            let t = schema.table(name).expect("a schema table");
+            let n = rows[name];
+            let (column, values) = match kind {
+                ClaimKind::Range(c) => {
+                    let base = self.db().reserve_keys(tx, t, c).await?;
+                    options.key_bases.insert(name.clone(), base);
+                    (
+                        c.clone(),
+                        OwnedValues::Range {
+                            from: base + 1,
+                            to: base + n as i64,
+                        },
+                    )
+                }
+                ClaimKind::Equals(c) => (
+                    c.clone(),
+                    OwnedValues::Equals {
+                        value: run_id.to_owned(),
+                    },
+                ),
+                ClaimKind::Prefix(c) => (
+                    c.clone(),
+                    OwnedValues::Prefix {
+                        prefix: String::new(),
+                    },
+                ),
+                ClaimKind::Parent { column, parent } => {
+                    let range = owned
+                        .iter()
+                        .find(|o: &&Owned| &o.table == parent)
+                        .map(|o| o.values.clone())
+                        .expect("parents are claimed first");
+                    (column.clone(), range)
+                }
+            };
+            owned.push(Owned {
+                table: name.clone(),
+                column,
+                values,
+                rows: n,
+            });
+        }
+        // Text keys: the prefix every row's key starts with, checked on the first row.
+        let dataset = Dataset::new(schema, rows, pack.generators(), pack.markers(), options)
+            .expect("checked before");
+        for o in owned.iter_mut() {
+            if let OwnedValues::Prefix { prefix } = &mut o.values {
+                let batch = dataset.batch(&o.table, 0..1).expect("a dataset table");
+                let col = batch.schema().index_of(&o.column).ok();
+                let first = col.map(|i| crate::generate::cell_value(batch.column(i).as_ref(), 0));
+                let short: String = o
+                    .table
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .take(4)
+                    .collect();
+                let expected = format!("{short}-{run_id}-");
+                match first {
+                    Some(Value::Text(k)) if k.starts_with(&expected) => *prefix = expected,
+                    _ => {
+                        return Ok(Err(invalid(format!(
+                            "table {:?} cannot be loaded as a run: its key {:?} is not generated \
+                             as <table>-<run>-<row> (a registered generator or a check sets \
+                             it); generate it into files (--out) instead",
+                            o.table, o.column
+                        ))));
+                    }
+                }
+            }
+        }
+        Ok(Ok(owned))
+    }
+
+    /// Generates and writes every table's rows, in order, through the bulk path.
+    async fn write_rows(
+        &self,
+        tx: &mut Tx,
+        load: &Load,
+        options: &DatasetOptions,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<Result<(), Error>, sqlx::Error> {
+        let db = self.db();
+        let d = db.dialect();
+        let schema = self.schema();
+        let bulk = db.bulk_load();
+        let target = Target {
+            dialect: d,
+            bulk,
+            identity_insert: db.identity_insert(),
+        };
+        let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(4);
+        let producer = {
+            let pack = self.pack().clone();
+            let options = options.clone();
+            let rows = load.rows.clone();
+            let (threads, batch_rows) = (load.threads, load.batch_rows);
+            std::thread::Builder::new()
+                .name("atdm-load".into())
+                .spawn(move || produce(&pack, &rows, &options, target, threads, batch_rows, &send))
+                .map_err(sqlx::Error::Io)?
+        };
+        let dataset = {
+            let pack = self.pack();
+            Dataset::new(
+                schema,
+                &load.rows,
+                pack.generators(),
+                pack.markers(),
+                options,
+            )
+            .expect("checked before")
+        };
+        let tables: Vec<(String, u64)> = dataset.tables().map(|(t, n)| (t.to_owned(), n)).collect();
+        let mut pending: Option<Piece> = None;
+        let mut failure = None;
+        for (ti, (name, total)) in tables.iter().enumerate() {
+            let t = schema.table(name).expect("a schema table");
+            let mut done = 0u64;
+            progress(Progress {
+                table: name,
+                done,
+                total: *total,
+            });
+            let mut take = |piece: Option<Piece>, pending: &mut Option<Piece>| -> Option<Vec<u8>> {
+                match piece {
+                    Some(Piece::Chunk { table, bytes, rows }) if table == ti => {
+                        done += rows;
+                        progress(Progress {
+                            table: name,
+                            done,
+                            total: *total,
+                        });
+                        Some(bytes)
+                    }
+                    Some(Piece::Failed(m)) => {
+                        failure = Some(m);
+                        None
+                    }
+                    other => {
+                        *pending = other;
+                        None
+                    }
+                }
+            };
+            match bulk {
+                Some(bulk) => {
+                    let arrow = dataset.arrow_schema(name).expect("a dataset table");
+                    let cols: Vec<String> =
+                        arrow.fields().iter().map(|f| d.quote(f.name())).collect();
+                    let statement = (bulk.statement)(&d.quote_table(t), &cols);
+                    let (inner_send, inner_receive) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+                    let forward = async {
+                        let inner_send = inner_send;
+                        loop {
+                            let next = match pending.take() {
+                                Some(p) => Some(p),
+                                None => receive.recv().await,
+                            };
+                            let Some(bytes) = take(next, &mut pending) else {
+                                break;
+                            };
+                            if inner_send.send(bytes).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let (copied, ()) = tokio::join!(tx.copy_in(statement, inner_receive), forward);
+                    copied?;
+                }
+                None => loop {
+                    let next = match pending.take() {
+                        Some(p) => Some(p),
+                        None => receive.recv().await,
+                    };
+                    let Some(bytes) = take(next, &mut pending) else {
+                        break;
+                    };
+                    let sql = String::from_utf8(bytes).expect("generated SQL is UTF-8");
+                    tx.execute_script(sql).await?;
+                },
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        drop(receive);
+        let _ = producer.join();
+        Ok(match failure {
+            Some(m) => Err(invalid(m)),
+            None => Ok(()),
+        })
+    }
+}
+
+/// The identity column of a table, if it has one.
+fn identity_column(t: &Table) -> Option<String> {
+    t.columns
+        .iter()
+        .find(|c| matches!(c.generated, Some(Generated::Identity)))
+        .map(|c| c.name.clone())
+}
+
+/// How a table's rows can be claimed: by its identity key, its run-id column, or its single
+/// text key.
+fn claim_kind(t: &Table, run_id_column: &str) -> Option<ClaimKind> {
+    if let [pk] = t.primary_key.as_slice()
+        && t.get_column(pk)
+            .is_some_and(|c| matches!(c.generated, Some(Generated::Identity)))
+    {
+        return Some(ClaimKind::Range(pk.clone()));
+    }
+    if t.get_column(run_id_column).is_some() {
+        return Some(ClaimKind::Equals(run_id_column.to_owned()));
+    }
+    if let Some(c) = identity_column(t) {
+        return Some(ClaimKind::Range(c));
+    }
+    if let [pk] = t.primary_key.as_slice()
+        && t.get_column(pk).is_some_and(|c| {
+            matches!(c.ty, ColumnType::Text | ColumnType::Varchar(_)) && c.generator.is_none()
+        })
+        && !t.foreign_keys.iter().any(|fk| fk.columns.contains(pk))
+    {
+        return Some(ClaimKind::Prefix(pk.clone()));
+    }
+    None
+}
+
+/// What the producer thread encodes for.
+#[derive(Clone, Copy)]
+struct Target {
+    dialect: Dialect,
+    bulk: Option<BulkLoad>,
+    identity_insert: &'static str,
+}
+
+/// The producer thread: makes the dataset, then each table's batches on a pool of `threads`,
+/// a window at a time, encodes them for the database and sends them in order.
+fn produce(
+    pack: &Pack,
+    rows: &BTreeMap<String, u64>,
+    options: &DatasetOptions,
+    target: Target,
+    threads: usize,
+    batch_rows: u64,
+    send: &tokio::sync::mpsc::Sender<Piece>,
+) {
+    let made = Dataset::new(
+        pack.schema(),
+        rows,
+        pack.generators(),
+        pack.markers(),
+        options,
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("atdm-load-{i}"))
+        .build();
+    let (dataset, pool) = match (made, pool) {
+        (Ok(d), Ok(p)) => (d, p),
+        (Err(e), _) => {
+            let _ = send.blocking_send(Piece::Failed(e.to_string()));
+            return;
+        }
+        (_, Err(e)) => {
+            let _ = send.blocking_send(Piece::Failed(format!("cannot start worker threads: {e}")));
+            return;
+        }
+    };
+    let lits = literals(target.dialect);
+    let window = pool.current_num_threads().max(1) * 2;
+    let tables: Vec<(String, u64)> = dataset.tables().map(|(t, n)| (t.to_owned(), n)).collect();
+    for (ti, (name, total)) in tables.iter().enumerate() {
+        let table = pack.schema().table(name).expect("a schema table");
+        let arrow = dataset.arrow_schema(name).expect("a dataset table");
+        let head = insert_head(target.dialect, table, &arrow, target.identity_insert);
+        let encode = |batch: RecordBatch| -> Vec<(Vec<u8>, u64)> {
+            match target.bulk {
+                Some(bulk) => {
+                    let mut out = String::with_capacity(batch.num_rows() * 128);
+                    copy_rows(&mut out, &bulk, &batch);
+                    vec![(out.into_bytes(), batch.num_rows() as u64)]
+                }
+                None => statements(0..batch.num_rows())
+                    .map(|r| {
+                        let mut out = String::with_capacity(r.len() * 128);
+                        insert(&mut out, &head, lits, &batch, r.clone());
+                        (out.into_bytes(), r.len() as u64)
+                    })
+                    .collect(),
+            }
+        };
+        for chunk in batches(0..*total, batch_rows).chunks(window) {
+            let encoded: Vec<Vec<(Vec<u8>, u64)>> = pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|r| encode(dataset.batch(name, r.clone()).expect("a dataset table")))
+                    .collect()
+            });
+            for (bytes, n) in encoded.into_iter().flatten() {
+                let piece = Piece::Chunk {
+                    table: ti,
+                    bytes,
+                    rows: n,
+                };
+                if send.blocking_send(piece).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// `rows` in pieces of [`ROWS_PER_INSERT`].
+fn statements(rows: Range<usize>) -> impl Iterator<Item = Range<usize>> {
+    (rows.start..rows.end)
+        .step_by(ROWS_PER_INSERT)
+        .map(move |s| s..(s + ROWS_PER_INSERT).min(rows.end))
+}

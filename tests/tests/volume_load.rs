@@ -1,0 +1,272 @@
+//! Volume loads on every backend: a whole shop (identity keys, a text key, a composite key of
+//! two foreign keys, a one-to-one extension table, a self-reference, checks between columns)
+//! generated straight into the database through its bulk path, the database itself checking
+//! every foreign key, unique and check; a second load pointing at rows the database already
+//! holds; each reset deleting exactly its run's rows by its claims, rows written by hand left
+//! alone; the audit trail holding the load.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use atdm_core::Pack;
+use atdm_core::schema::Schema;
+use atdm_sqlx::{Engine, Load, OwnedValues, Store};
+use support::{Kind, TestDb, d, quoted};
+
+const SHOP: &str = r#"
+name = "shop"
+[[tables]]
+name = "customer"
+primary_key = ["customer_id"]
+unique = [["email"]]
+columns = [
+  { name = "customer_id", type = "bigint", generated = "identity" },
+  { name = "first_name", type = "varchar(40)" },
+  { name = "last_name", type = "varchar(40)" },
+  { name = "email", type = "varchar(80)" },
+  { name = "born", type = "date", nullable = true },
+]
+
+[[tables]]
+name = "product"
+primary_key = ["sku"]
+columns = [
+  { name = "sku", type = "varchar(40)" },
+  { name = "title", type = "text" },
+  { name = "price", type = "numeric(8,2)" },
+  { name = "active", type = "boolean" },
+]
+checks = ["price > 0"]
+
+[[tables]]
+name = "orders"
+primary_key = ["order_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+columns = [
+  { name = "order_id", type = "bigint", generated = "identity" },
+  { name = "customer_id", type = "bigint" },
+  { name = "placed_at", type = "timestamptz" },
+  { name = "shipped_on", type = "date", nullable = true },
+  { name = "status", type = "varchar(12)" },
+]
+checks = ["status in ('new', 'paid', 'shipped')"]
+
+[[tables]]
+name = "order_item"
+primary_key = ["order_id", "sku"]
+foreign_keys = [
+  { columns = ["order_id"], references = "orders" },
+  { columns = ["sku"], references = "product" },
+]
+columns = [
+  { name = "order_id", type = "bigint" },
+  { name = "sku", type = "varchar(40)" },
+  { name = "quantity", type = "integer" },
+  { name = "note", type = "text", nullable = true },
+]
+checks = ["quantity > 0", "quantity <= 20"]
+
+[[tables]]
+name = "loyalty"
+primary_key = ["customer_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+columns = [
+  { name = "customer_id", type = "bigint" },
+  { name = "points", type = "integer" },
+]
+
+[[tables]]
+name = "staff"
+primary_key = ["staff_id"]
+foreign_keys = [{ columns = ["manager_id"], references = "staff" }]
+columns = [
+  { name = "staff_id", type = "integer", generated = "identity" },
+  { name = "manager_id", type = "integer", nullable = true },
+  { name = "hired", type = "date" },
+  { name = "left_on", type = "date", nullable = true },
+]
+checks = ["left_on >= hired"]
+"#;
+
+fn rows(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+}
+
+async fn count(db: &TestDb, table: &str) -> i64 {
+    db.count(&format!("SELECT COUNT(*) FROM {}", quoted(db.kind, table)))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_load_is_checked_by_the_database_and_resets_exactly() {
+    let schema = Schema::from_toml(SHOP, "shop.toml").unwrap();
+    let pack = Pack::builder("shop", schema).build().unwrap();
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let e = Engine::builder(pack.clone())
+            .database_url(&db.url)
+            .store(Store::from_url("memory://").unwrap())
+            .reference_date(d())
+            .connect()
+            .await
+            .unwrap();
+        // Rows written by hand before: the load's keys continue after them, and no reset
+        // touches them.
+        db.exec(&format!(
+            "INSERT INTO {} (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.org'), ('Alan', 'Turing', 'alan@example.org')",
+            quoted(kind, "customer")
+        ))
+        .await;
+        let mut load = Load::new(rows(&[
+            ("customer", 3000),
+            ("product", 60),
+            ("orders", 6000),
+            ("order_item", 9000),
+            ("loyalty", 2500),
+            ("staff", 400),
+        ]));
+        load.batch_rows = 1000;
+        let seen = std::sync::Mutex::new(0u64);
+        let first = e
+            .load(load, &|p| {
+                if p.table == "order_item" {
+                    *seen.lock().unwrap() = p.done;
+                }
+            })
+            .await
+            .unwrap_or_else(|err| panic!("{kind:?}: {err}"));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            9000,
+            "{kind:?}: progress reached the end"
+        );
+        assert_eq!(first.rows["order_item"], 9000);
+        let customer = first.owned.iter().find(|o| o.table == "customer").unwrap();
+        assert_eq!(
+            customer.values,
+            OwnedValues::Range { from: 3, to: 3002 },
+            "{kind:?}: keys continue after the rows written by hand"
+        );
+        assert_eq!(count(&db, "customer").await, 3002);
+        assert_eq!(count(&db, "order_item").await, 9000);
+        // SQLite checks foreign keys only where they are switched on: check them here too.
+        let dangling = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM {} i LEFT JOIN {} o ON o.order_id = i.order_id WHERE o.order_id IS NULL",
+                quoted(kind, "order_item"),
+                quoted(kind, "orders")
+            ))
+            .await;
+        assert_eq!(dangling, 0, "{kind:?}");
+        let managed = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM {} s JOIN {} m ON m.staff_id = s.manager_id WHERE m.staff_id < s.staff_id",
+                quoted(kind, "staff"),
+                quoted(kind, "staff")
+            ))
+            .await;
+        assert!(
+            managed > 200,
+            "{kind:?}: managers are earlier staff ({managed})"
+        );
+
+        // A second load of orders only: they point at customers the database holds.
+        let second = e
+            .load(Load::new(rows(&[("orders", 500)])), &|_| {})
+            .await
+            .unwrap();
+        let spread = db
+            .count(&format!(
+                "SELECT COUNT(DISTINCT customer_id) FROM {} WHERE order_id > 6000",
+                quoted(kind, "orders")
+            ))
+            .await;
+        assert!(
+            spread > 400,
+            "{kind:?}: the new orders spread over the customers ({spread})"
+        );
+        assert_eq!(count(&db, "orders").await, 6500);
+
+        // The first run cannot go while the second's orders point at its customers; the
+        // second goes first, then the first, and only the hand-written rows stay.
+        let r = e
+            .reset_run(&second.run_id, second.token.expose())
+            .await
+            .unwrap();
+        assert_eq!(r.deleted["orders"], 500, "{kind:?}");
+        assert_eq!(count(&db, "orders").await, 6000);
+        let r = e
+            .reset_run(&first.run_id, first.token.expose())
+            .await
+            .unwrap();
+        assert_eq!(r.deleted["order_item"], 9000, "{kind:?}");
+        assert_eq!(r.deleted["staff"], 400, "{kind:?}");
+        for t in ["orders", "order_item", "loyalty", "staff", "product"] {
+            assert_eq!(count(&db, t).await, 0, "{kind:?}: {t}");
+        }
+        assert_eq!(
+            count(&db, "customer").await,
+            2,
+            "{kind:?}: only the hand-written rows"
+        );
+
+        let trail = e.audit(&first.run_id).await.unwrap();
+        let actions: Vec<String> = trail
+            .events
+            .iter()
+            .map(|ev| {
+                serde_json::to_value(ev.action)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        for a in [
+            "request_received",
+            "seed_started",
+            "seed_completed",
+            "reset_completed",
+        ] {
+            assert!(
+                actions.iter().any(|x| x == a),
+                "{kind:?}: {a} in {actions:?}"
+            );
+        }
+        e.close().await;
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn a_load_that_cannot_be_made_writes_nothing() {
+    let schema = Schema::from_toml(SHOP, "shop.toml").unwrap();
+    let pack = Pack::builder("shop", schema).build().unwrap();
+    let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
+    let e = Engine::builder(pack)
+        .database_url(&db.url)
+        .store(Store::from_url("memory://").unwrap())
+        .reference_date(d())
+        .connect()
+        .await
+        .unwrap();
+    for (bad, says) in [
+        (rows(&[("orders", 10)]), "give \"customer\" a row count"),
+        (rows(&[("custmer", 10)]), "no table \"custmer\""),
+        (rows(&[("customer", 2), ("loyalty", 3)]), "at most 2 rows"),
+        (rows(&[]), "no table to generate"),
+    ] {
+        let err = e.load(Load::new(bad), &|_| {}).await.unwrap_err();
+        assert_eq!(err.code().as_str(), "INVALID_DATASET", "{err}");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    assert_eq!(count(&db, "customer").await, 0);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM atdm_runs").await,
+        0,
+        "no run was recorded"
+    );
+    e.close().await;
+    db.drop_db().await;
+}
