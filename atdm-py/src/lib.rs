@@ -11,6 +11,8 @@
 //! error code. The GIL is released for all database and store work, and one engine may be
 //! used from many threads: its calls run on one shared tokio runtime.
 
+mod generate;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -117,6 +119,12 @@ create_exception!(
 );
 create_exception!(
     atdm,
+    InvalidDataset,
+    AtdmError,
+    "A dataset cannot be generated as asked: an unknown table, a row count out of range, a foreign key to a table without rows, or a unique key with too few combinations; the message says which. Nothing was written."
+);
+create_exception!(
+    atdm,
     AuditStoreError,
     AtdmError,
     "The audit store failed; when it happens before an action, the action did not happen."
@@ -168,6 +176,7 @@ fn py_err(py: Python<'_>, e: atdm_sqlx::Error) -> PyErr {
         C::NoScenarioDir => NoScenarioDir::new_err(msg),
         C::UnknownPack => UnknownPack::new_err(msg),
         C::FilesExist => FilesExist::new_err(msg),
+        C::InvalidDataset => InvalidDataset::new_err(msg),
         _ => AtdmError::new_err(msg),
     };
     let failures = match &e {
@@ -645,6 +654,8 @@ fn atdm_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_function(wrap_pyfunction!(plan_json, m)?)?;
     m.add_function(wrap_pyfunction!(introspect, m)?)?;
+    m.add_function(wrap_pyfunction!(generate::generate_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(generate::part_range, m)?)?;
     m.add("AtdmError", py.get_type::<AtdmError>())?;
     m.add("ScenarioNotFound", py.get_type::<ScenarioNotFound>())?;
     m.add("InvalidConstraint", py.get_type::<InvalidConstraint>())?;
@@ -662,6 +673,7 @@ fn atdm_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NoScenarioDir", py.get_type::<NoScenarioDir>())?;
     m.add("UnknownPack", py.get_type::<UnknownPack>())?;
     m.add("FilesExist", py.get_type::<FilesExist>())?;
+    m.add("InvalidDataset", py.get_type::<InvalidDataset>())?;
     m.add("GENERATOR_VERSION", atdm_core::generate::GENERATOR_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -24,6 +24,10 @@ Every error is an :class:`AtdmError` with a stable ``code``; each code has its o
 (:class:`TokenMismatch`, :class:`ValidatorRejected`, ...). The pytest plugin
 (``atdm.pytest_plugin``) loads by itself: mark a test with
 ``@pytest.mark.atdm_scenario("...")`` and ask for the ``atdm_data`` fixture.
+
+Whole datasets: :func:`generate_batches` gives any row range of any table as pyarrow record
+batches, the same rows ``atdm generate`` writes, so Spark, Ray or Dask can make a huge
+dataset in parts (see ``docs/generate.md``).
 """
 
 from atdm._atdm import (
@@ -36,6 +40,7 @@ from atdm._atdm import (
     Engine,
     FilesExist,
     InvalidConstraint,
+    InvalidDataset,
     InvalidScenario,
     InvalidUrl,
     NoBaseline,
@@ -66,6 +71,7 @@ from atdm._types import (
     ScenarioMatch,
     Seeded,
 )
+from atdm._generate import generate_batches, generate_table, part_range
 from atdm._run import SeededRun
 
 __all__ = [
@@ -83,6 +89,7 @@ __all__ = [
     "Failure",
     "FilesExist",
     "InvalidConstraint",
+    "InvalidDataset",
     "InvalidScenario",
     "InvalidUrl",
     "LeftOut",
@@ -104,6 +111,9 @@ __all__ = [
     "UnknownPack",
     "ValidatorRejected",
     "__version__",
+    "generate_batches",
+    "generate_table",
     "introspect",
+    "part_range",
     "plan_json",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "Engine",
     "FilesExist",
     "GENERATOR_VERSION",
+    "InvalidDataset",
     "InvalidConstraint",
     "InvalidScenario",
     "InvalidUrl",
@@ -46,7 +47,9 @@ __all__ = [
     "UnknownPack",
     "ValidatorRejected",
     "__version__",
+    "generate_ipc",
     "introspect",
+    "part_range",
     "plan_json",
 ]
 
@@ -59,6 +62,7 @@ class AtdmError(Exception):
     failures: List[Failure]
 
 class ScenarioNotFound(AtdmError): ...
+class InvalidDataset(AtdmError): ...
 class InvalidConstraint(AtdmError): ...
 class ValidatorRejected(AtdmError): ...
 class SeedFailed(AtdmError): ...
@@ -152,3 +156,16 @@ def introspect(
     force: bool = False,
     schemas: Optional[Sequence[str]] = None,
 ) -> ScaffoldReport: ...
+
+def generate_ipc(
+    rows: Mapping[str, int],
+    table: str,
+    start: int,
+    stop: int,
+    *,
+    seed: int,
+    reference_date: _Date,
+    scenario_dir: Optional[_Path] = None,
+    batch_rows: int = 65536,
+) -> bytes: ...
+def part_range(rows: int, parts: int, part: int) -> tuple[int, int]: ...

@@ -192,6 +192,65 @@ fn check(options: &GenerateOptions) -> Result<(), Error> {
     check_counts(&options.rows, options.batch_rows)
 }
 
+/// The options of a pack's dataset outside a database: keys to reference tables the dataset
+/// does not generate point at the pack's reference rows.
+pub fn dataset_options(pack: &Pack, seed: u64, reference_date: NaiveDate) -> DatasetOptions {
+    let mut opts = DatasetOptions::new(seed, reference_date);
+    opts.existing = pack.reference_rows().clone();
+    opts
+}
+
+/// Rows `range` of `table` in the dataset `rows` of `pack` (as [`generate_files`] makes it
+/// for the same seed and reference date), as an Arrow IPC stream of batches of at most
+/// `batch_rows` rows: what the Python package hands to pyarrow, so that a distributed
+/// engine can make any part of a dataset anywhere.
+pub fn arrow_ipc(
+    pack: &Pack,
+    rows: &BTreeMap<String, u64>,
+    table: &str,
+    range: Range<u64>,
+    seed: u64,
+    reference_date: NaiveDate,
+    batch_rows: u64,
+) -> Result<Vec<u8>, Error> {
+    check_counts(rows, batch_rows)?;
+    let opts = dataset_options(pack, seed, reference_date);
+    let dataset = Dataset::new(
+        pack.schema(),
+        rows,
+        pack.generators(),
+        pack.markers(),
+        &opts,
+    )?;
+    let Some(total) = rows.get(table).copied() else {
+        return Err(Error::InvalidDataset {
+            message: format!(
+                "table {table:?} is not one of the dataset's tables ({})",
+                rows.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        });
+    };
+    if range.start > range.end || range.end > total {
+        return Err(Error::InvalidDataset {
+            message: format!(
+                "rows {}..{} are not within the {total} rows of {table:?}",
+                range.start, range.end
+            ),
+        });
+    }
+    let schema = dataset.arrow_schema(table).expect("a dataset table");
+    let failed = |e: arrow_schema::ArrowError| Error::InvalidDataset {
+        message: format!("cannot encode Arrow IPC: {e}"),
+    };
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &schema).map_err(failed)?;
+    for r in batches(range, batch_rows) {
+        let batch = dataset.batch(table, r).expect("a dataset table");
+        writer.write(&batch).map_err(failed)?;
+    }
+    writer.into_inner().map_err(failed)
+}
+
 /// Generates `options.rows` of `pack`'s schema into files of `format` in `dir` (created if
 /// missing), with a manifest, calling `progress` after every batch. Files that exist are
 /// [`Error::FilesExist`] unless `options.force`; nothing is written then. A file is written
@@ -205,10 +264,7 @@ pub fn generate_files(
 ) -> Result<GenerateReport, Error> {
     check(options)?;
     let started = Instant::now();
-    let mut opts = DatasetOptions::new(options.seed, options.reference_date);
-    // Keys to reference tables the dataset does not generate point at the pack's reference
-    // rows.
-    opts.existing = pack.reference_rows().clone();
+    let opts = dataset_options(pack, options.seed, options.reference_date);
     let dataset = Dataset::new(
         pack.schema(),
         &options.rows,

@@ -146,3 +146,34 @@ fn progress_counts_every_row_and_bad_options_write_nothing() {
     }
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
+
+/// The SHA-256 of one dataset's rows as an Arrow IPC stream. The Python tests read it from
+/// here (atdm-py/tests/test_generate.py), so both front ends pin the same bytes. It changes
+/// only with the generator (see GENERATOR_VERSION).
+const PINNED_DATASET: &str = "8ba21bcb653526d0a48ef5451482ec43c73a13f38cdf6e324b2d078fcbb779cb";
+
+#[test]
+fn a_dataset_is_pinned_byte_for_byte() {
+    use sha2::{Digest, Sha256};
+    let pack = healthcare::pack();
+    let n = rows(&[
+        ("plan", 5),
+        ("member", 1000),
+        ("provider", 50),
+        ("claim", 3000),
+    ]);
+    let mut digest = Sha256::new();
+    for (table, count) in [("member", 1000), ("claim", 3000)] {
+        let whole = arrow_ipc(&pack, &n, table, 0..count, 7, date(), 256).unwrap();
+        digest.update(&whole);
+    }
+    let got = sinks::hex(&digest.finalize());
+    assert_eq!(got, PINNED_DATASET);
+    let e = arrow_ipc(&pack, &n, "member", 0..1001, 7, date(), 256).unwrap_err();
+    assert_eq!(e.code().as_str(), "INVALID_DATASET", "{e}");
+    let e = arrow_ipc(&pack, &n, "eligibility", 0..1, 7, date(), 256).unwrap_err();
+    assert!(
+        e.to_string().contains("not one of the dataset's tables"),
+        "{e}"
+    );
+}

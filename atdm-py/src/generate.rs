@@ -1,0 +1,69 @@
+//! Whole datasets for Python: any row range of any table as Arrow record batches, so that a
+//! distributed engine (Spark's `mapInArrow`, Ray, Dask) makes a huge dataset on many machines
+//! and the parts are exactly the single-process rows.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::{date_arg, pack_arg, py_err};
+
+/// The rows per table of a `rows` mapping (`{"customer": 1000}`).
+fn rows_arg(rows: &Bound<'_, PyDict>) -> PyResult<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in rows.iter() {
+        let table: String = k
+            .extract()
+            .map_err(|_| pyo3::exceptions::PyTypeError::new_err("table names must be str"))?;
+        let n: u64 = v.extract().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "the row count of {table:?} must be a non-negative int"
+            ))
+        })?;
+        out.insert(table, n);
+    }
+    Ok(out)
+}
+
+/// Rows `start` to `stop` (excluded) of `table` in the dataset `rows` (table name to row
+/// count) as an Arrow IPC stream: the same rows `atdm generate` writes for the same seed and
+/// reference date, whatever range, process or machine makes them. The GIL is released while
+/// they are generated.
+#[pyfunction]
+#[pyo3(signature = (rows, table, start, stop, *, seed, reference_date, scenario_dir=None, batch_rows=65536))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn generate_ipc<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyDict>,
+    table: &str,
+    start: u64,
+    stop: u64,
+    seed: u64,
+    reference_date: &Bound<'py, PyAny>,
+    scenario_dir: Option<PathBuf>,
+    batch_rows: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let pack = pack_arg(py, scenario_dir)?;
+    let rows = rows_arg(rows)?;
+    let date = date_arg("reference_date", reference_date)?;
+    let bytes = py
+        .detach(|| atdm_sqlx::arrow_ipc(&pack, &rows, table, start..stop, seed, date, batch_rows))
+        .map_err(|e| py_err(py, e))?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// The rows of part `part` (from 0) of `parts` of a table of `rows` rows, as `(start, stop)`:
+/// the ranges `atdm generate --parts N --part K` writes.
+#[pyfunction]
+pub(crate) fn part_range(rows: u64, parts: u64, part: u64) -> PyResult<(u64, u64)> {
+    if parts == 0 || part >= parts {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "part {part} is not one of the {parts} parts (0 to {})",
+            parts.saturating_sub(1)
+        )));
+    }
+    let r = atdm_core::generate::part_range(rows, parts, part);
+    Ok((r.start, r.end))
+}
