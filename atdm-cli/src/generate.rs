@@ -59,7 +59,7 @@ pub(crate) struct GenerateArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub(crate) threads: usize,
     /// Rows per batch, the unit of parallel work.
-    #[arg(long, default_value_t = 65536, value_name = "N", hide = true)]
+    #[arg(long, default_value_t = 16384, value_name = "N", hide = true)]
     pub(crate) batch_rows: u64,
     /// Overwrite files that exist.
     #[arg(long)]
@@ -144,7 +144,7 @@ pub(crate) fn row_counts(
         let rows = (n * scale).round();
         if rows > atdm_sqlx::MAX_ROWS_PER_TABLE as f64 {
             return Err(bad(format!(
-                "{rows:.0} rows of {t:?} is more than one process makes ({}); split the dataset with --parts",
+                "{rows:.0} rows of {t:?} is more than ATDM generates of one table ({}); ask for fewer",
                 atdm_sqlx::MAX_ROWS_PER_TABLE
             )));
         }

@@ -533,3 +533,129 @@ fn validate_uses_the_scenario_directory_schema() {
     let v = run(c).ok().json();
     assert_eq!(v["scenarios"][0]["id"], "blocked_customer");
 }
+
+/// `atdm generate --out`: every format, a timestamp with a time zone in each, the manifest,
+/// parts that concatenate to the whole, files that exist refused, bad counts a usage error.
+#[test]
+fn generate_writes_every_format_with_a_manifest_and_parts() {
+    let tmp = TempDir::new();
+    let pack = tmp.0.join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(
+        pack.join("schema.toml"),
+        r#"
+name = "shop"
+[[tables]]
+name = "customer"
+primary_key = ["customer_id"]
+unique = [["email"]]
+columns = [
+  { name = "customer_id", type = "bigint", generated = "identity" },
+  { name = "email", type = "varchar(60)" },
+  { name = "joined_at", type = "timestamptz" },
+  { name = "vip", type = "boolean" },
+  { name = "balance", type = "numeric(10,2)" },
+]
+[[tables]]
+name = "orders"
+primary_key = ["order_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+columns = [
+  { name = "order_id", type = "bigint", generated = "identity" },
+  { name = "customer_id", type = "bigint" },
+  { name = "placed_on", type = "date" },
+]
+"#,
+    )
+    .unwrap();
+    let dir = |s: &str| tmp.0.join(s).display().to_string();
+    let generate = |extra: &[&str]| {
+        let mut c = atdm_in(&tmp.0);
+        c.args([
+            "--scenario-dir",
+            "pack",
+            "--reference-date",
+            "2026-06-01",
+            "generate",
+        ])
+        .args(["--rows", "customer=300,orders=1k"])
+        .args(extra);
+        run(c)
+    };
+    for format in ["parquet", "csv", "jsonl", "sql"] {
+        let out = dir(format);
+        let v = generate(&["--format", format, "--out", &out, "-o", "json"])
+            .ok()
+            .json();
+        assert_eq!(v["tables"][1]["table"], "orders", "{format}");
+        assert_eq!(v["tables"][1]["rows"], 1000);
+        let file = Path::new(&out).join(v["tables"][1]["file"].as_str().unwrap());
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().len(),
+            v["tables"][1]["bytes"].as_u64().unwrap()
+        );
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(Path::new(&out).join("manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(manifest["tables"], v["tables"], "{format}");
+        assert!(
+            manifest.get("elapsed_ms").is_none(),
+            "the manifest has no wall time"
+        );
+    }
+    let csv = std::fs::read_to_string(tmp.0.join("csv/customer.csv")).unwrap();
+    assert!(
+        csv.lines().nth(1).unwrap().contains("Z,"),
+        "a UTC timestamp: {csv:.200}"
+    );
+    // Two parts: their rows, concatenated, are the whole file's.
+    for part in ["0", "1"] {
+        generate(&[
+            "--format",
+            "jsonl",
+            "--out",
+            &dir("parts"),
+            "--parts",
+            "2",
+            "--part",
+            part,
+        ])
+        .ok();
+    }
+    let whole = std::fs::read_to_string(tmp.0.join("jsonl/orders.jsonl")).unwrap();
+    let joined = ["0", "1"]
+        .map(|k| {
+            std::fs::read_to_string(
+                tmp.0
+                    .join(format!("parts/orders.part-0000{k}-of-00002.jsonl")),
+            )
+            .unwrap()
+        })
+        .concat();
+    assert_eq!(whole, joined);
+    generate(&["--format", "csv", "--out", &dir("csv")]).fails_with("FILES_EXIST");
+    generate(&["--format", "csv", "--out", &dir("csv"), "--force"]).ok();
+    let mut c = atdm_in(&tmp.0);
+    c.args([
+        "--scenario-dir",
+        "pack",
+        "generate",
+        "--rows",
+        "customer=lots",
+        "--out",
+        "x",
+    ]);
+    run(c).usage_error();
+    generate(&[
+        "--format",
+        "csv",
+        "--out",
+        &dir("bad"),
+        "--parts",
+        "2",
+        "--part",
+        "2",
+    ])
+    .fails_with("INVALID_DATASET");
+    assert!(!tmp.0.join("bad").exists(), "nothing was written");
+}

@@ -515,12 +515,16 @@ impl ColumnGen {
         let unique = self.unique && matches!(self.kind, Kind::Semantic(_) | Kind::Words);
         let tag = (ctx.seed >> 40) as u32 & 0xFF_FFFF;
         let email = self.semantic == Some(Semantic::Email);
-        let suffix = match (unique, email, &self.kind) {
-            (false, _, _) => String::new(),
-            (true, true, _) => format!(".{tag:06x}{}", ctx.row),
-            (true, false, Kind::Words) => format!(" {tag:06x}{}", ctx.row),
-            (true, false, _) => format!("-{tag:06x}{}", ctx.row),
-        };
+        let mut suffix = String::new();
+        if unique {
+            suffix.push(match (email, &self.kind) {
+                (true, _) => '.',
+                (false, Kind::Words) => ' ',
+                (false, _) => '-',
+            });
+            push_hex6(&mut suffix, tag);
+            push_decimal(&mut suffix, ctx.row);
+        }
         let budget = self.max_len.map(|m| m.saturating_sub(suffix.len()));
         if email {
             if let Some(b) = budget {
@@ -542,6 +546,29 @@ impl ColumnGen {
             buf.truncate(cut);
         }
     }
+}
+
+/// Appends `v` (below 2^24) as six lower-case hex digits, as `{v:06x}` does.
+fn push_hex6(out: &mut String, v: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..6).rev() {
+        out.push(HEX[((v >> (shift * 4)) & 0xF) as usize] as char);
+    }
+}
+
+/// Appends `v` in decimal, as `{v}` does, without the formatting machinery.
+fn push_decimal(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 /// Cuts an email that is longer than `max` characters in its local part, so the domain (and
@@ -586,6 +613,23 @@ impl Bound {
             v - ABS_FLAG
         } else {
             days_since_epoch(today) + v
+        }
+    }
+}
+
+#[cfg(test)]
+mod digits_tests {
+    #[test]
+    fn hex_and_decimal_match_the_formatter() {
+        for v in [0u32, 1, 0xabc, 0xFF_FFFF] {
+            let mut s = String::new();
+            super::push_hex6(&mut s, v);
+            assert_eq!(s, format!("{v:06x}"));
+        }
+        for v in [0u64, 7, 10, 99_999, u64::MAX] {
+            let mut s = String::new();
+            super::push_decimal(&mut s, v);
+            assert_eq!(s, v.to_string());
         }
     }
 }

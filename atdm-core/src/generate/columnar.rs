@@ -86,6 +86,11 @@ impl ColBuilder {
             (ColBuilder::Int64(b), Scalar::Int(i)) => b.append_value(i),
             (ColBuilder::Bool(b), Scalar::Bool(v)) => b.append_value(v),
             (ColBuilder::Date(b), Scalar::Date(d)) => b.append_value((d - EPOCH).num_days() as i32),
+            // As `Value::to_json` writes it (lower-case, hyphenated), without an allocation.
+            (ColBuilder::Utf8(b), Scalar::Uuid(u)) => b.append_value(
+                u.hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
+            ),
             (this, other) => this.append_value(&other.into_value(buf)),
         }
     }

@@ -29,7 +29,7 @@ use sinks::Sink;
 
 use crate::error::Error;
 
-/// The most rows `atdm generate` makes of one table.
+/// The most rows `atdm generate` makes of one table (in all parts together).
 pub const MAX_ROWS_PER_TABLE: u64 = 1_000_000_000_000;
 
 /// What to generate and how.
@@ -55,7 +55,7 @@ pub struct GenerateOptions {
 
 impl GenerateOptions {
     /// Options for `rows`, with `seed` and `reference_date`: the whole dataset in one part, on
-    /// every core, 64 Ki rows per batch.
+    /// every core, 16 Ki rows per batch.
     pub fn new(rows: BTreeMap<String, u64>, seed: u64, reference_date: NaiveDate) -> Self {
         GenerateOptions {
             rows,
@@ -63,7 +63,7 @@ impl GenerateOptions {
             reference_date,
             parts: 1,
             part: 0,
-            batch_rows: 64 * 1024,
+            batch_rows: 16 * 1024,
             threads: 0,
             force: false,
         }
@@ -165,8 +165,8 @@ pub(crate) fn check_counts(rows: &BTreeMap<String, u64>, batch_rows: u64) -> Res
     for (t, n) in rows {
         if *n > MAX_ROWS_PER_TABLE {
             return Err(invalid(format!(
-                "{n} rows of {t:?} is more than one process can make ({MAX_ROWS_PER_TABLE}); \
-                 split the dataset with --parts"
+                "{n} rows of {t:?} is more than ATDM generates of one table \
+                 ({MAX_ROWS_PER_TABLE}); ask for fewer"
             )));
         }
     }

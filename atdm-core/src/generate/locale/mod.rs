@@ -386,7 +386,10 @@ impl<'de> Deserialize<'de> for Locale {
 /// ASCII could be made of it.
 pub(crate) fn ascii_name(name: &str, out: &mut String) -> bool {
     let start = out.len();
-    if let Some(r) = regions::romaji(name) {
+    // Romanised names are all written in Japanese script: ASCII names skip the search.
+    if !name.is_ascii()
+        && let Some(r) = regions::romaji(name)
+    {
         out.push_str(r);
         return true;
     }

@@ -10,29 +10,29 @@
 //! deletes by those claims, so it costs about a bulk delete.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use arrow_array::RecordBatch;
 use atdm_core::audit::{AuditAction, AuditStatus};
 use atdm_core::generate::{Dataset, DatasetOptions, GENERATOR_VERSION};
-use atdm_core::schema::{ColumnType, Dialect, Generated, Table};
+use atdm_core::schema::{ColumnType, Generated, Table};
 use atdm_core::token::CleanupToken;
-use atdm_core::{Pack, Value, seed_from_run_id};
+use atdm_core::{Value, seed_from_run_id};
 use chrono::{DateTime, NaiveDate, Utc};
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Engine, micros, random_bytes};
-use crate::backend::{BulkLoad, Stmt, Tx, literals};
+use crate::backend::{Stmt, Tx};
 use crate::error::{Error, db_message};
-use crate::generate::{Progress, batches, copy_rows, insert, insert_head};
+use crate::generate::Progress;
+
+mod claims;
+mod produce;
+
+pub use claims::{Owned, OwnedValues};
+use produce::{Piece, Target, produce};
 
 /// The scenario name a load's run has in the run catalog.
 pub const LOAD_SCENARIO: &str = "atdm.generate";
-
-/// Rows per `INSERT` statement where the database has no `COPY`.
-const ROWS_PER_INSERT: usize = 2000;
 
 /// The most existing rows of one table a load reads to point foreign keys at.
 const MAX_EXISTING: usize = 1_000_000;
@@ -67,85 +67,7 @@ impl Load {
             invoker: None,
             lease: None,
             threads: 0,
-            batch_rows: 64 * 1024,
-        }
-    }
-}
-
-/// Which rows of one table a load's run owns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Owned {
-    /// The table.
-    pub table: String,
-    /// The column the claim is on.
-    pub column: String,
-    /// The rows' values of that column.
-    #[serde(flatten)]
-    pub values: OwnedValues,
-    /// How many rows the load wrote.
-    pub rows: u64,
-}
-
-/// The values of a claim's column that a run's rows have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum OwnedValues {
-    /// Every value from `from` to `to`, both included (identity keys).
-    Range {
-        /// The first key.
-        from: i64,
-        /// The last key.
-        to: i64,
-    },
-    /// One value (the run-id column).
-    Equals {
-        /// The value.
-        value: String,
-    },
-    /// Every value that starts with `prefix` (text keys that hold the run id).
-    Prefix {
-        /// The prefix.
-        prefix: String,
-    },
-}
-
-impl Owned {
-    /// `WHERE` condition and its parameters, numbered from `first`.
-    pub(crate) fn condition(
-        &self,
-        quoted_column: &str,
-        placeholder: &dyn Fn(usize) -> String,
-        first: usize,
-    ) -> (String, Vec<(Value, ColumnType)>) {
-        match &self.values {
-            OwnedValues::Range { from, to } => (
-                format!(
-                    "{quoted_column} BETWEEN {} AND {}",
-                    placeholder(first),
-                    placeholder(first + 1)
-                ),
-                vec![
-                    (Value::Int(*from), ColumnType::BigInt),
-                    (Value::Int(*to), ColumnType::BigInt),
-                ],
-            ),
-            OwnedValues::Equals { value } => (
-                format!("{quoted_column} = {}", placeholder(first)),
-                vec![(Value::Text(value.clone()), ColumnType::Text)],
-            ),
-            OwnedValues::Prefix { prefix } => {
-                let escaped: String = prefix
-                    .chars()
-                    .flat_map(|c| match c {
-                        '%' | '_' | '!' => vec!['!', c],
-                        c => vec![c],
-                    })
-                    .collect();
-                (
-                    format!("{quoted_column} LIKE {} ESCAPE '!'", placeholder(first)),
-                    vec![(Value::Text(format!("{escaped}%")), ColumnType::Text)],
-                )
-            }
+            batch_rows: 16 * 1024,
         }
     }
 }
@@ -189,18 +111,6 @@ enum ClaimKind {
     /// A key column that references a table of the load claimed by range: the same range
     /// (order lines of the load's orders).
     Parent { column: String, parent: String },
-}
-
-/// One piece of a load on its way from the producer thread to the database.
-enum Piece {
-    /// Encoded rows of the `table`-th table: `COPY` text, or one `INSERT` statement.
-    Chunk {
-        table: usize,
-        bytes: Vec<u8>,
-        rows: u64,
-    },
-    /// The producer could not make the dataset.
-    Failed(String),
 }
 
 fn invalid(message: String) -> Error {
@@ -528,14 +438,21 @@ impl Engine {
                 .expect("checked before");
             d.tables().map(|(t, _)| t.to_owned()).collect()
         };
+        // Every identity column's keys go after the table's (and its sequence's) largest,
+        // whatever the claim is on.
+        for name in &names {
+            let t = schema.table(name).expect("a schema table");
+            if let Some(c) = identity_column(t) {
+                let base = self.db().reserve_keys(tx, t, &c).await?;
+                options.key_bases.insert(name.clone(), base);
+            }
+        }
         let mut owned = Vec::new();
         for (name, kind) in names.iter().zip(kinds) {
-            let t = schema.table(name).expect("a schema table");
             let n = rows[name];
             let (column, values) = match kind {
                 ClaimKind::Range(c) => {
-                    let base = self.db().reserve_keys(tx, t, c).await?;
-                    options.key_bases.insert(name.clone(), base);
+                    let base = options.key_bases.get(name).copied().unwrap_or(0);
                     (
                         c.clone(),
                         OwnedValues::Range {
@@ -620,7 +537,8 @@ impl Engine {
             bulk,
             identity_insert: db.identity_insert(),
         };
-        let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(4);
+        // Few pieces in flight: memory stays flat whatever the table's size.
+        let (send, mut receive) = tokio::sync::mpsc::channel::<Piece>(2);
         let producer = {
             let pack = self.pack().clone();
             let options = options.clone();
@@ -680,7 +598,7 @@ impl Engine {
                     let cols: Vec<String> =
                         arrow.fields().iter().map(|f| d.quote(f.name())).collect();
                     let statement = (bulk.statement)(&d.quote_table(t), &cols);
-                    let (inner_send, inner_receive) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+                    let (inner_send, inner_receive) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
                     let forward = async {
                         let inner_send = inner_send;
                         loop {
@@ -756,96 +674,4 @@ fn claim_kind(t: &Table, run_id_column: &str) -> Option<ClaimKind> {
         return Some(ClaimKind::Prefix(pk.clone()));
     }
     None
-}
-
-/// What the producer thread encodes for.
-#[derive(Clone, Copy)]
-struct Target {
-    dialect: Dialect,
-    bulk: Option<BulkLoad>,
-    identity_insert: &'static str,
-}
-
-/// The producer thread: makes the dataset, then each table's batches on a pool of `threads`,
-/// a window at a time, encodes them for the database and sends them in order.
-fn produce(
-    pack: &Pack,
-    rows: &BTreeMap<String, u64>,
-    options: &DatasetOptions,
-    target: Target,
-    threads: usize,
-    batch_rows: u64,
-    send: &tokio::sync::mpsc::Sender<Piece>,
-) {
-    let made = Dataset::new(
-        pack.schema(),
-        rows,
-        pack.generators(),
-        pack.markers(),
-        options,
-    );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("atdm-load-{i}"))
-        .build();
-    let (dataset, pool) = match (made, pool) {
-        (Ok(d), Ok(p)) => (d, p),
-        (Err(e), _) => {
-            let _ = send.blocking_send(Piece::Failed(e.to_string()));
-            return;
-        }
-        (_, Err(e)) => {
-            let _ = send.blocking_send(Piece::Failed(format!("cannot start worker threads: {e}")));
-            return;
-        }
-    };
-    let lits = literals(target.dialect);
-    let window = pool.current_num_threads().max(1) * 2;
-    let tables: Vec<(String, u64)> = dataset.tables().map(|(t, n)| (t.to_owned(), n)).collect();
-    for (ti, (name, total)) in tables.iter().enumerate() {
-        let table = pack.schema().table(name).expect("a schema table");
-        let arrow = dataset.arrow_schema(name).expect("a dataset table");
-        let head = insert_head(target.dialect, table, &arrow, target.identity_insert);
-        let encode = |batch: RecordBatch| -> Vec<(Vec<u8>, u64)> {
-            match target.bulk {
-                Some(bulk) => {
-                    let mut out = String::with_capacity(batch.num_rows() * 128);
-                    copy_rows(&mut out, &bulk, &batch);
-                    vec![(out.into_bytes(), batch.num_rows() as u64)]
-                }
-                None => statements(0..batch.num_rows())
-                    .map(|r| {
-                        let mut out = String::with_capacity(r.len() * 128);
-                        insert(&mut out, &head, lits, &batch, r.clone());
-                        (out.into_bytes(), r.len() as u64)
-                    })
-                    .collect(),
-            }
-        };
-        for chunk in batches(0..*total, batch_rows).chunks(window) {
-            let encoded: Vec<Vec<(Vec<u8>, u64)>> = pool.install(|| {
-                chunk
-                    .par_iter()
-                    .map(|r| encode(dataset.batch(name, r.clone()).expect("a dataset table")))
-                    .collect()
-            });
-            for (bytes, n) in encoded.into_iter().flatten() {
-                let piece = Piece::Chunk {
-                    table: ti,
-                    bytes,
-                    rows: n,
-                };
-                if send.blocking_send(piece).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// `rows` in pieces of [`ROWS_PER_INSERT`].
-fn statements(rows: Range<usize>) -> impl Iterator<Item = Range<usize>> {
-    (rows.start..rows.end)
-        .step_by(ROWS_PER_INSERT)
-        .map(move |s| s..(s + ROWS_PER_INSERT).min(rows.end))
 }

@@ -1,0 +1,83 @@
+//! What a load's run owns: one claim per table, and the condition that finds its rows.
+
+use atdm_core::Value;
+use atdm_core::schema::ColumnType;
+use serde::{Deserialize, Serialize};
+
+/// Which rows of one table a load's run owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owned {
+    /// The table.
+    pub table: String,
+    /// The column the claim is on.
+    pub column: String,
+    /// The rows' values of that column.
+    #[serde(flatten)]
+    pub values: OwnedValues,
+    /// How many rows the load wrote.
+    pub rows: u64,
+}
+
+/// The values of a claim's column that a run's rows have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OwnedValues {
+    /// Every value from `from` to `to`, both included (identity keys).
+    Range {
+        /// The first key.
+        from: i64,
+        /// The last key.
+        to: i64,
+    },
+    /// One value (the run-id column).
+    Equals {
+        /// The value.
+        value: String,
+    },
+    /// Every value that starts with `prefix` (text keys that hold the run id).
+    Prefix {
+        /// The prefix.
+        prefix: String,
+    },
+}
+
+impl Owned {
+    /// `WHERE` condition and its parameters, numbered from `first`.
+    pub(crate) fn condition(
+        &self,
+        quoted_column: &str,
+        placeholder: &dyn Fn(usize) -> String,
+        first: usize,
+    ) -> (String, Vec<(Value, ColumnType)>) {
+        match &self.values {
+            OwnedValues::Range { from, to } => (
+                format!(
+                    "{quoted_column} BETWEEN {} AND {}",
+                    placeholder(first),
+                    placeholder(first + 1)
+                ),
+                vec![
+                    (Value::Int(*from), ColumnType::BigInt),
+                    (Value::Int(*to), ColumnType::BigInt),
+                ],
+            ),
+            OwnedValues::Equals { value } => (
+                format!("{quoted_column} = {}", placeholder(first)),
+                vec![(Value::Text(value.clone()), ColumnType::Text)],
+            ),
+            OwnedValues::Prefix { prefix } => {
+                let escaped: String = prefix
+                    .chars()
+                    .flat_map(|c| match c {
+                        '%' | '_' | '!' => vec!['!', c],
+                        c => vec![c],
+                    })
+                    .collect();
+                (
+                    format!("{quoted_column} LIKE {} ESCAPE '!'", placeholder(first)),
+                    vec![(Value::Text(format!("{escaped}%")), ColumnType::Text)],
+                )
+            }
+        }
+    }
+}
