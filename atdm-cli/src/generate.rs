@@ -199,6 +199,9 @@ fn loaded_human(l: &atdm_sqlx::Loaded) -> String {
                 OwnedValues::Range { from, to } => format!("{} {from}..={to}", o.column),
                 OwnedValues::Equals { value } => format!("{} = {value}", o.column),
                 OwnedValues::Prefix { prefix } => format!("{} {prefix}*", o.column),
+                OwnedValues::Generated { key_table, key, .. } => {
+                    format!("{} = {key_table}.{key} of rows 0..{}", o.column, o.rows)
+                }
             };
             vec![o.table.clone(), o.rows.to_string(), owns]
         })

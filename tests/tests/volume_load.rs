@@ -1,5 +1,6 @@
 //! Volume loads on every backend: a whole shop (identity keys, a text key, a composite key of
-//! two foreign keys, a one-to-one extension table, a self-reference, checks between columns)
+//! two foreign keys, a one-to-one extension table, a self-reference, checks between columns,
+//! a UUID key and a child keyed by it)
 //! generated straight into the database through its bulk path, the database itself checking
 //! every foreign key, unique and check; a second load pointing at rows the database already
 //! holds; each reset deleting exactly its run's rows by its claims, rows written by hand left
@@ -87,6 +88,26 @@ columns = [
   { name = "left_on", type = "date", nullable = true },
 ]
 checks = ["left_on >= hired"]
+
+[[tables]]
+name = "device"
+primary_key = ["device_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+columns = [
+  { name = "device_id", type = "uuid" },
+  { name = "customer_id", type = "bigint" },
+  { name = "label", type = "varchar(30)" },
+]
+
+[[tables]]
+name = "device_event"
+primary_key = ["device_id", "seq"]
+foreign_keys = [{ columns = ["device_id"], references = "device" }]
+columns = [
+  { name = "device_id", type = "uuid" },
+  { name = "seq", type = "integer" },
+  { name = "kind", type = "varchar(10)" },
+]
 "#;
 
 fn rows(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
@@ -125,6 +146,8 @@ async fn a_volume_load_is_checked_by_the_database_and_resets_exactly() {
             ("order_item", 9000),
             ("loyalty", 2500),
             ("staff", 400),
+            ("device", 800),
+            ("device_event", 2000),
         ]));
         load.batch_rows = 1000;
         let seen = std::sync::Mutex::new(0u64);
@@ -202,7 +225,23 @@ async fn a_volume_load_is_checked_by_the_database_and_resets_exactly() {
             .unwrap();
         assert_eq!(r.deleted["order_item"], 9000, "{kind:?}");
         assert_eq!(r.deleted["staff"], 400, "{kind:?}");
-        for t in ["orders", "order_item", "loyalty", "staff", "product"] {
+        assert_eq!(r.deleted["device"], 800, "{kind:?}: UUID keys, recomputed");
+        assert_eq!(r.deleted["device_event"], 2000, "{kind:?}");
+        let device = first.owned.iter().find(|o| o.table == "device").unwrap();
+        assert!(
+            matches!(device.values, OwnedValues::Generated { .. }),
+            "{:?}",
+            device.values
+        );
+        for t in [
+            "orders",
+            "order_item",
+            "loyalty",
+            "staff",
+            "product",
+            "device",
+            "device_event",
+        ] {
             assert_eq!(count(&db, t).await, 0, "{kind:?}: {t}");
         }
         assert_eq!(

@@ -524,6 +524,40 @@ impl<'a> Dataset<'a> {
     }
 }
 
+/// The values `column` of `table` takes in rows `rows` of any dataset with `options`, where
+/// the column has its own generator (not a foreign key, not an identity key) that no row rule
+/// changes: a volume load's reset recomputes its keys so instead of storing them.
+pub fn generated_values(
+    table: &Table,
+    column: &str,
+    registry: &GeneratorRegistry,
+    policy: &dyn MarkerPolicy,
+    options: &DatasetOptions,
+    rows: Range<u64>,
+) -> Result<Vec<Value>, DatasetError> {
+    let fk_columns: Vec<String> = table
+        .foreign_keys
+        .iter()
+        .flat_map(|fk| fk.columns.iter().cloned())
+        .collect();
+    let failed = |message: String| DatasetError::Generator {
+        table: table.name.clone(),
+        message,
+    };
+    let g =
+        TableGenerator::with_external(table, registry, policy, 0, &fk_columns).map_err(failed)?;
+    let i = g
+        .position(column)
+        .ok_or_else(|| failed(format!("no generated column {column:?}")))?;
+    let cx = BatchCx {
+        seed: options.seed,
+        run_id: &options.run_id,
+        reference_date: options.reference_date,
+    };
+    let none = |_: usize, _: u64| Value::Null;
+    Ok(rows.map(|r| g.cell(&cx, i, r, &none)).collect())
+}
+
 /// The existing rows of `fk`'s table, projected on its referenced columns, where there are
 /// some and they hold every referenced column.
 fn existing_parent(

@@ -355,7 +355,7 @@ impl Engine {
         ];
         let mut reports = Vec::new();
         let mut owned: Vec<Owned> = Vec::new();
-        let mut claims: Vec<Claim> = Vec::new();
+        let mut claims: Vec<(String, Claim)> = Vec::new();
         for (ri, run_id) in run_ids.iter().enumerate() {
             let found = tx
                 .fetch_all(Stmt::new(select_run.clone()).text(run_id.clone()), &types)
@@ -404,7 +404,7 @@ impl Engine {
                             message: format!("unreadable ledger claim {key_json}: {e}"),
                         })?;
                     *mine.entry(table.clone()).or_insert(0) += claim.rows;
-                    claims.push(claim);
+                    claims.push((run_id.clone(), claim));
                     continue;
                 }
                 let seq = match r[4] {
@@ -443,8 +443,9 @@ impl Engine {
         let mut n = 0;
         for &ti in order.iter().rev() {
             let t = &schema.tables[ti];
-            for claim in claims.iter().filter(|c| c.table == t.name) {
-                units.push(claim_delete(tx, &**db, t, claim));
+            for (run_id, claim) in claims.iter().filter(|(_, c)| c.table == t.name) {
+                let keys = self.claim_keys(run_id, claim)?;
+                units.extend(claim_deletes(tx, &**db, t, claim, keys));
             }
             let mut rows: Vec<&Owned> = owned.iter().filter(|o| o.table == t.name).collect();
             if rows.is_empty() {
@@ -626,50 +627,111 @@ impl Engine {
     }
 }
 
-/// The delete of a volume load's claim on `t`. A nullable self-reference among the rows is
-/// cleared first (queued on `tx`), so the rows go in one statement; where each row's foreign
-/// keys are checked as it goes (MySQL), a key range is deleted from its end, children (later
-/// rows) first.
-fn claim_delete(tx: &mut Tx, db: &dyn Backend, t: &Table, claim: &Claim) -> Unit {
+impl Engine {
+    /// The key values a [`OwnedValues::Generated`] claim stands for, recomputed (chunks of
+    /// [`KEYS_PER_DELETE`]); one empty chunk for other claims.
+    fn claim_keys(&self, run_id: &str, claim: &Claim) -> Result<Vec<Vec<Value>>, Error> {
+        let OwnedValues::Generated {
+            key_table: table,
+            key,
+            seed,
+            reference_date,
+        } = &claim.values
+        else {
+            return Ok(vec![Vec::new()]);
+        };
+        let unreadable = |m: String| Error::Database {
+            context: "reset failed and was rolled back; nothing was deleted".into(),
+            message: format!(
+                "the load's claim on {:?} cannot be recomputed: {m}",
+                claim.table
+            ),
+        };
+        let t = self
+            .schema()
+            .table(table)
+            .ok_or_else(|| unreadable(format!("no table {table:?} in the schema")))?;
+        let seed: u64 = seed
+            .parse()
+            .map_err(|_| unreadable(format!("seed {seed:?}")))?;
+        let mut options = atdm_core::generate::DatasetOptions::new(seed, *reference_date);
+        options.run_id = run_id.to_owned();
+        let pack = self.pack();
+        let values = atdm_core::generate::generated_values(
+            t,
+            key,
+            pack.generators(),
+            pack.markers(),
+            &options,
+            0..claim.rows,
+        )
+        .map_err(|e| unreadable(e.to_string()))?;
+        Ok(values
+            .chunks(KEYS_PER_DELETE)
+            .map(<[Value]>::to_vec)
+            .collect())
+    }
+}
+
+/// Keys per statement when a reset deletes a load's recomputed keys.
+const KEYS_PER_DELETE: usize = 5000;
+
+/// The deletes of a volume load's claim on `t` (one per chunk of recomputed keys, else one).
+/// A nullable self-reference among the rows is cleared first (queued on `tx`), so the rows go
+/// in one statement; where each row's foreign keys are checked as it goes (MySQL), a key range
+/// is deleted from its end, children (later rows) first.
+fn claim_deletes(
+    tx: &mut Tx,
+    db: &dyn Backend,
+    t: &Table,
+    claim: &Claim,
+    keys: Vec<Vec<Value>>,
+) -> Vec<Unit> {
     let d = db.dialect();
     let placeholder = |n: usize| db.placeholder(n);
-    let (cond, binds) = claim.condition(&d.quote(&claim.column), &placeholder, 1);
+    let ty = col_type(t, &claim.column);
     let self_keys: Vec<&ForeignKey> = t
         .foreign_keys
         .iter()
         .filter(|fk| fk.references == t.name)
         .collect();
-    let mut order = String::new();
-    for fk in &self_keys {
-        let nullable = fk
-            .columns
-            .iter()
-            .all(|c| t.get_column(c).is_some_and(|c| c.nullable));
-        if nullable {
-            let set: Vec<String> = fk
+    let mut units = Vec::new();
+    // Children (later rows) first.
+    for chunk in keys.iter().rev() {
+        let (cond, binds) = claim.condition(&d.quote(&claim.column), (chunk, &ty), &placeholder, 1);
+        let mut order = String::new();
+        for fk in &self_keys {
+            let nullable = fk
                 .columns
                 .iter()
-                .map(|c| format!("{} = NULL", d.quote(c)))
-                .collect();
-            tx.queue(Stmt {
-                sql: format!(
-                    "UPDATE {} SET {} WHERE {cond}",
-                    d.quote_table(t),
-                    set.join(", ")
-                ),
-                binds: binds.clone(),
-            });
-        } else if d == Dialect::MySql && matches!(claim.values, OwnedValues::Range { .. }) {
-            order = format!(" ORDER BY {} DESC", d.quote(&claim.column));
+                .all(|c| t.get_column(c).is_some_and(|c| c.nullable));
+            if nullable {
+                let set: Vec<String> = fk
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} = NULL", d.quote(c)))
+                    .collect();
+                tx.queue(Stmt {
+                    sql: format!(
+                        "UPDATE {} SET {} WHERE {cond}",
+                        d.quote_table(t),
+                        set.join(", ")
+                    ),
+                    binds: binds.clone(),
+                });
+            } else if d == Dialect::MySql && matches!(claim.values, OwnedValues::Range { .. }) {
+                order = format!(" ORDER BY {} DESC", d.quote(&claim.column));
+            }
         }
+        units.push(Unit::One(
+            t.name.clone(),
+            Stmt {
+                sql: format!("DELETE FROM {} WHERE {cond}{order}", d.quote_table(t)),
+                binds,
+            },
+        ));
     }
-    Unit::One(
-        t.name.clone(),
-        Stmt {
-            sql: format!("DELETE FROM {} WHERE {cond}{order}", d.quote_table(t)),
-            binds,
-        },
-    )
+    units
 }
 
 fn text(v: &Value) -> &str {

@@ -39,17 +39,40 @@ pub enum OwnedValues {
         /// The prefix.
         prefix: String,
     },
+    /// The values the generator of `key` of `table` gives rows `0..rows` for the run with
+    /// this seed and reference date (UUID and other generated keys): a reset recomputes them
+    /// instead of reading a ledger row per row. `table` is the claimed table, or the table
+    /// its claimed column references.
+    Generated {
+        /// The table whose key generator makes the values.
+        key_table: String,
+        /// That table's key column.
+        key: String,
+        /// The load's seed (decimal, as JSON cannot hold every 64-bit integer).
+        seed: String,
+        /// The load's reference date.
+        reference_date: chrono::NaiveDate,
+    },
 }
 
 impl Owned {
-    /// `WHERE` condition and its parameters, numbered from `first`.
+    /// `WHERE` condition and its parameters, numbered from `first`; for
+    /// [`OwnedValues::Generated`], `keys` are the recomputed values (a chunk of them).
     pub(crate) fn condition(
         &self,
         quoted_column: &str,
+        keys: (&[Value], &ColumnType),
         placeholder: &dyn Fn(usize) -> String,
         first: usize,
     ) -> (String, Vec<(Value, ColumnType)>) {
         match &self.values {
+            OwnedValues::Generated { .. } => {
+                let ps: Vec<String> = (0..keys.0.len()).map(|k| placeholder(first + k)).collect();
+                (
+                    format!("{quoted_column} IN ({})", ps.join(", ")),
+                    keys.0.iter().map(|v| (v.clone(), keys.1.clone())).collect(),
+                )
+            }
             OwnedValues::Range { from, to } => (
                 format!(
                     "{quoted_column} BETWEEN {} AND {}",

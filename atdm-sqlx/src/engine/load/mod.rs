@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use atdm_core::audit::{AuditAction, AuditStatus};
 use atdm_core::generate::{Dataset, DatasetOptions, GENERATOR_VERSION};
-use atdm_core::schema::{ColumnType, Generated, Table};
+use atdm_core::schema::{Check, ColumnType, Generated, Operand, Table};
 use atdm_core::token::CleanupToken;
 use atdm_core::{Value, seed_from_run_id};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -108,8 +108,10 @@ enum ClaimKind {
     Equals(String),
     /// Its text key's prefix.
     Prefix(String),
-    /// A key column that references a table of the load claimed by range: the same range
-    /// (order lines of the load's orders).
+    /// Its key's generated values, recomputed by the reset (UUID and other keys).
+    Keys(String),
+    /// A key column that references a table of the load claimed by range or by keys: the
+    /// same values (order lines of the load's orders).
     Parent { column: String, parent: String },
 }
 
@@ -361,7 +363,12 @@ impl Engine {
                     .iter()
                     .position(|l| *l == parent)
                     .and_then(|i| kinds.get(i))
-                    .is_some_and(|k| matches!(k, ClaimKind::Range(_)))
+                    .is_some_and(|k| {
+                        matches!(
+                            k,
+                            ClaimKind::Range(_) | ClaimKind::Keys(_) | ClaimKind::Prefix(_)
+                        )
+                    })
             };
             let parent = t
                 .foreign_keys
@@ -473,13 +480,31 @@ impl Engine {
                         prefix: String::new(),
                     },
                 ),
+                ClaimKind::Keys(c) => (
+                    c.clone(),
+                    OwnedValues::Generated {
+                        key_table: name.clone(),
+                        key: c.clone(),
+                        seed: options.seed.to_string(),
+                        reference_date: options.reference_date,
+                    },
+                ),
                 ClaimKind::Parent { column, parent } => {
-                    let range = owned
+                    let of_parent = owned
                         .iter()
                         .find(|o: &&Owned| &o.table == parent)
-                        .map(|o| o.values.clone())
                         .expect("parents are claimed first");
-                    (column.clone(), range)
+                    let values = match &of_parent.values {
+                        // The parent's text keys, recomputed (its prefix is not the child's).
+                        OwnedValues::Prefix { .. } => OwnedValues::Generated {
+                            key_table: parent.clone(),
+                            key: of_parent.column.clone(),
+                            seed: options.seed.to_string(),
+                            reference_date: options.reference_date,
+                        },
+                        other => other.clone(),
+                    };
+                    (column.clone(), values)
                 }
             };
             owned.push(Owned {
@@ -506,13 +531,14 @@ impl Engine {
                 let expected = format!("{short}-{run_id}-");
                 match first {
                     Some(Value::Text(k)) if k.starts_with(&expected) => *prefix = expected,
+                    // A text key of another shape (a code, a name): its values are recomputed.
                     _ => {
-                        return Ok(Err(invalid(format!(
-                            "table {:?} cannot be loaded as a run: its key {:?} is not generated \
-                             as <table>-<run>-<row> (a registered generator or a check sets \
-                             it); generate it into files (--out) instead",
-                            o.table, o.column
-                        ))));
+                        o.values = OwnedValues::Generated {
+                            key_table: o.table.clone(),
+                            key: o.column.clone(),
+                            seed: options.seed.to_string(),
+                            reference_date: options.reference_date,
+                        }
                     }
                 }
             }
@@ -651,7 +677,7 @@ fn identity_column(t: &Table) -> Option<String> {
 }
 
 /// How a table's rows can be claimed: by its identity key, its run-id column, or its single
-/// text key.
+/// key's generated values (a prefix for text keys that hold the run id).
 fn claim_kind(t: &Table, run_id_column: &str) -> Option<ClaimKind> {
     if let [pk] = t.primary_key.as_slice()
         && t.get_column(pk)
@@ -666,12 +692,31 @@ fn claim_kind(t: &Table, run_id_column: &str) -> Option<ClaimKind> {
         return Some(ClaimKind::Range(c));
     }
     if let [pk] = t.primary_key.as_slice()
-        && t.get_column(pk).is_some_and(|c| {
-            matches!(c.ty, ColumnType::Text | ColumnType::Varchar(_)) && c.generator.is_none()
-        })
         && !t.foreign_keys.iter().any(|fk| fk.columns.contains(pk))
+        && !changed_by_row_rules(t, pk)
+        && let Some(c) = t.get_column(pk)
     {
-        return Some(ClaimKind::Prefix(pk.clone()));
+        return Some(
+            if matches!(c.ty, ColumnType::Text | ColumnType::Varchar(_)) && c.generator.is_none() {
+                ClaimKind::Prefix(pk.clone())
+            } else {
+                ClaimKind::Keys(pk.clone())
+            },
+        );
     }
     None
+}
+
+/// Whether a check between columns (a comparison with another column, an implication) may
+/// change `column`'s generated value in a row, so that the value cannot be recomputed alone.
+fn changed_by_row_rules(t: &Table, column: &str) -> bool {
+    t.checks.iter().any(|c| match c {
+        Check::Compare {
+            column: left,
+            right: Operand::Column(right),
+            ..
+        } => left == column || right == column,
+        Check::Implies { .. } => c.columns().contains(&column),
+        _ => false,
+    })
 }
