@@ -13,8 +13,12 @@ use rayon::prelude::*;
 use crate::backend::{BulkLoad, literals};
 use crate::generate::{batches, copy_rows, insert, insert_head};
 
-/// Rows per `INSERT` statement where the database has no `COPY`.
-const ROWS_PER_INSERT: usize = 2000;
+/// The most rows per `INSERT` statement where the database has no `COPY`.
+const ROWS_PER_INSERT: usize = 8000;
+
+/// About the most bytes per `INSERT` statement: well inside MySQL's smallest usual
+/// `max_allowed_packet` (16 MiB on MariaDB, 64 MiB on MySQL 8), whatever the rows' width.
+const BYTES_PER_INSERT: usize = 4 << 20;
 
 /// One piece of a load on its way from the producer thread to the database.
 pub(super) enum Piece {
@@ -83,7 +87,7 @@ pub(super) fn produce(
                     copy_rows(&mut out, &bulk, &batch);
                     vec![(out.into_bytes(), batch.num_rows() as u64)]
                 }
-                None => statements(0..batch.num_rows())
+                None => statements(0..batch.num_rows(), rows_per_insert(&batch, &head, lits))
                     .map(|r| {
                         let mut out = String::with_capacity(r.len() * 128);
                         insert(&mut out, &head, lits, &batch, r.clone());
@@ -113,9 +117,23 @@ pub(super) fn produce(
     }
 }
 
-/// `rows` in pieces of [`ROWS_PER_INSERT`].
-fn statements(rows: Range<usize>) -> impl Iterator<Item = Range<usize>> {
+/// `rows` in pieces of `per`.
+fn statements(rows: Range<usize>, per: usize) -> impl Iterator<Item = Range<usize>> {
     (rows.start..rows.end)
-        .step_by(ROWS_PER_INSERT)
-        .map(move |s| s..(s + ROWS_PER_INSERT).min(rows.end))
+        .step_by(per)
+        .map(move |s| s..(s + per).min(rows.end))
+}
+
+/// Rows per `INSERT` for `batch`: [`ROWS_PER_INSERT`], fewer where its first rows show that
+/// a statement would pass [`BYTES_PER_INSERT`].
+fn rows_per_insert(batch: &RecordBatch, head: &str, lits: &crate::backend::Literals) -> usize {
+    let probe = batch.num_rows().min(64);
+    if probe == 0 {
+        return ROWS_PER_INSERT;
+    }
+    let mut sample = String::new();
+    insert(&mut sample, head, lits, batch, 0..probe);
+    let per_row = (sample.len().saturating_sub(head.len()) / probe).max(1);
+    // Room for rows twice as wide as the sample's.
+    (BYTES_PER_INSERT / (2 * per_row)).clamp(1, ROWS_PER_INSERT)
 }
