@@ -557,18 +557,8 @@ fn push_hex6(out: &mut String, v: u32) {
 }
 
 /// Appends `v` in decimal, as `{v}` does, without the formatting machinery.
-fn push_decimal(out: &mut String, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+fn push_decimal(out: &mut String, v: u64) {
+    super::push_num(out, v, 0);
 }
 
 /// Cuts an email that is longer than `max` characters in its local part, so the domain (and
@@ -630,6 +620,11 @@ mod digits_tests {
             let mut s = String::new();
             super::push_decimal(&mut s, v);
             assert_eq!(s, v.to_string());
+            for width in [0usize, 2, 3, 5, 24] {
+                let mut s = String::new();
+                super::super::push_num(&mut s, v, width);
+                assert_eq!(s, format!("{v:0width$}"), "{v} {width}");
+            }
         }
     }
 }

@@ -79,6 +79,26 @@ pub(crate) use row::{RowCells, RowRules};
 pub use semantic::Semantic;
 
 use crate::schema::{Column, Table};
+
+/// Appends `v` in decimal, zero-padded to `width` digits, as `{v:0width$}` does, without the
+/// formatting machinery (a hot path of generation).
+pub(crate) fn push_num(out: &mut String, mut v: u64, width: usize) {
+    let mut digits = [b'0'; 24];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len().saturating_sub(width));
+    out.reserve(digits.len() - start);
+    for &d in &digits[start..] {
+        out.push(char::from(d));
+    }
+}
 use crate::value::Value;
 
 /// The version of the generation rules. Same inputs and same version give the same values;

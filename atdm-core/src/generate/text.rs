@@ -102,7 +102,7 @@ pub(crate) fn write(kind: Semantic, cx: &TextCtx<'_>, rng: &mut CellRng, out: &m
             let (first, last) = cx.ascii_names();
             local_part(&first, &last, rng, out);
             if rng.below(2) == 0 {
-                let _ = write!(out, "{}", rng.below(100));
+                super::push_num(out, rng.below(100), 0);
             }
             out.push('@');
             out.push_str(rng.word(&["example.com", "example.net", "example.org"]));
@@ -113,7 +113,7 @@ pub(crate) fn write(kind: Semantic, cx: &TextCtx<'_>, rng: &mut CellRng, out: &m
             }
             let (first, last) = cx.ascii_names();
             local_part(&first, &last, rng, out);
-            let _ = write!(out, "{}", rng.below(1000));
+            super::push_num(out, rng.below(1000), 0);
         }
         State | Region | City | Zip => {
             let part = match kind {

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use fake::locales::{DE_DE, Data, EN, FR_FR, JA_JP, PT_BR};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::CellRng;
+use super::{CellRng, push_num};
 pub(crate) use regions::Region;
 
 /// The locale of generated people, addresses, phone numbers and companies.
@@ -151,7 +151,8 @@ impl Locale {
     pub(crate) fn street(self, rng: &mut CellRng, out: &mut String) {
         match self {
             Locale::En => {
-                let _ = write!(out, "{} ", 1 + rng.below(9999));
+                push_num(out, 1 + rng.below(9999), 0);
+                out.push(' ');
                 out.push_str(rng.word(EN::NAME_LAST_NAME));
                 out.push(' ');
                 out.push_str(rng.word(EN::ADDRESS_STREET_SUFFIX));
@@ -159,10 +160,12 @@ impl Locale {
             Locale::De => {
                 out.push_str(rng.word(DE_DE::NAME_LAST_NAME));
                 out.push_str(rng.word(DE_DE::ADDRESS_STREET_SUFFIX));
-                let _ = write!(out, " {}", 1 + rng.below(150));
+                out.push(' ');
+                push_num(out, 1 + rng.below(150), 0);
             }
             Locale::Fr => {
-                let _ = write!(out, "{} ", 1 + rng.below(200));
+                push_num(out, 1 + rng.below(200), 0);
+                out.push(' ');
                 out.push_str(rng.word(FR_FR::ADDRESS_STREET_SUFFIX));
                 out.push(' ');
                 out.push_str(rng.word(FR_FR::NAME_LAST_NAME));
@@ -171,7 +174,8 @@ impl Locale {
                 out.push_str(rng.word(PT_BR::ADDRESS_STREET_SUFFIX));
                 out.push(' ');
                 out.push_str(rng.word(PT_BR::NAME_LAST_NAME));
-                let _ = write!(out, ", {}", 1 + rng.below(3000));
+                out.push_str(", ");
+                push_num(out, 1 + rng.below(3000), 0);
             }
             Locale::Ja => {
                 out.push_str(rng.word(regions::JA_TOWNS));
@@ -251,19 +255,37 @@ impl Locale {
         let lead = rng.range(i64::from(lo), i64::from(hi));
         match self {
             Locale::En => {
-                let _ = write!(out, "{lead:03}{:02}", rng.below(100));
+                Self::push_lead(out, lead, 3);
+                push_num(out, rng.below(100), 2);
             }
             Locale::De => {
-                let _ = write!(out, "{lead:02}{:03}", rng.below(1000));
+                Self::push_lead(out, lead, 2);
+                push_num(out, rng.below(1000), 3);
             }
             Locale::Fr => {
-                let _ = write!(out, "{lead:02}{:03}", rng.below(100) * 10);
+                Self::push_lead(out, lead, 2);
+                push_num(out, rng.below(100) * 10, 3);
             }
             Locale::PtBr => {
-                let _ = write!(out, "{lead:03}{:02}-{:03}", rng.below(100), rng.below(1000));
+                Self::push_lead(out, lead, 3);
+                push_num(out, rng.below(100), 2);
+                out.push('-');
+                push_num(out, rng.below(1000), 3);
             }
             Locale::Ja => {
-                let _ = write!(out, "{lead:03}-{:04}", rng.below(10_000));
+                Self::push_lead(out, lead, 3);
+                out.push('-');
+                push_num(out, rng.below(10_000), 4);
+            }
+        }
+    }
+
+    /// Appends a zip code's leading digits, zero-padded to `width` (as `{lead:0width$}`).
+    fn push_lead(out: &mut String, lead: i64, width: usize) {
+        match u64::try_from(lead) {
+            Ok(v) => push_num(out, v, width),
+            Err(_) => {
+                let _ = write!(out, "{lead:0width$}");
             }
         }
     }
@@ -274,26 +296,43 @@ impl Locale {
         let line = rng.below(100);
         match self {
             Locale::En => {
-                let _ = write!(out, "+1-{}-555-01{line:02}", 200 + rng.below(800));
+                out.push_str("+1-");
+                push_num(out, 200 + rng.below(800), 0);
+                out.push_str("-555-01");
+                push_num(out, line, 2);
             }
             Locale::De => {
                 let area = rng.word(&["30", "40", "69", "89", "211", "221", "341", "351", "711"]);
-                let _ = write!(out, "+49 {area} 555-01{line:02}");
+                out.push_str("+49 ");
+                out.push_str(area);
+                out.push_str(" 555-01");
+                push_num(out, line, 2);
             }
             Locale::Fr => {
-                let _ = write!(out, "+33 {} 555-01{line:02}", 1 + rng.below(7));
+                out.push_str("+33 ");
+                push_num(out, 1 + rng.below(7), 0);
+                out.push_str(" 555-01");
+                push_num(out, line, 2);
             }
             Locale::PtBr => {
                 let ddd = rng.word(&["11", "21", "31", "41", "51", "61", "71", "81", "85", "91"]);
                 if rng.below(2) == 0 {
-                    let _ = write!(out, "({ddd}) 2555-01{line:02}");
+                    out.push('(');
+                    out.push_str(ddd);
+                    out.push_str(") 2555-01");
+                    push_num(out, line, 2);
                 } else {
-                    let _ = write!(out, "({ddd}) 95555-01{line:02}");
+                    out.push('(');
+                    out.push_str(ddd);
+                    out.push_str(") 95555-01");
+                    push_num(out, line, 2);
                 }
             }
             Locale::Ja => {
                 let area = rng.word(&["03", "06", "011", "022", "045", "052", "075", "078", "092"]);
-                let _ = write!(out, "{area}-555-01{line:02}");
+                out.push_str(area);
+                out.push_str("-555-01");
+                push_num(out, line, 2);
             }
         }
     }
