@@ -17,7 +17,7 @@ use super::sql_script::SqlScript;
 /// A file format `atdm generate` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
-    /// Apache Parquet, Snappy-compressed, one row group per 128 Ki rows.
+    /// Apache Parquet, Snappy-compressed, one row group per 64 Ki rows.
     Parquet,
     /// CSV with a header line.
     Csv,
@@ -118,7 +118,7 @@ impl Sink {
             FileFormat::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
-                    .set_max_row_group_row_count(Some(128 * 1024))
+                    .set_max_row_group_row_count(Some(64 * 1024))
                     .set_created_by(format!("atdm {}", env!("CARGO_PKG_VERSION")))
                     .build();
                 Writer::Parquet(
