@@ -26,6 +26,33 @@ _Date = Union[datetime.date, str]
 _Path = Union[str, "os.PathLike[str]"]
 
 
+def _ipc(
+    rows: Mapping[str, int],
+    table: str,
+    start: int,
+    stop: Optional[int],
+    seed: int,
+    reference_date: Optional[_Date],
+    scenario_dir: Optional[_Path],
+    batch_rows: int,
+) -> bytes:
+    """The rows as an Arrow IPC stream, with the defaults filled in."""
+    if reference_date is None:
+        reference_date = datetime.datetime.now(datetime.timezone.utc).date()
+    if stop is None:
+        stop = int(rows.get(table, 0))
+    return generate_ipc(
+        dict(rows),
+        table,
+        start,
+        stop,
+        seed=seed,
+        reference_date=reference_date,
+        scenario_dir=scenario_dir,
+        batch_rows=batch_rows,
+    )
+
+
 def generate_batches(
     rows: Mapping[str, int],
     table: str,
@@ -49,20 +76,7 @@ def generate_batches(
     """
     import pyarrow.ipc
 
-    if reference_date is None:
-        reference_date = datetime.datetime.now(datetime.timezone.utc).date()
-    if stop is None:
-        stop = int(rows.get(table, 0))
-    data = generate_ipc(
-        dict(rows),
-        table,
-        start,
-        stop,
-        seed=seed,
-        reference_date=reference_date,
-        scenario_dir=scenario_dir,
-        batch_rows=batch_rows,
-    )
+    data = _ipc(rows, table, start, stop, seed, reference_date, scenario_dir, batch_rows)
     yield from pyarrow.ipc.open_stream(data)
 
 
@@ -77,21 +91,9 @@ def generate_table(
     scenario_dir: Optional[_Path] = None,
 ) -> "pyarrow.Table":
     """The rows of :func:`generate_batches` as one pyarrow table."""
-    import pyarrow
+    import pyarrow.ipc
 
-    if reference_date is None:
-        reference_date = datetime.datetime.now(datetime.timezone.utc).date()
-    if stop is None:
-        stop = int(rows.get(table, 0))
-    data = generate_ipc(
-        dict(rows),
-        table,
-        start,
-        stop,
-        seed=seed,
-        reference_date=reference_date,
-        scenario_dir=scenario_dir,
-    )
+    data = _ipc(rows, table, start, stop, seed, reference_date, scenario_dir, 65536)
     return pyarrow.ipc.open_stream(data).read_all()
 
 

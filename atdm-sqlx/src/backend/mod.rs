@@ -21,6 +21,7 @@
 //! [`Backend`] and [`Conn`] on its sqlx driver (or any driver that can bind [`Value`]s and
 //! decode rows by [`ColumnType`]), and one arm in [`Db::connect`].
 
+mod literals;
 pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
@@ -33,6 +34,8 @@ use atdm_core::Value;
 use atdm_core::schema::{Column, ColumnType, Dialect, Table};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+
+pub(crate) use literals::{Literals, hex_bytes, literals, standard_text};
 
 use crate::catalog::CatalogSql;
 use crate::error::Error;
@@ -107,57 +110,6 @@ impl BulkLoad {
         }
         out.push('\n');
     }
-}
-
-/// How a database spells literal values in a SQL script (`atdm generate --format sql`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Literals {
-    /// Appends a quoted string.
-    pub(crate) text: fn(&mut String, &str),
-    /// `TRUE` and `FALSE`, in the database's spelling.
-    pub(crate) booleans: [&'static str; 2],
-    /// Appends bytes as a literal.
-    pub(crate) bytes: fn(&mut String, &[u8]),
-    /// What follows a UTC timestamp for a column with a time zone (`+00`), if anything.
-    pub(crate) utc_suffix: &'static str,
-    /// Starts the script's transaction.
-    pub(crate) begin: &'static str,
-    /// Put after `INSERT INTO t (cols)` when explicit identity values are written.
-    pub(crate) override_identity: &'static str,
-    /// After a table's rows: the statement that moves the identity sequence of `column` of
-    /// `table` (quoted) past them, where the database needs telling.
-    pub(crate) after_identity: Option<fn(&str, &str) -> String>,
-}
-
-/// The literal spellings of a database (see [`Literals`]).
-pub(crate) fn literals(d: Dialect) -> &'static Literals {
-    match d {
-        Dialect::Sqlite => &sqlite::LITERALS,
-        Dialect::Postgres => &postgres::LITERALS,
-        Dialect::MySql => &mysql::LITERALS,
-    }
-}
-
-/// Appends `s` in single quotes, quotes doubled (standard SQL).
-pub(crate) fn standard_text(out: &mut String, s: &str) {
-    out.push('\'');
-    for ch in s.chars() {
-        if ch == '\'' {
-            out.push('\'');
-        }
-        out.push(ch);
-    }
-    out.push('\'');
-}
-
-/// Appends `X'..'` hex bytes.
-pub(crate) fn hex_bytes(out: &mut String, b: &[u8]) {
-    use std::fmt::Write;
-    out.push_str("X'");
-    for x in b {
-        let _ = write!(out, "{x:02x}");
-    }
-    out.push('\'');
 }
 
 /// How the rows of a foreign-key cycle are written in one transaction: each row's foreign
