@@ -2,11 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use atdm_core::schema::Dialect;
-use atdm_sqlx::{FileFormat, GenerateOptions, GenerateReport, Progress};
+use atdm_sqlx::{Destination, FileFormat, GenerateOptions, GenerateReport, Progress};
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -32,14 +31,14 @@ pub(crate) struct GenerateArgs {
     /// For --format sql: the database the script is for [default: the database URL's]
     #[arg(long, value_enum)]
     pub(crate) dialect: Option<SqlDialect>,
-    /// The directory the files and the manifest go to (created when missing).
+    /// Where the files and the manifest go: a directory (created when missing) or an object store, s3://bucket/prefix (endpoint, region and credentials from the AWS_* variables).
     #[arg(
         long,
-        value_name = "DIR",
+        value_name = "DIR|URL",
         required_unless_present = "into",
         conflicts_with = "into"
     )]
-    pub(crate) out: Option<PathBuf>,
+    pub(crate) out: Option<String>,
     /// Load the rows straight into the database (--database-url) as one run, through its bulk path; prints the run id and its cleanup token (`atdm reset RUN --token TOKEN` deletes exactly these rows).
     #[arg(long)]
     pub(crate) into: bool,
@@ -232,10 +231,11 @@ pub(crate) fn files(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), 
         .map(|t| t.name.clone())
         .collect();
     let rows = row_counts(&args, &names)?;
-    let dir = args
-        .out
-        .clone()
-        .expect("clap requires --out without --into");
+    let to = Destination::parse(
+        args.out
+            .as_deref()
+            .expect("clap requires --out without --into"),
+    )?;
     let format = match args.format {
         Format::Parquet => FileFormat::Parquet,
         Format::Csv => FileFormat::Csv,
@@ -259,12 +259,12 @@ pub(crate) fn files(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), 
         ..GenerateOptions::new(rows, args.seed.unwrap_or(1), reference_date)
     };
     let bars = Bars::new(out);
-    let report = atdm_sqlx::generate_files(&pack, &options, format, &dir, &|p| bars.update(p))?;
+    let report = atdm_sqlx::generate_files(&pack, &options, format, &to, &|p| bars.update(p))?;
     bars.clear();
-    out.emit(&report, || human(&report, &dir))
+    out.emit(&report, || human(&report, &to))
 }
 
-fn human(r: &GenerateReport, dir: &std::path::Path) -> String {
+fn human(r: &GenerateReport, to: &Destination) -> String {
     let rows: Vec<Vec<String>> = r
         .tables
         .iter()
@@ -286,7 +286,7 @@ fn human(r: &GenerateReport, dir: &std::path::Path) -> String {
         r.seed,
         r.part + 1,
         r.parts,
-        dir.join(&r.manifest).display()
+        to.locate(&r.manifest).display()
     )
 }
 

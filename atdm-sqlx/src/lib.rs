@@ -196,8 +196,8 @@ pub use engine::{
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
 pub use generate::{
-    FileFormat, GenerateOptions, GenerateReport, GeneratedTable, MAX_ROWS_PER_TABLE, Progress,
-    arrow_ipc, dataset_options, generate_files,
+    Destination, FileFormat, GenerateOptions, GenerateReport, GeneratedTable, MAX_ROWS_PER_TABLE,
+    Progress, arrow_ipc, dataset_options, generate_files,
 };
 pub use introspect::{IntrospectOptions, Introspection, introspect, introspect_with};
 pub use pack_choice::{BUILTIN_PACKS, ENV_PACK, resolve_pack};

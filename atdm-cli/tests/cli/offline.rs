@@ -658,4 +658,23 @@ columns = [
     ])
     .fails_with("INVALID_DATASET");
     assert!(!tmp.0.join("bad").exists(), "nothing was written");
+    // An object store that cannot be reached: said, and nothing is written anywhere.
+    let mut c = atdm_in(&tmp.0);
+    c.args(["--scenario-dir", "pack", "generate", "--rows", "customer=5"])
+        .args(["--out", "s3://atdm-nowhere/data", "--format", "csv"])
+        .env("AWS_ENDPOINT", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "atdm")
+        .env("AWS_SECRET_ACCESS_KEY", "atdm")
+        .env("AWS_REGION", "us-east-1");
+    let r = run(c).fails_with("IO_ERROR");
+    assert!(
+        r.stderr.contains("s3://atdm-nowhere/data/customer.csv")
+            && r.stderr.contains("nothing was written"),
+        "{}",
+        r.stderr
+    );
+    let mut c = atdm_in(&tmp.0);
+    c.args(["--scenario-dir", "pack", "generate", "--rows", "customer=5"])
+        .args(["--out", "ftp://host/data"]);
+    run(c).fails_with("INVALID_URL");
 }

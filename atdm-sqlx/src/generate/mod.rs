@@ -6,13 +6,15 @@
 //! so generation and writing overlap and at most a few batches are held at once, whatever the
 //! table's size. The bytes written do not depend on the number of threads.
 
+mod destination;
 mod encode;
 mod sinks;
 mod sql_script;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -23,9 +25,11 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use destination::Destination;
+use destination::{PART_BYTES, Remote};
 pub(crate) use encode::{cell_value, copy_rows, insert, insert_head};
 pub use sinks::FileFormat;
-use sinks::Sink;
+use sinks::{Place, Sink};
 
 use crate::error::Error;
 
@@ -251,15 +255,31 @@ pub fn arrow_ipc(
     writer.into_inner().map_err(failed)
 }
 
-/// Generates `options.rows` of `pack`'s schema into files of `format` in `dir` (created if
-/// missing), with a manifest, calling `progress` after every batch. Files that exist are
-/// [`Error::FilesExist`] unless `options.force`; nothing is written then. A file is written
-/// under a temporary name and renamed when complete.
+/// Generates `options.rows` of `pack`'s schema into files of `format` at `to` (a directory,
+/// created if missing, or an object store), with a manifest, calling `progress` after every
+/// batch. Files that exist are [`Error::FilesExist`] unless `options.force`; nothing is
+/// written then. A file is written under a temporary name and renamed when complete (in an
+/// object store: uploaded in parts, and visible once complete); the manifest comes last.
 pub fn generate_files(
     pack: &Pack,
     options: &GenerateOptions,
     format: FileFormat,
-    dir: &Path,
+    to: &Destination,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<GenerateReport, Error> {
+    let remote = match to {
+        Destination::Store(store) => Some(Arc::new(Remote::new(store, PART_BYTES)?)),
+        Destination::Dir(_) => None,
+    };
+    generate_into(pack, options, format, to, remote.as_ref(), progress)
+}
+
+pub(crate) fn generate_into(
+    pack: &Pack,
+    options: &GenerateOptions,
+    format: FileFormat,
+    to: &Destination,
+    remote: Option<&Arc<Remote>>,
     progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Result<GenerateReport, Error> {
     check(options)?;
@@ -280,22 +300,28 @@ pub fn generate_files(
         .collect();
     names.push(manifest.clone());
     if !options.force {
-        let existing: Vec<PathBuf> = names
-            .iter()
-            .filter(|n| dir.join(n).exists())
-            .map(PathBuf::from)
-            .collect();
+        let existing: Vec<PathBuf> = match (to, remote) {
+            (_, Some(remote)) => remote.existing(&names)?,
+            (Destination::Dir(dir), None) => names
+                .iter()
+                .filter(|n| dir.join(n).exists())
+                .map(PathBuf::from)
+                .collect(),
+            (Destination::Store(_), None) => unreachable!("a store has its remote"),
+        };
         if !existing.is_empty() {
             return Err(Error::FilesExist {
-                dir: dir.to_path_buf(),
+                dir: PathBuf::from(to.display()),
                 files: existing,
             });
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::Write {
-        path: dir.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    if let Destination::Dir(dir) = to {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Write {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .thread_name(|i| format!("atdm-generate-{i}"))
@@ -309,7 +335,12 @@ pub fn generate_files(
         let name = file_name(table, format, parts, part);
         let schema = dataset.arrow_schema(table).expect("a dataset table");
         let model = pack.schema().table(table).expect("a schema table");
-        let sink = Sink::create(&dir.join(&name), format, model, schema)?;
+        let path = to.locate(&name);
+        let place = match remote {
+            Some(remote) => Place::Store(remote, &name),
+            None => Place::Dir(&path),
+        };
+        let sink = Sink::create(place, path.clone(), format, model, schema)?;
         let written = write_table(
             &dataset,
             table,
@@ -344,11 +375,16 @@ pub fn generate_files(
     };
     let mut text = serde_json::to_string_pretty(&ManifestView(&report)).expect("serializable");
     text.push('\n');
-    let path = dir.join(&manifest);
-    std::fs::write(&path, text).map_err(|e| Error::Write {
-        path,
-        message: e.to_string(),
-    })?;
+    match remote {
+        Some(remote) => remote.put(&manifest, text.into_bytes())?,
+        None => {
+            let path = to.locate(&manifest);
+            std::fs::write(&path, text).map_err(|e| Error::Write {
+                path,
+                message: e.to_string(),
+            })?;
+        }
+    }
     Ok(report)
 }
 

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use atdm_core::schema::{Dialect, Table};
@@ -12,6 +13,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 
+use super::destination::{Remote, Upload};
 use super::sql_script::SqlScript;
 
 /// A file format `atdm generate` writes.
@@ -67,7 +69,40 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-type Out = Hashing<BufWriter<File>>;
+/// The bytes' way out: a local file under its temporary name, or an object store upload.
+enum Target {
+    File {
+        file: BufWriter<File>,
+        partial: PathBuf,
+    },
+    Store(Upload),
+}
+
+impl Write for Target {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Target::File { file, .. } => file.write(buf),
+            Target::Store(u) => u.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Target::File { file, .. } => file.flush(),
+            Target::Store(u) => u.flush(),
+        }
+    }
+}
+
+/// Where a sink's file goes.
+pub(crate) enum Place<'a> {
+    /// A file at this path.
+    Dir(&'a Path),
+    /// An object of this name.
+    Store(&'a Arc<Remote>, &'a str),
+}
+
+type Out = Hashing<Target>;
 
 enum Writer {
     Parquet(ArrowWriter<Out>),
@@ -76,12 +111,14 @@ enum Writer {
     Sql(SqlScript<Out>),
 }
 
-/// One table's file while it is written: under a temporary name until [`Sink::finish`]
-/// renames it, so a failed or interrupted job leaves no file that looks complete.
+/// One table's file while it is written: under a temporary name (or an unfinished upload)
+/// until [`Sink::finish`], so a failed or interrupted job leaves no file that looks complete.
 pub(crate) struct Sink {
     writer: Writer,
-    partial: PathBuf,
+    /// The file or object, for messages.
     path: PathBuf,
+    /// Where a local file ends up.
+    final_path: Option<PathBuf>,
 }
 
 /// A finished file.
@@ -98,19 +135,31 @@ fn failed(path: &Path, e: impl std::fmt::Display) -> crate::Error {
 }
 
 impl Sink {
-    /// Starts `path` for `table`'s batches of `schema`.
+    /// Starts the file at `place` for `table`'s batches of `schema`; `shown` names it in
+    /// messages.
     pub(crate) fn create(
-        path: &Path,
+        place: Place<'_>,
+        shown: PathBuf,
         format: FileFormat,
         table: &Table,
         schema: arrow_schema::SchemaRef,
     ) -> Result<Sink, crate::Error> {
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let file = File::create(&partial).map_err(|e| failed(&partial, e))?;
+        let (target, partial, final_path) = match place {
+            Place::Dir(path) => {
+                let mut partial = path.as_os_str().to_owned();
+                partial.push(".partial");
+                let partial = PathBuf::from(partial);
+                let file = File::create(&partial).map_err(|e| failed(&partial, e))?;
+                let target = Target::File {
+                    file: BufWriter::with_capacity(1 << 20, file),
+                    partial: partial.clone(),
+                };
+                (target, partial, Some(path.to_path_buf()))
+            }
+            Place::Store(remote, name) => (Target::Store(remote.writer(name)), shown, None),
+        };
         let out = Hashing {
-            inner: BufWriter::with_capacity(1 << 20, file),
+            inner: target,
             hash: Sha256::new(),
             bytes: 0,
         };
@@ -136,8 +185,8 @@ impl Sink {
         };
         Ok(Sink {
             writer,
-            partial,
-            path: path.to_path_buf(),
+            path: partial,
+            final_path,
         })
     }
 
@@ -149,13 +198,13 @@ impl Sink {
             Writer::Jsonl(w) => w.write(batch).map_err(|e| e.to_string()),
             Writer::Sql(w) => w.write(batch).map_err(|e| e.to_string()),
         };
-        r.map_err(|e| failed(&self.partial, e))
+        r.map_err(|e| failed(&self.path, e))
     }
 
-    /// Ends the file and gives it its name.
+    /// Ends the file and gives it its name (completes the upload).
     pub(crate) fn finish(self) -> Result<Written, crate::Error> {
-        let partial = self.partial.clone();
-        let fail = |e: String| failed(&partial, e);
+        let shown = self.path.clone();
+        let fail = |e: String| failed(&shown, e);
         let out: Out = match self.writer {
             Writer::Parquet(w) => w.into_inner().map_err(|e| fail(e.to_string()))?,
             Writer::Csv(w) => w.into_inner(),
@@ -168,22 +217,28 @@ impl Sink {
         let Hashing {
             inner, hash, bytes, ..
         } = out;
-        let file = inner
-            .into_inner()
-            .map_err(|e| fail(e.error().to_string()))?;
-        file.sync_all().map_err(|e| fail(e.to_string()))?;
-        std::fs::rename(&self.partial, &self.path).map_err(|e| failed(&self.path, e))?;
+        match inner {
+            Target::File { file, partial } => {
+                let file = file.into_inner().map_err(|e| fail(e.error().to_string()))?;
+                file.sync_all().map_err(|e| fail(e.to_string()))?;
+                let path = self.final_path.expect("a local file has a final path");
+                std::fs::rename(&partial, &path).map_err(|e| failed(&path, e))?;
+            }
+            Target::Store(upload) => upload.finish()?,
+        }
         Ok(Written {
             bytes,
             sha256: hex(&hash.finalize()),
         })
     }
 
-    /// Removes the unfinished file (after a failure elsewhere).
+    /// Removes the unfinished file, or aborts its upload (after a failure).
     pub(crate) fn abandon(self) {
-        let partial = self.partial.clone();
-        drop(self);
-        let _ = std::fs::remove_file(partial);
+        let partial = self.final_path.is_some().then(|| self.path.clone());
+        drop(self); // an unfinished upload is aborted as it drops
+        if let Some(p) = partial {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 

@@ -11,6 +11,10 @@ fn tmp() -> PathBuf {
     dir
 }
 
+fn at(dir: &std::path::Path) -> Destination {
+    Destination::Dir(dir.to_path_buf())
+}
+
 fn rows(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
 }
@@ -30,11 +34,11 @@ fn files_do_not_depend_on_threads_or_batches_and_parts_cover_the_whole() {
         let many = top_many.join(format.extension());
         base.threads = 1;
         base.batch_rows = 1024;
-        let a = generate_files(&pack, &base, format, &one, &|_| {}).unwrap();
+        let a = generate_files(&pack, &base, format, &at(&one), &|_| {}).unwrap();
         let mut other = base.clone();
         other.threads = 4;
         other.force = true;
-        let b = generate_files(&pack, &other, format, &many, &|_| {}).unwrap();
+        let b = generate_files(&pack, &other, format, &at(&many), &|_| {}).unwrap();
         let sums = |r: &GenerateReport| {
             r.tables
                 .iter()
@@ -52,7 +56,7 @@ fn files_do_not_depend_on_threads_or_batches_and_parts_cover_the_whole() {
                 let mut p = base.clone();
                 p.parts = 3;
                 p.part = part;
-                let r = generate_files(&pack, &p, format, &many, &|_| {}).unwrap();
+                let r = generate_files(&pack, &p, format, &at(&many), &|_| {}).unwrap();
                 assert_eq!(r.manifest, format!("manifest.part-{part:05}-of-00003.json"));
             }
             for t in &a.tables {
@@ -69,8 +73,8 @@ fn files_do_not_depend_on_threads_or_batches_and_parts_cover_the_whole() {
         }
     }
     base.force = false;
-    let e =
-        generate_files(&pack, &base, FileFormat::Csv, &top_one.join("csv"), &|_| {}).unwrap_err();
+    let csv = at(&top_one.join("csv"));
+    let e = generate_files(&pack, &base, FileFormat::Csv, &csv, &|_| {}).unwrap_err();
     assert_eq!(e.code().as_str(), "FILES_EXIST", "{e}");
     let _ = std::fs::remove_dir_all(top_one);
     let _ = std::fs::remove_dir_all(top_many);
@@ -87,7 +91,7 @@ fn progress_counts_every_row_and_bad_options_write_nothing() {
         &pack,
         &o,
         FileFormat::Sql(atdm_core::schema::Dialect::Postgres),
-        &dir,
+        &at(&dir),
         &|p| {
             seen.lock()
                 .unwrap()
@@ -139,12 +143,59 @@ fn progress_counts_every_row_and_bad_options_write_nothing() {
         ),
     ] {
         let fresh = tmp().join("never");
-        let e = generate_files(&pack, &bad, FileFormat::Csv, &fresh, &|_| {}).unwrap_err();
+        let e = generate_files(&pack, &bad, FileFormat::Csv, &at(&fresh), &|_| {}).unwrap_err();
         assert_eq!(e.code().as_str(), code, "{e}");
         assert!(e.to_string().contains("nothing was written"), "{e}");
         assert!(!fresh.exists(), "{e}");
     }
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+#[test]
+fn an_object_store_gets_the_same_bytes_in_parts() {
+    let pack = healthcare::pack();
+    let n = rows(&[("plan", 5), ("member", 3000)]);
+    let options = GenerateOptions::new(n, 4, date());
+    let (local, remote_dir) = (tmp(), tmp());
+    // The object store over a local directory: uploads in parts, renamed when complete.
+    let store = crate::Store::from_url(&format!("file://{}", remote_dir.display())).unwrap();
+    let to = Destination::Store(store.clone());
+    // Small parts, so every file of any size is uploaded in several.
+    let remote = Arc::new(Remote::new(&store, 16 * 1024).unwrap());
+    for format in [FileFormat::Csv, FileFormat::Parquet] {
+        let a = generate_files(&pack, &options, format, &at(&local), &|_| {}).unwrap();
+        // From inside a runtime, as the CLI calls it.
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let b = rt
+            .block_on(async { generate_into(&pack, &options, format, &to, Some(&remote), &|_| {}) })
+            .unwrap();
+        assert_eq!(a.tables, b.tables, "{format:?}");
+        let member = a.tables.iter().find(|t| t.table == "member").unwrap();
+        assert!(member.bytes > 3 * 16 * 1024, "{}", member.bytes);
+        for t in &a.tables {
+            assert_eq!(
+                std::fs::read(local.join(&t.file)).unwrap(),
+                std::fs::read(remote_dir.join(&t.file)).unwrap()
+            );
+        }
+        assert_eq!(
+            std::fs::read(local.join("manifest.json")).unwrap(),
+            std::fs::read(remote_dir.join("manifest.json")).unwrap()
+        );
+        // The store's files are found like a directory's.
+        let e = generate_into(&pack, &options, format, &to, Some(&remote), &|_| {}).unwrap_err();
+        assert_eq!(e.code().as_str(), "FILES_EXIST", "{e}");
+        assert!(e.to_string().contains("file://"), "{e}");
+        std::fs::remove_file(remote_dir.join("manifest.json")).unwrap();
+        std::fs::remove_file(local.join("manifest.json")).unwrap();
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&remote_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(leftovers.len(), 4, "no staging files left: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(local);
+    let _ = std::fs::remove_dir_all(remote_dir);
 }
 
 /// The SHA-256 of one dataset's rows as an Arrow IPC stream. The Python tests read it from
