@@ -134,7 +134,14 @@ pub(crate) enum Command {
         limit: usize,
     },
     /// Show what a request would seed (or why it would fail), without writing anything.
-    Plan(RequestArgs),
+    Plan {
+        /// What to plan.
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Show every value and where it came from: the scenario, a knob, a template, another row, a generator, the column's name or checks, the database.
+        #[arg(long)]
+        explain: bool,
+    },
     /// Seed a scenario: prints the run id, the entity keys and the cleanup token (shown once).
     Request {
         /// What to request.

@@ -123,9 +123,13 @@ async fn finish(
 async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(), CliError> {
     match command {
         Command::Generate(args) => crate::generate::into(engine, &out, args).await,
-        Command::Plan(request) => {
+        Command::Plan { request, explain } => {
             let r = request_of(&request)?;
-            let validated = engine.plan(&request.scenario, r).await?;
+            let validated = if explain {
+                engine.explain(&request.scenario, r).await?
+            } else {
+                engine.plan(&request.scenario, r).await?
+            };
             let plan = validated.plan();
             out.emit(plan, || render::plan(plan, validated.validators()))
         }

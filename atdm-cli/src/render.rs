@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use atdm_core::audit::AuditTrail;
-use atdm_core::{Plan, ScenarioDescription};
+use atdm_core::{Cell, Plan, ScenarioDescription, Value};
 use atdm_sqlx::{
     BaselineDiff, BaselineManifest, ResetAllReport, ResetReport, RestoreReport, RunInfo,
     ScaffoldReport, Seeded,
@@ -127,7 +127,31 @@ pub(crate) fn plan(p: &Plan, validators: &[String]) -> String {
         .map(|t| vec![t.table.to_string(), t.rows.len().to_string()])
         .collect();
     s.push_str(&indent(&table(&["table", "rows"], &rows)));
+    for t in &p.tables {
+        let Some(sources) = &t.sources else { continue };
+        for (ri, (row, srcs)) in t.rows.iter().zip(sources).enumerate() {
+            let _ = writeln!(s, "\n{}[{ri}] (@{})", t.table, t.aliases[ri]);
+            let lines: Vec<Vec<String>> = t
+                .columns
+                .iter()
+                .zip(row)
+                .zip(srcs)
+                .map(|((c, cell), src)| vec![c.clone(), cell_text(cell), src.to_string()])
+                .collect();
+            s.push_str(&indent(&table(&["column", "value", "from"], &lines)));
+        }
+    }
     s
+}
+
+/// A planned cell as text: the value, or what the database will fill in.
+fn cell_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Value(Value::Null) => "NULL".into(),
+        Cell::Value(v) => plain(&v.to_json()),
+        Cell::Default => "(the database's)".into(),
+        Cell::Ref(r) => format!("(the key of {}[{}])", r.table, r.row),
+    }
 }
 
 pub(crate) fn reset(r: &ResetReport) -> String {

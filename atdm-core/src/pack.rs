@@ -372,36 +372,55 @@ impl Pack {
         ctx: &RunContext,
         existing: &ExistingRows,
     ) -> Result<Plan, Error> {
-        let c = self
-            .inner
+        self.plan_with(scenario, constraints, ctx, existing, false)
+    }
+
+    /// Plans a scenario as [`Pack::plan`] does, and says where every value came from: each
+    /// [`TablePlan`](crate::plan::TablePlan) holds a [`Source`](crate::plan::Source) per
+    /// cell in `sources`. The rows are the same as [`Pack::plan`]'s.
+    pub fn explain(
+        &self,
+        scenario: &str,
+        constraints: &Constraints,
+        ctx: &RunContext,
+        existing: &ExistingRows,
+    ) -> Result<Plan, Error> {
+        self.plan_with(scenario, constraints, ctx, existing, true)
+    }
+
+    fn compiled(&self, scenario: &str) -> Result<&CompiledScenario, Error> {
+        self.inner
             .compiled
             .get(scenario)
             .ok_or_else(|| Error::ScenarioNotFound {
                 id: scenario.into(),
                 close: self.inner.catalog.close_to(scenario),
-            })?;
-        c.plan(
+            })
+    }
+
+    fn plan_with(
+        &self,
+        scenario: &str,
+        constraints: &Constraints,
+        ctx: &RunContext,
+        existing: &ExistingRows,
+        explain: bool,
+    ) -> Result<Plan, Error> {
+        self.compiled(scenario)?.plan(
             &self.inner.schema,
             constraints,
             ctx,
             existing,
             &self.inner.reference,
             self.inner.markers.as_ref(),
+            explain,
         )
     }
 
     /// The tables whose existing rows a scenario may point at: the engine reads candidate
     /// keys of these tables and passes them to [`Pack::plan`] as `existing`.
     pub fn existing_tables(&self, scenario: &str) -> Result<Vec<String>, Error> {
-        let c = self
-            .inner
-            .compiled
-            .get(scenario)
-            .ok_or_else(|| Error::ScenarioNotFound {
-                id: scenario.into(),
-                close: self.inner.catalog.close_to(scenario),
-            })?;
-        Ok(c.existing_tables())
+        Ok(self.compiled(scenario)?.existing_tables())
     }
 
     /// Runs the gate on a plan: schema validators, then the scenario's validators.

@@ -421,8 +421,9 @@ impl PyEngine {
     }
 
     /// Plans and validates without writing to the database: the plan that a request would
-    /// seed (under a fresh run id), or the error it would fail with.
-    #[pyo3(signature = (scenario, constraints=None, *, seed=None, reference_date=None))]
+    /// seed (under a fresh run id), or the error it would fail with. With `explain=True`,
+    /// each table of the plan also has `sources`: where every value came from, row by row.
+    #[pyo3(signature = (scenario, constraints=None, *, seed=None, reference_date=None, explain=false))]
     fn plan<'py>(
         &self,
         py: Python<'py>,
@@ -430,6 +431,7 @@ impl PyEngine {
         constraints: Option<&Bound<'py, PyDict>>,
         seed: Option<u64>,
         reference_date: Option<&Bound<'py, PyAny>>,
+        explain: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut r = Request::new();
         r.constraints = constraints_arg(constraints)?;
@@ -437,7 +439,12 @@ impl PyEngine {
         r.reference_date = reference_date
             .map(|d| date_arg("reference_date", d))
             .transpose()?;
-        let v = block_on(py, self.engine.plan(scenario, r)).map_err(|e| py_err(py, e))?;
+        let planned = if explain {
+            block_on(py, self.engine.explain(scenario, r))
+        } else {
+            block_on(py, self.engine.plan(scenario, r))
+        };
+        let v = planned.map_err(|e| py_err(py, e))?;
         let plan: serde_json::Value = serde_json::from_str(&v.plan().to_json())
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let out = serde_json::json!({ "plan": plan, "validators": v.validators() });

@@ -157,6 +157,36 @@ def test_plan_is_a_dry_run(engine: atdm.Engine) -> None:
     assert engine.runs() == []
 
 
+def test_plan_explains_where_every_value_came_from(engine: atdm.Engine) -> None:
+    result = engine.plan(
+        "claim_denial_active_member",
+        {"denial_reason": "not covered"},
+        seed=7,
+        reference_date=datetime.date(2026, 6, 1),
+        explain=True,
+    )
+    tables = {t["table"]: t for t in result["plan"]["tables"]}
+    claim = tables["claim"]
+    assert len(claim["sources"]) == len(claim["rows"])
+    for table in tables.values():
+        for row, sources in zip(table["rows"], table["sources"]):
+            assert len(sources) == len(row) and all("from" in s for s in sources)
+    source = dict(zip(claim["columns"], claim["sources"][0]))
+    assert source["denial_reason"] == {"from": "knob", "knob": "denial_reason", "caller": True}
+    assert source["member_id"] == {
+        "from": "reference", "alias": "member", "table": "member", "row": 0, "column": "member_id"
+    }
+    # Without explain, no sources, and the same rows.
+    plain = engine.plan(
+        "claim_denial_active_member",
+        {"denial_reason": "not covered"},
+        seed=7,
+        reference_date=datetime.date(2026, 6, 1),
+    )
+    assert all("sources" not in t for t in plain["plan"]["tables"])
+    assert engine.runs() == []
+
+
 def test_metrics_are_prometheus_text(engine: atdm.Engine) -> None:
     run = engine.request("active_member_clean")
     engine.reset_run(run["run_id"], run["token"])

@@ -381,6 +381,55 @@ async fn plan_previews_without_writing() {
         );
         let human = s.atdm(&["plan", "expired_eligibility"]).ok().stdout;
         assert!(human.contains("nothing was written"), "{human}");
+        assert!(v["tables"][0].get("sources").is_none());
+        // --explain: every value with where it came from.
+        let args = [
+            "plan",
+            "expired_eligibility",
+            "--explain",
+            "-c",
+            "member_status=active",
+        ];
+        let e = s
+            .atdm(&[&["-o", "json"][..], &args[..]].concat())
+            .ok()
+            .json();
+        for t in e["tables"].as_array().unwrap() {
+            let (rows, sources) = (
+                t["rows"].as_array().unwrap(),
+                t["sources"].as_array().unwrap(),
+            );
+            assert_eq!(rows.len(), sources.len(), "{t}");
+            for (r, src) in rows.iter().zip(sources) {
+                assert_eq!(r.as_array().unwrap().len(), src.as_array().unwrap().len());
+            }
+        }
+        let member = e["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "member");
+        let member = member.unwrap();
+        let at = |c: &str| {
+            let i = member["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|x| x == c);
+            member["sources"][0][i.unwrap()].clone()
+        };
+        assert_eq!(
+            at("status"),
+            serde_json::json!({"from": "knob", "knob": "member_status", "caller": true})
+        );
+        assert_eq!(at("test_run_id"), serde_json::json!({"from": "run_id"}));
+        let human = s.atdm(&args).ok().stdout;
+        assert!(
+            human.contains("member[0] (@member)")
+                && human.contains("knob member_status (set by the caller)")
+                && human.contains("copied from member[0].member_id (@member)"),
+            "{human}"
+        );
         assert_eq!(s.count("member").await, 0);
         s.atdm(&[
             "plan",

@@ -16,6 +16,7 @@ use super::{
     CellRng, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, Semantic, ValueGenerator, mix,
     name_hash, text,
 };
+use crate::plan::Source;
 use crate::schema::{Check, CmpOp, Column, ColumnType, Dialect, Operand, Table};
 use crate::value::Value;
 
@@ -79,7 +80,6 @@ pub struct ColumnGen {
     column_hash: u64,
     kind: Kind,
     semantic: Option<Semantic>,
-    prefix: Option<String>,
     max_len: Option<usize>,
     unique: bool,
     ty: ColumnType,
@@ -88,6 +88,19 @@ pub struct ColumnGen {
     home: bool,
     /// For a nullable column: the share of rows filled, in millionths.
     fill: Option<u32>,
+    /// Its prefix, and what [`ColumnGen::source`] says.
+    why: Arc<Why>,
+}
+
+/// Where a column's values come from, beyond its kind.
+#[derive(Debug, Default)]
+struct Why {
+    /// A prefix every value starts with (a `starts with` check).
+    prefix: Option<String>,
+    /// The registered generator's name.
+    generator: Option<String>,
+    /// The column's own checks that shape its values (lists, bounds, prefixes), as written.
+    shaped_by: Vec<String>,
 }
 
 impl fmt::Debug for ColumnGen {
@@ -269,6 +282,11 @@ impl ColumnGen {
             }
         };
         let kind_is_null = matches!(kind, Kind::Null);
+        let shaped_by: Vec<String> = table
+            .checks_on(name)
+            .filter(|c| c.columns() == [name.as_str()])
+            .map(ToString::to_string)
+            .collect();
         let home = table.columns.iter().any(|c| {
             c.ty.is_textual()
                 && Semantic::infer(&table.name, &c.name).is_some_and(Semantic::is_address)
@@ -280,7 +298,6 @@ impl ColumnGen {
             column_hash: name_hash(name),
             kind,
             semantic,
-            prefix,
             max_len: match column.ty {
                 ColumnType::Varchar(n) => Some(n as usize),
                 _ => None,
@@ -296,7 +313,53 @@ impl ColumnGen {
             } else {
                 fill_rate(table, column).map(millionths)
             },
+            why: Arc::new(Why {
+                prefix,
+                generator: generator.map(str::to_owned),
+                shaped_by,
+            }),
         })
+    }
+
+    /// Where the column's values come from, for [`Plan`](crate::Plan) explanations.
+    pub fn source(&self) -> Source {
+        let shaped_by = &self.why.shaped_by;
+        let checks = || shaped_by.clone();
+        let of_type = || Source::Type {
+            ty: self.ty.to_string(),
+        };
+        match &self.kind {
+            Kind::Registered(_) => Source::Generator {
+                generator: self.why.generator.clone().unwrap_or_default(),
+            },
+            Kind::OneOf(_) if shaped_by.is_empty() => of_type(),
+            Kind::OneOf(_) => Source::Check { checks: checks() },
+            Kind::Key => Source::Key,
+            Kind::Semantic(kind) => Source::Semantic {
+                kind: *kind,
+                checks: checks(),
+            },
+            Kind::Year { .. } => Source::Semantic {
+                kind: Semantic::Year,
+                checks: checks(),
+            },
+            Kind::Int {
+                shape: Some(kind), ..
+            }
+            | Kind::Numeric {
+                shape: Some(kind), ..
+            } => Source::Semantic {
+                kind: *kind,
+                checks: checks(),
+            },
+            _ if !shaped_by.is_empty() => Source::Check { checks: checks() },
+            _ => of_type(),
+        }
+    }
+
+    /// The share of rows a nullable column fills, from 0 to 1; `None` when always filled.
+    pub fn fill_rate(&self) -> Option<f64> {
+        self.fill.map(|m| f64::from(m) / 1e6)
     }
 
     /// The semantic kind inferred for the column, if any.
@@ -507,7 +570,7 @@ impl ColumnGen {
     /// (`-<seed tag><row>`; for an email `.<seed tag><row>` before the `@`) always survives a
     /// `varchar(n)`: the text before it is shortened, and an email's domain is kept.
     fn finish_text(&self, ctx: &GenContext<'_>, buf: &mut String) {
-        if let Some(p) = &self.prefix
+        if let Some(p) = &self.why.prefix
             && !buf.starts_with(p.as_str())
         {
             buf.insert_str(0, p);

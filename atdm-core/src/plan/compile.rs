@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::Source;
+use super::explain::expr_source;
 use crate::error::{Error, ScenarioError};
 use crate::generate::{ColumnGen, GeneratorRegistry, RowRules, fill_rate, millionths, name_hash};
 use crate::scenario::{Count, Dep, Expr, Scenario, When};
-use crate::schema::{Generated, Schema, Table};
+use crate::schema::{Column, Generated, Schema, Table};
 use crate::suggest::did_you_mean;
 use crate::value::Value;
 
@@ -51,6 +53,8 @@ pub(super) struct CompiledRow {
     pub(super) cols: Vec<ColPlan>,
     /// Per column: whether the generator (not the scenario) chose the value.
     pub(super) generated: Vec<bool>,
+    /// Per column: where its values come from (completed per row by the planner).
+    pub(super) sources: Vec<Source>,
     /// The checks between the row's columns that generation makes hold.
     pub(super) rules: Arc<RowRules>,
 }
@@ -64,6 +68,62 @@ pub(crate) struct CompiledScenario {
     pub(super) rows: Vec<CompiledRow>,
     /// Column names per table (in table order, computed columns left out).
     pub(super) columns: Vec<Arc<[String]>>,
+}
+
+/// Where a column's values come from, as far as compiling knows: `set` says whether the
+/// scenario sets it; `entry` gives the alias and table of a `[[rows]]` entry by position.
+fn column_source(
+    schema: &Schema,
+    table: &Table,
+    column: &Column,
+    set: bool,
+    plan: &ColPlan,
+    entry: impl Fn(usize) -> Option<(String, String)>,
+) -> Source {
+    let reference = |alias: String, table: String, column: String| Source::Reference {
+        alias,
+        table,
+        row: 0,
+        column,
+    };
+    match plan {
+        ColPlan::Lit(_) if set => Source::Scenario,
+        ColPlan::Lit(_) => Source::SchemaDefault,
+        ColPlan::RunId => Source::RunId,
+        ColPlan::DbAssigned => Source::Database,
+        ColPlan::Null => Source::NoParent {
+            table: table
+                .foreign_keys
+                .iter()
+                .find(|fk| fk.columns.contains(&column.name))
+                .map(|fk| fk.references.clone())
+                .unwrap_or_default(),
+        },
+        ColPlan::Gen(g) => g.source(),
+        ColPlan::Link(p, col) => {
+            let (alias, t) = entry(*p).unwrap_or_default();
+            reference(alias, t, col.clone())
+        }
+        ColPlan::MaybeLink { rate, .. } => Source::Unfilled {
+            fill_rate: f64::from(*rate) / 1e6,
+        },
+        ColPlan::Existing(t, _, _) => Source::Existing { table: t.clone() },
+        ColPlan::Expr(Expr::Ref { alias, column: col }) => {
+            let t = (0..)
+                .map_while(&entry)
+                .find(|(a, _)| a == alias)
+                .map(|(_, t)| t)
+                .unwrap_or_default();
+            let target_col = schema
+                .table(&t)
+                .and_then(|target| {
+                    ref_target_column(schema, table, &column.name, target, col.as_deref()).ok()
+                })
+                .unwrap_or_default();
+            reference(alias.clone(), t, target_col)
+        }
+        ColPlan::Expr(e) => expr_source(e),
+    }
 }
 
 fn invalid(file: &str, field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
@@ -316,6 +376,7 @@ impl CompiledScenario {
             }
             let mut cols = Vec::new();
             let mut generated = Vec::new();
+            let mut sources = Vec::new();
             for c in table
                 .columns
                 .iter()
@@ -498,6 +559,12 @@ impl CompiledScenario {
                         true,
                     )
                 };
+                let entry = |p: usize| {
+                    let e = &scenario.rows[entries.get(p)?.1];
+                    Some((e.alias.clone(), e.table.clone()))
+                };
+                let set = spec.set.contains_key(&c.name);
+                sources.push(column_source(schema, table, c, set, &plan, entry));
                 cols.push(plan);
                 generated.push(is_gen);
             }
@@ -510,6 +577,7 @@ impl CompiledScenario {
                 when: spec.when.clone(),
                 cols,
                 generated,
+                sources,
                 rules: Arc::new(RowRules::new(table, &columns[ti])),
             });
         }

@@ -19,6 +19,7 @@
 
 mod compile;
 mod dates;
+mod explain;
 mod run;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ use crate::schema::Schema;
 use crate::value::Value;
 
 pub(crate) use compile::CompiledScenario;
+pub use explain::Source;
 
 /// The seed of a run, derived from its run id: the first eight bytes of SHA-256 of the run
 /// id's UTF-8 bytes, read as a big-endian unsigned integer. Stable across processes,
@@ -118,6 +120,10 @@ pub struct TablePlan {
     pub aliases: Vec<Arc<str>>,
     /// The rows, each a cell per column.
     pub rows: Vec<Vec<Cell>>,
+    /// Where each cell's value came from, row by row, when the plan was made to be explained
+    /// ([`Pack::explain`](crate::Pack::explain)); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<Vec<Source>>>,
 }
 
 /// The rows of one `[[rows]]` entry, for the result's entity keys.
@@ -194,6 +200,12 @@ impl<'a> RowView<'a> {
     pub fn cell(&self, column: &str) -> Option<&'a Cell> {
         let i = self.table.columns.iter().position(|c| c == column)?;
         Some(&self.table.rows[self.index][i])
+    }
+
+    /// Where the value of a column came from, in a plan made to be explained.
+    pub fn source(&self, column: &str) -> Option<&'a Source> {
+        let i = self.table.columns.iter().position(|c| c == column)?;
+        Some(&self.table.sources.as_ref()?[self.index][i])
     }
 
     /// The value of a column; `None` for an unknown column or a cell the database assigns.

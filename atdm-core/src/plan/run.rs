@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::compile::{ColPlan, ref_target_column};
 use super::dates::not_before_parents;
+use super::explain::{RowSources, mark_changed, row_rules_on};
 use super::{Cell, CellRef, CompiledScenario, Entity, ExistingRows, Plan, RunContext, TablePlan};
 use crate::error::Error;
 use crate::generate::{
@@ -15,7 +16,8 @@ use crate::schema::{Schema, Table};
 use crate::value::Value;
 
 impl CompiledScenario {
-    /// Plans the scenario.
+    /// Plans the scenario; with `explain`, says where every value came from.
+    #[allow(clippy::too_many_arguments)] // the pack's parts, the run's inputs, and the mode
     pub(crate) fn plan(
         &self,
         schema: &Schema,
@@ -24,6 +26,7 @@ impl CompiledScenario {
         existing: &ExistingRows,
         reference: &ExistingRows,
         policy: &dyn MarkerPolicy,
+        explain: bool,
     ) -> Result<Plan, Error> {
         let s = &self.scenario;
         if ctx.generator_version != GENERATOR_VERSION {
@@ -101,6 +104,7 @@ impl CompiledScenario {
                         columns: self.columns[r.table].clone(),
                         aliases: Vec::new(),
                         rows: Vec::new(),
+                        sources: explain.then(Vec::new),
                     });
                     table_slot[r.table] = Some(tables.len() - 1);
                     tables.len() - 1
@@ -207,6 +211,18 @@ impl CompiledScenario {
                     };
                     cells.push(cell);
                 }
+                let mut sources = explain.then(|| {
+                    let rs = RowSources {
+                        caller: constraints,
+                        knobs: &knobs,
+                        entities: &entities,
+                        i,
+                    };
+                    (r.cols.iter().zip(&r.sources).zip(&cells))
+                        .map(|((cp, base), cell)| rs.cell(base, cp, cell))
+                        .collect::<Vec<_>>()
+                });
+                let before = sources.is_some().then(|| cells.clone());
                 not_before_parents(
                     table,
                     &self.columns[r.table],
@@ -216,6 +232,16 @@ impl CompiledScenario {
                     &mut cells,
                     &gctx,
                 );
+                if let (Some(srcs), Some(before)) = (&mut sources, &before) {
+                    let mut of: Vec<&str> = parents.iter().flatten().map(|(t, _)| &**t).collect();
+                    of.dedup();
+                    let rule = format!(
+                        "a date not before the rows it references ({})",
+                        of.join(", ")
+                    );
+                    mark_changed(before, &cells, srcs, &|_| rule.clone());
+                }
+                let before = sources.is_some().then(|| cells.clone());
                 let mut regenerate = |ci: usize| match &r.cols[ci] {
                     ColPlan::Gen(g) => Some(g.value(&gctx, policy)),
                     _ => None,
@@ -228,7 +254,14 @@ impl CompiledScenario {
                     &r.generated,
                     &mut regenerate,
                 );
+                if let (Some(srcs), Some(before)) = (&mut sources, &before) {
+                    let names = &self.columns[r.table];
+                    mark_changed(before, &cells, srcs, &|ci| row_rules_on(table, &names[ci]));
+                }
                 let tp = &mut tables[slot];
+                if let (Some(all), Some(srcs)) = (&mut tp.sources, sources) {
+                    all.push(srcs);
+                }
                 tp.rows.push(cells);
                 tp.aliases.push(r.alias.clone());
                 entity.rows.push(row_index);
@@ -237,7 +270,20 @@ impl CompiledScenario {
         }
         for (slot, row, ci, entry, column, i) in forward {
             let cell = link(&entities[entry], &tables, &column, i);
-            tables[slot].rows[row][ci] = cell;
+            let source = explain.then(|| {
+                let rs = RowSources {
+                    caller: constraints,
+                    knobs: &knobs,
+                    entities: &entities,
+                    i,
+                };
+                rs.linked(entry, &column)
+            });
+            let tp = &mut tables[slot];
+            tp.rows[row][ci] = cell;
+            if let (Some(all), Some(Some(source))) = (&mut tp.sources, source) {
+                all[row][ci] = source;
+            }
         }
         Ok(Plan {
             scenario: s.id.clone(),

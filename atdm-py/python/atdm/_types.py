@@ -90,7 +90,9 @@ class Failure(TypedDict):
 
 
 class PlanResult(TypedDict):
-    """A dry run: the plan that would be seeded and the validators it passed."""
+    """A dry run: the plan that would be seeded and the validators it passed. With
+    ``explain=True``, each of ``plan["tables"]`` has ``sources``: per row, per column, where the
+    value came from (``{"from": "knob", "knob": "claim_status", "caller": True}``)."""
 
     plan: Dict[str, Any]
     validators: List[str]

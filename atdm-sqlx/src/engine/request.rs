@@ -131,11 +131,31 @@ impl Engine {
     /// It takes the request by value, as [`Engine::request`] does; clone it to request the
     /// same afterwards.
     pub async fn plan(&self, scenario: &str, request: Request) -> Result<ValidatedPlan, Error> {
+        self.dry_run(scenario, request, false).await
+    }
+
+    /// [`Engine::plan`], and where every value came from: each table of the plan holds a
+    /// [`Source`](atdm_core::plan::Source) per cell (`TablePlan::sources`, and
+    /// `RowView::source`). The rows are those [`Engine::plan`] gives. Audited as a dry run
+    /// with `explain: true`.
+    pub async fn explain(&self, scenario: &str, request: Request) -> Result<ValidatedPlan, Error> {
+        self.dry_run(scenario, request, true).await
+    }
+
+    async fn dry_run(
+        &self,
+        scenario: &str,
+        request: Request,
+        explain: bool,
+    ) -> Result<ValidatedPlan, Error> {
         let request = &request;
         let run_id = ulid::Ulid::new().to_string();
         let mut audit = self.recorder(&run_id, &self.invoker_of(request));
         let mut inputs = request_inputs(scenario, request);
         inputs["dry_run"] = true.into();
+        if explain {
+            inputs["explain"] = true.into();
+        }
         audit.event(
             AuditAction::RequestReceived,
             AuditStatus::Ok,
@@ -143,7 +163,7 @@ impl Engine {
             serde_json::json!({}),
         );
         let planned = self
-            .plan_audited(scenario, request, &run_id, &mut audit)
+            .plan_audited(scenario, request, &run_id, &mut audit, explain)
             .await;
         audit.write_after().await?;
         planned
@@ -164,6 +184,7 @@ impl Engine {
         request: &Request,
         run_id: &str,
         audit: &mut Recorder<'_>,
+        explain: bool,
     ) -> Result<ValidatedPlan, Error> {
         let pack = self.pack();
         let planned = async {
@@ -173,7 +194,11 @@ impl Engine {
             if let Some(seed) = request.seed {
                 ctx = ctx.with_seed(seed);
             }
-            let plan = pack.plan(scenario, &request.constraints, &ctx, &existing)?;
+            let plan = if explain {
+                pack.explain(scenario, &request.constraints, &ctx, &existing)?
+            } else {
+                pack.plan(scenario, &request.constraints, &ctx, &existing)?
+            };
             Ok::<_, Error>((plan, existing))
         }
         .await;
@@ -228,7 +253,7 @@ impl Engine {
             serde_json::json!({ "request_id": request_id }),
         );
         let validated = match self
-            .plan_audited(scenario, &request, &run_id, &mut audit)
+            .plan_audited(scenario, &request, &run_id, &mut audit, false)
             .await
         {
             Ok(v) => v,
