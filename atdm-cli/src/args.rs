@@ -199,6 +199,18 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+    /// What the tests have exercised, from the scenarios and the audit trail: requirement ids, scenarios and knob values seeded, and what never was; one coverage figure.
+    Coverage {
+        /// Requirement ids the tests should cover, one per line (`#` comments; text after the id is ignored); ids that scenarios link are counted anyway.
+        #[arg(long, value_name = "FILE")]
+        requirements: Option<PathBuf>,
+        /// Write the coverage page to this file (a self-contained HTML document; `-` for stdout, instead of the report).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Fail (exit 1, COVERAGE_BELOW) when the coverage figure is below this percentage, after printing the report.
+        #[arg(long, value_name = "PERCENT")]
+        fail_under: Option<f64>,
+    },
     /// Snapshot, restore, list and compare baselines of every table.
     #[command(subcommand, alias = "baselines")]
     Baseline(BaselineCommand),

@@ -2,6 +2,7 @@
 //! result (an engine type or one of [`crate::views`]) and prints it: as JSON, or as the text
 //! [`crate::render`] makes of it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use atdm_core::Value;
@@ -227,6 +228,11 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
                 None => out.emit(&trail, || render::audit(&trail, None)),
             }
         }
+        Command::Coverage {
+            requirements,
+            html,
+            fail_under,
+        } => coverage(engine, out, requirements, html, fail_under).await,
         Command::Metrics => {
             let text = engine.metrics_text();
             let metrics = Metrics::parse(&text);
@@ -366,4 +372,59 @@ fn request_of(r: &RequestArgs) -> Result<Request, CliError> {
         req = req.seed(seed);
     }
     Ok(req)
+}
+
+async fn coverage(
+    engine: &Engine,
+    out: Output,
+    requirements: Option<PathBuf>,
+    html: Option<PathBuf>,
+    fail_under: Option<f64>,
+) -> Result<(), CliError> {
+    if let Some(f) = fail_under
+        && !(0.0..=100.0).contains(&f)
+    {
+        return Err(CliError::usage(
+            "USAGE_ERROR",
+            format!("--fail-under takes a percentage from 0 to 100, not {f}"),
+        ));
+    }
+    let ids = match &requirements {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CliError::failed(
+                    "IO_ERROR",
+                    format!("cannot read the requirements list {}: {e}", path.display()),
+                )
+            })?;
+            atdm_core::coverage::parse_requirements(&text)
+        }
+        None => Vec::new(),
+    };
+    let report = engine.coverage(&ids).await?;
+    match &html {
+        Some(path) if path.as_os_str() == "-" => {
+            write_stdout(&atdm_core::coverage::render_html(&report))?
+        }
+        Some(path) => {
+            std::fs::write(path, atdm_core::coverage::render_html(&report)).map_err(|e| {
+                CliError::failed(
+                    "IO_ERROR",
+                    format!("cannot write the coverage page to {}: {e}", path.display()),
+                )
+            })?;
+            out.emit(&report, || render::coverage(&report, Some(path)))?
+        }
+        None => out.emit(&report, || render::coverage(&report, None))?,
+    }
+    match fail_under {
+        Some(f) if report.coverage < f => Err(CliError::failed(
+            "COVERAGE_BELOW",
+            format!(
+                "coverage is {:.1}%, below --fail-under {f}%: {} of {} items are covered; the report lists what is not",
+                report.coverage, report.covered, report.items
+            ),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -483,3 +483,80 @@ pub(crate) fn set_up(s: &crate::views::SetUp) -> String {
         s.tables.join(", ")
     )
 }
+
+pub(crate) fn coverage(
+    r: &atdm_core::coverage::CoverageReport,
+    page: Option<&std::path::Path>,
+) -> String {
+    let mut pairs: Vec<(String, String)> = vec![
+        ("pack".into(), r.pack.clone()),
+        (
+            "coverage".into(),
+            format!("{:.1}% ({} of {} items)", r.coverage, r.covered, r.items),
+        ),
+        (
+            "runs".into(),
+            format!(
+                "{} ({} seeded, {} dry runs, {} rejected, {} failed)",
+                r.runs.total, r.runs.seeded, r.runs.dry_runs, r.runs.rejected, r.runs.failed
+            ),
+        ),
+    ];
+    if let Some(p) = page {
+        pairs.push(("page".into(), p.display().to_string()));
+    }
+    let mut s = key_values(&pairs);
+    if !r.requirements.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .requirements
+            .iter()
+            .map(|q| {
+                vec![
+                    q.id.clone(),
+                    q.runs.seeded.to_string(),
+                    if q.covered { "yes" } else { "no" }.into(),
+                    q.scenarios.join(", "),
+                ]
+            })
+            .collect();
+        s.push_str("\nrequirements\n");
+        s.push_str(&indent(&table(
+            &["id", "seeded runs", "covered", "scenarios"],
+            &rows,
+        )));
+    }
+    let g = &r.gaps;
+    let mut gaps: Vec<String> = Vec::new();
+    gaps.extend(
+        g.requirements_without_scenario
+            .iter()
+            .map(|q| format!("requirement {q}: no scenario links it")),
+    );
+    gaps.extend(
+        g.requirements_never_seeded
+            .iter()
+            .map(|q| format!("requirement {q}: its scenarios never seeded")),
+    );
+    gaps.extend(
+        g.scenarios_never_seeded
+            .iter()
+            .map(|sc| format!("scenario {sc}: never seeded")),
+    );
+    gaps.extend(g.knob_values_never_requested.iter().map(|n| {
+        format!(
+            "scenario {}: knob {} = {} never requested",
+            n.scenario,
+            n.knob,
+            plain(&n.value)
+        )
+    }));
+    if gaps.is_empty() {
+        s.push_str("\nEverything is covered.\n");
+    } else {
+        let _ = writeln!(s, "\nnot exercised ({})", gaps.len());
+        for line in gaps {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    s
+}

@@ -137,6 +137,7 @@
 //! The minimum supported Rust version is 1.94 (that of `sqlx` 0.9).
 
 pub mod audit;
+pub mod coverage;
 pub mod domains;
 mod error;
 pub mod fixtures;

@@ -550,6 +550,29 @@ impl PyEngine {
         block_on(py, self.engine.audit_html(run_id)).map_err(|e| py_err(py, e))
     }
 
+    /// What the tests have exercised, from the scenarios and the audit trail: per
+    /// requirement id, scenario and closed knob value, the runs that covered it, what never
+    /// was (`gaps`), and one figure (`coverage`, a percentage). `requirements` names ids the
+    /// tests should cover besides those scenarios link.
+    #[pyo3(signature = (requirements=None))]
+    fn coverage<'py>(
+        &self,
+        py: Python<'py>,
+        requirements: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ids = requirements.unwrap_or_default();
+        let r = block_on(py, self.engine.coverage(&ids)).map_err(|e| py_err(py, e))?;
+        to_py(py, &r)
+    }
+
+    /// The coverage page: one self-contained HTML document of [`coverage`]'s report.
+    #[pyo3(signature = (requirements=None))]
+    fn coverage_html(&self, py: Python<'_>, requirements: Option<Vec<String>>) -> PyResult<String> {
+        let ids = requirements.unwrap_or_default();
+        let r = block_on(py, self.engine.coverage(&ids)).map_err(|e| py_err(py, e))?;
+        Ok(atdm_core::coverage::render_html(&r))
+    }
+
     /// Every scenario of the pack, described (id, description, knobs, rows, validators).
     fn scenarios<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let pack = self.engine.pack();

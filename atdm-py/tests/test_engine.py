@@ -187,6 +187,19 @@ def test_plan_explains_where_every_value_came_from(engine: atdm.Engine) -> None:
     assert engine.runs() == []
 
 
+def test_coverage_counts_seeded_runs(engine: atdm.Engine) -> None:
+    before = engine.coverage(["FR-404"])
+    assert before["covered"] == 0 and before["gaps"]["requirements_without_scenario"] == ["FR-404"]
+    run = engine.request("active_member_clean")
+    report = engine.coverage(["FR-404"])
+    assert report["runs"]["seeded"] == 1
+    assert 0 < report["coverage"] < 100 and report["covered"] > 0
+    assert "active_member_clean" not in report["gaps"]["scenarios_never_seeded"]
+    page = engine.coverage_html()
+    assert page.startswith("<!DOCTYPE html>") and 'id="coverage"' in page
+    engine.reset_run(run["run_id"], run["token"])
+
+
 def test_metrics_are_prometheus_text(engine: atdm.Engine) -> None:
     run = engine.request("active_member_clean")
     engine.reset_run(run["run_id"], run["token"])

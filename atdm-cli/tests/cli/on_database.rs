@@ -349,6 +349,54 @@ async fn runs_reset_all_and_reap() {
     }
 }
 
+/// `atdm coverage`: the report, the page, and `--fail-under` failing CI when it drops.
+#[tokio::test]
+async fn coverage_reports_and_fails_under_a_threshold() {
+    for s in backends().await {
+        s.request("claim_denial_active_member", &[]);
+        std::fs::write(
+            s.tmp.0.join("req.txt"),
+            "# ours\nFR-001 login\nFR-404 export\n",
+        )
+        .unwrap();
+        let r = s.atdm(&[
+            "-o",
+            "json",
+            "coverage",
+            "--requirements",
+            "req.txt",
+            "--html",
+            "cov.html",
+        ]);
+        let v = r.ok().json();
+        let figure = v["coverage"].as_f64().unwrap();
+        assert!(figure > 0.0 && figure < 100.0, "{v}");
+        assert_eq!(
+            v["gaps"]["requirements_without_scenario"],
+            serde_json::json!(["FR-404"])
+        );
+        let page = std::fs::read_to_string(s.tmp.0.join("cov.html")).unwrap();
+        assert!(page.contains(&format!("{figure:.1}%")) && page.contains("FR-404"));
+        // Below the threshold: the report is printed, then exit 1 with COVERAGE_BELOW.
+        let below = format!("{}", figure + 0.1);
+        let r = s
+            .atdm(&["coverage", "--fail-under", &below])
+            .fails_with("COVERAGE_BELOW");
+        assert!(
+            r.stdout.contains("not exercised") && r.stdout.contains("knob"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stderr.contains(&format!("{figure:.1}%")), "{}", r.stderr);
+        s.atdm(&["coverage", "--fail-under", &format!("{figure}")])
+            .ok();
+        s.atdm(&["coverage", "--fail-under", "150"]).usage_error();
+        s.atdm(&["coverage", "--requirements", "missing.txt"])
+            .fails_with("IO_ERROR");
+        s.done().await;
+    }
+}
+
 #[tokio::test]
 async fn plan_previews_without_writing() {
     for s in backends().await {

@@ -14,6 +14,7 @@ __all__ = [
     "BaselineDiff",
     "BaselineManifest",
     "BaselineTable",
+    "CoverageReport",
     "Failure",
     "KnobDescription",
     "LeftOut",
@@ -96,6 +97,20 @@ class PlanResult(TypedDict):
 
     plan: Dict[str, Any]
     validators: List[str]
+
+
+class CoverageReport(TypedDict):
+    """What the tests have exercised (``Engine.coverage``): ``coverage`` is the share of items
+    covered, in percent; ``requirements``, ``scenarios`` and ``gaps`` say which."""
+
+    pack: str
+    coverage: float
+    covered: int
+    items: int
+    runs: Dict[str, int]
+    requirements: List[Dict[str, Any]]
+    scenarios: List[Dict[str, Any]]
+    gaps: Dict[str, List[Any]]
 
 
 class AuditEvent(TypedDict):

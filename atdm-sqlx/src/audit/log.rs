@@ -190,6 +190,25 @@ impl AuditLog {
             objects.extend(found);
         }
         objects.sort_by(|a, b| a.location.filename().cmp(&b.location.filename()));
+        self.read(&objects).await
+    }
+
+    /// Every event the store holds, of every run, each run's in the order they happened:
+    /// what coverage is computed from.
+    pub async fn every_event(&self) -> Result<Vec<AuditEvent>, Error> {
+        let mut objects: Vec<_> = self
+            .store
+            .inner
+            .list(Some(&ObjectPath::from("audit")))
+            .try_collect()
+            .await
+            .map_err(|e| self.error("cannot list the audit trail", e))?;
+        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        self.read(&objects).await
+    }
+
+    /// The events of `objects`, in their order.
+    async fn read(&self, objects: &[object_store::ObjectMeta]) -> Result<Vec<AuditEvent>, Error> {
         let mut out = Vec::new();
         for o in objects {
             let bytes = self

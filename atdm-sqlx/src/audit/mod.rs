@@ -7,6 +7,7 @@ mod outbox;
 mod recorder;
 
 use atdm_core::audit::{AuditEvent, AuditTrail};
+use atdm_core::coverage::{self, CoverageReport};
 
 pub use log::AuditLog;
 pub(crate) use recorder::Recorder;
@@ -75,5 +76,22 @@ impl Engine {
             pending,
         };
         Ok(atdm_core::audit::render_html(&trail))
+    }
+
+    /// The coverage of the engine's pack by the runs its audit trail records (see
+    /// [`atdm_core::coverage`]): requirement ids (those scenarios link, and `requirements`
+    /// the caller expects), scenarios, knob values, and what was never exercised. Events the
+    /// database's outbox holds are written to the store first.
+    pub async fn coverage(&self, requirements: &[String]) -> Result<CoverageReport, Error> {
+        self.flush_audit().await?;
+        let events = self.inner.audit.every_event().await?;
+        let runs = coverage::runs_from_events(&events);
+        let pack = self.pack();
+        Ok(coverage::coverage(
+            pack.name(),
+            pack.catalog(),
+            &runs,
+            requirements,
+        ))
     }
 }

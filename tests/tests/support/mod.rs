@@ -19,6 +19,8 @@ use std::path::PathBuf;
 
 use sqlx::{AssertSqlSafe, Connection, Row};
 
+pub mod browser;
+
 /// Runs `$body` with `$c` bound to a fresh connection to the test database, whatever its
 /// backend (each arm is compiled for its own connection type).
 macro_rules! on_backend {

@@ -309,7 +309,7 @@ fn action_words(a: AuditAction) -> &'static str {
 // Text helpers
 
 /// HTML-escapes text; control characters other than newline and tab become U+FFFD.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + s.len() / 8);
     for c in s.chars() {
         match c {
