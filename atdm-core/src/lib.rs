@@ -139,6 +139,7 @@
 pub mod audit;
 pub mod coverage;
 pub mod domains;
+pub mod edge;
 mod error;
 pub mod fixtures;
 pub mod generate;

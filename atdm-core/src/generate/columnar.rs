@@ -216,6 +216,19 @@ impl RowCells for HeldRow<'_> {
     }
 }
 
+/// A whole row of values, for the row rules.
+struct ValuesRow<'a>(&'a mut [Value]);
+
+impl RowCells for ValuesRow<'_> {
+    fn value(&self, i: usize) -> Option<&Value> {
+        Some(&self.0[i])
+    }
+
+    fn set(&mut self, i: usize, v: Value) {
+        self.0[i] = v;
+    }
+}
+
 fn no_external(_: usize, _: u64) -> Value {
     Value::Null
 }
@@ -324,7 +337,7 @@ impl<'a> TableGenerator<'a> {
             run_id,
             reference_date,
         };
-        self.batch_with(&cx, rows, &no_external)
+        self.batch_with(&cx, rows, &no_external, &[])
     }
 
     /// The value of column `i` at `row` before the row rules, or `None` for a column the rules
@@ -410,14 +423,53 @@ impl<'a> TableGenerator<'a> {
         }
     }
 
-    /// Generates rows `rows`, taking the external columns' values from `external`.
+    /// Row `row` with `cells` (column position, value) set, and the row rules made to hold
+    /// again around them (they change only generated cells, never these): an edge-case row.
+    pub(crate) fn row_with(
+        &self,
+        cx: &BatchCx<'_>,
+        row: u64,
+        external: External<'_>,
+        cells: &[(usize, Value)],
+    ) -> Vec<Value> {
+        let mut values: Vec<Value> = (0..self.sources.len())
+            .map(|i| self.cell(cx, i, row, external))
+            .collect();
+        for (i, v) in cells {
+            values[*i] = v.clone();
+        }
+        let generated: Vec<bool> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| matches!(s, Source::Gen(_)) && !cells.iter().any(|(c, _)| *c == i))
+            .collect();
+        let ctx = self.ctx(cx, row);
+        let mut regenerate = |i: usize| match &self.sources[i] {
+            Source::Gen(g) => Some(g.value(&ctx, self.policy)),
+            _ => None,
+        };
+        self.rules.apply(
+            &self.table.name,
+            cx.seed,
+            row,
+            &mut ValuesRow(&mut values),
+            &generated,
+            &mut regenerate,
+        );
+        values
+    }
+
+    /// Generates rows `rows`, taking the external columns' values from `external`, then
+    /// the rows of `tail` (whole rows of values, in column order).
     pub(crate) fn batch_with(
         &self,
         cx: &BatchCx<'_>,
         rows: Range<u64>,
         external: External<'_>,
+        tail: &[Vec<Value>],
     ) -> Result<RecordBatch, ArrowError> {
-        let n = (rows.end - rows.start) as usize;
+        let n = (rows.end - rows.start) as usize + tail.len();
         let mut builders: Vec<ColBuilder> =
             self.types.iter().map(|t| ColBuilder::new(t, n)).collect();
         let mut buf = String::with_capacity(64);
@@ -455,6 +507,11 @@ impl<'a> TableGenerator<'a> {
                         b.append_value(&Value::Null);
                     }
                 }
+            }
+        }
+        for row in tail {
+            for (b, v) in builders.iter_mut().zip(row) {
+                b.append_value(v);
             }
         }
         RecordBatch::try_new(

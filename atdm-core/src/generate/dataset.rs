@@ -39,6 +39,8 @@ use super::{
     CellRng, GeneratorRegistry, MarkerPolicy, TableGenerator, fill_rate, fills, millionths, mix,
     name_hash,
 };
+pub use edges::{EdgeCases, EdgeRow, EdgeSkipped};
+
 use crate::plan::ExistingRows;
 use crate::schema::{ColumnType, Generated, Schema, Table};
 use crate::value::Value;
@@ -134,6 +136,9 @@ pub struct DatasetOptions {
     /// Rows that exist already (reference rows, or rows a database holds) of tables the
     /// dataset does not generate: a foreign key to such a table points at one of them.
     pub existing: ExistingRows,
+    /// Whether each table ends with a row per edge case of its columns (see
+    /// [`crate::edge`]).
+    pub edge_cases: EdgeCases,
 }
 
 impl DatasetOptions {
@@ -145,6 +150,7 @@ impl DatasetOptions {
             run_id: format!("d{seed}"),
             key_bases: BTreeMap::new(),
             existing: ExistingRows::new(),
+            edge_cases: EdgeCases::None,
         }
     }
 }
@@ -202,6 +208,12 @@ struct Member<'a> {
     /// The output column that marks the run owning a row, where the table has one.
     run_column: Option<usize>,
     table_hash: u64,
+    /// The edge-case rows after the `rows` generated ones, whole, in column order.
+    edges: Vec<Vec<Value>>,
+    /// What each of them holds.
+    edge_rows: Vec<EdgeRow>,
+    /// The edge cases no row could hold.
+    edge_skipped: Vec<EdgeSkipped>,
 }
 
 /// Many tables with their row counts: see the module docs.
@@ -354,6 +366,9 @@ impl<'a> Dataset<'a> {
                 groups,
                 external,
                 table_hash: name_hash(&t.name),
+                edges: Vec::new(),
+                edge_rows: Vec::new(),
+                edge_skipped: Vec::new(),
             });
             debug_assert_eq!(members.len(), index + 1);
         }
@@ -378,19 +393,32 @@ impl<'a> Dataset<'a> {
                 }
             }
         }
-        let dataset = Dataset {
+        let mut dataset = Dataset {
             members,
             seed: options.seed,
             run_id: options.run_id.clone(),
             reference_date: options.reference_date,
         };
         dataset.check_key_loops()?;
+        if options.edge_cases != EdgeCases::None {
+            for (m, t) in order.iter().enumerate() {
+                dataset.add_edge_rows(schema, t, m, options.edge_cases);
+            }
+        }
         Ok(dataset)
     }
 
-    /// The tables with their row counts, parents before children.
+    /// The tables with their row counts (edge-case rows included), parents before children.
     pub fn tables(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        self.members.iter().map(|m| (m.name.as_str(), m.rows))
+        self.members
+            .iter()
+            .map(|m| (m.name.as_str(), m.rows + m.edges.len() as u64))
+    }
+
+    /// The edge cases a table's rows hold, and those no row could.
+    pub fn edge_cases(&self, table: &str) -> Option<(&[EdgeRow], &[EdgeSkipped])> {
+        let m = &self.members[self.member(table)?];
+        Some((&m.edge_rows, &m.edge_skipped))
     }
 
     fn member(&self, table: &str) -> Option<usize> {
@@ -404,15 +432,21 @@ impl<'a> Dataset<'a> {
             .map(|m| self.members[m].generator.schema())
     }
 
-    /// Rows `rows` of `table` (`None` for a table not in the dataset).
+    /// Rows `rows` of `table` (`None` for a table not in the dataset); rows past the
+    /// generated ones are its edge-case rows.
     pub fn batch(&self, table: &str, rows: Range<u64>) -> Option<RecordBatch> {
         let m = self.member(table)?;
+        let member = &self.members[m];
         let cx = self.cx();
         let external = |col: usize, row: u64| self.external(m, col, row);
+        let n = member.rows;
+        let generated = rows.start.min(n)..rows.end.min(n);
+        let edges = (rows.start.max(n) - n) as usize..(rows.end.max(n) - n) as usize;
+        let tail = member.edges.get(edges).unwrap_or(&[]);
         Some(
-            self.members[m]
+            member
                 .generator
-                .batch_with(&cx, rows, &external)
+                .batch_with(&cx, generated, &external, tail)
                 .expect("the builders match the schema"),
         )
     }
@@ -690,5 +724,6 @@ fn unique_groups(
     Ok(groups)
 }
 
+mod edges;
 #[cfg(test)]
 mod tests;

@@ -69,7 +69,10 @@ use rust_decimal::Decimal;
 pub use column::ColumnGen;
 pub(crate) use column::is_birth_date;
 pub use columnar::{TableGenerator, arrow_type};
-pub use dataset::{Dataset, DatasetError, DatasetOptions, generated_values, part_range};
+pub use dataset::{
+    Dataset, DatasetError, DatasetOptions, EdgeCases, EdgeRow, EdgeSkipped, generated_values,
+    part_range,
+};
 pub use fill::{DEFAULT_FILL_RATE, fill_rate};
 pub(crate) use fill::{fills, millionths};
 pub use locale::Locale;

@@ -112,6 +112,18 @@ fn rows(batch: &RecordBatch, columns: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Every column of every row, as text.
+fn every(batch: &RecordBatch) -> Vec<Vec<String>> {
+    let names: Vec<String> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    rows(batch, &names)
+}
+
 fn arrow_cast_display(a: &dyn Array, r: usize) -> String {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Date32Type, Decimal128Type, Int32Type, Int64Type};
@@ -328,4 +340,94 @@ fn keys_to_tables_not_generated_point_at_existing_rows() {
     .err()
     .unwrap();
     assert!(matches!(e, DatasetError::TooManyRows { max: 3, .. }), "{e}");
+}
+
+#[test]
+fn edge_case_rows_follow_the_generated_ones_and_hold_every_rule() {
+    let schema = shop();
+    let n = counts(&[
+        ("customer", 50),
+        ("product", 10),
+        ("orders", 80),
+        ("order_item", 30),
+    ]);
+    let mut o = opts(5);
+    o.edge_cases = EdgeCases::Valid;
+    let d = Dataset::new(
+        &schema,
+        &n,
+        &GeneratorRegistry::default(),
+        &ReservedMarkers,
+        &o,
+    )
+    .unwrap();
+    for (t, total) in d.tables() {
+        let (held, skipped) = d.edge_cases(t).unwrap();
+        assert_eq!(total, n[t] + held.len() as u64, "{t}");
+        assert!(
+            held.iter()
+                .enumerate()
+                .all(|(k, e)| e.row == n[t] + k as u64),
+            "{t}"
+        );
+        assert!(
+            held.iter()
+                .all(|e| e.case.validity == crate::edge::Validity::Valid)
+        );
+        for s in skipped {
+            assert!(!s.reason.is_empty(), "{s:?}");
+        }
+        // Any split of the rows is the whole, edge rows included.
+        let whole = every(&d.batch(t, 0..total).unwrap());
+        let cut = n[t] + 1;
+        let mut joined = every(&d.batch(t, 0..cut).unwrap());
+        joined.extend(every(&d.batch(t, cut..total).unwrap()));
+        assert_eq!(whole, joined, "{t}");
+    }
+    let at = |t: &str, class: &str, column: &str| -> Vec<String> {
+        let (held, _) = d.edge_cases(t).unwrap();
+        let e = held
+            .iter()
+            .find(|e| e.case.class == class && e.case.column == column)
+            .unwrap_or_else(|| panic!("no {t}.{column} {class}"));
+        rows(
+            &d.batch(t, e.row..e.row + 1).unwrap(),
+            &[column, "placed_at"][..if t == "orders" { 2 } else { 1 }],
+        )
+        .remove(0)
+    };
+    // A strict range: the first value inside it (0.01: the mantissa at scale 2 is 1).
+    assert_eq!(at("product", "check.lower_bound", "price"), ["1"]);
+    assert_eq!(at("customer", "text.empty", "first_name"), [""]);
+    // Both sides of a comparison between columns equal.
+    let eq = at("orders", "compare.equal", "shipped_at");
+    assert_eq!(eq[0], eq[1]);
+    // A unique column stays unique with its edge values.
+    let total = d.tables().find(|(t, _)| *t == "customer").unwrap().1;
+    let emails: BTreeSet<Vec<String>> = rows(&d.batch("customer", 0..total).unwrap(), &["email"])
+        .into_iter()
+        .collect();
+    assert_eq!(emails.len() as u64, total);
+    // The composite key of two foreign keys stays unique too.
+    let total = d.tables().find(|(t, _)| *t == "order_item").unwrap().1;
+    let pairs: BTreeSet<Vec<String>> = rows(
+        &d.batch("order_item", 0..total).unwrap(),
+        &["order_id", "sku"],
+    )
+    .into_iter()
+    .collect();
+    assert_eq!(pairs.len() as u64, total);
+    // Without edge cases, nothing changes.
+    let plain = Dataset::new(
+        &schema,
+        &n,
+        &GeneratorRegistry::default(),
+        &ReservedMarkers,
+        &opts(5),
+    )
+    .unwrap();
+    assert_eq!(
+        every(&plain.batch("orders", 0..80).unwrap()),
+        every(&d.batch("orders", 0..80).unwrap())
+    );
 }

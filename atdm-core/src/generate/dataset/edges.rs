@@ -1,0 +1,136 @@
+//! Edge-case rows: a row per edge case of a table's columns after its generated rows (see
+//! [`crate::edge`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::Dataset;
+use crate::edge::{EdgeCase, Validity};
+use crate::schema::{Schema, Table};
+use crate::value::Value;
+
+/// Which edge cases a dataset adds as rows at the end of each table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeCases {
+    /// None: every row is generated.
+    #[default]
+    None,
+    /// A row per valid class of every column.
+    Valid,
+    /// The valid classes and the dangerous ones (attack payloads every database stores).
+    Dangerous,
+}
+
+/// An edge case a table's rows hold: the case and the row (from 0) that holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeRow {
+    /// The row.
+    pub row: u64,
+    /// The case.
+    #[serde(flatten)]
+    pub case: EdgeCase,
+}
+
+/// An edge case no row could hold, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeSkipped {
+    /// The case.
+    #[serde(flatten)]
+    pub case: EdgeCase,
+    /// Why.
+    pub reason: String,
+}
+
+impl Dataset<'_> {
+    /// Makes the edge-case rows of member `m`: each case's cells on the next row, the row
+    /// rules made to hold around them, kept when every check of the table holds.
+    pub(super) fn add_edge_rows(
+        &mut self,
+        schema: &Schema,
+        table: &Table,
+        m: usize,
+        mode: EdgeCases,
+    ) {
+        let cases = crate::edge::edge_cases(schema, table, self.reference_date);
+        let limit = self.members[m]
+            .groups
+            .iter()
+            .map(|g| g.m.min(u128::from(u64::MAX)) as u64)
+            .min()
+            .unwrap_or(u64::MAX);
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        let mut held: Vec<EdgeRow> = Vec::new();
+        let mut skipped: Vec<EdgeSkipped> = Vec::new();
+        let names: Vec<String> = self.members[m]
+            .generator
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        for case in cases {
+            let wanted = match case.validity {
+                Validity::Valid => true,
+                Validity::Dangerous => mode == EdgeCases::Dangerous,
+                Validity::Invalid => false,
+            };
+            if !wanted {
+                continue;
+            }
+            let skip = |reason: String| EdgeSkipped {
+                case: case.clone(),
+                reason,
+            };
+            if !case.rejected_by.is_empty() {
+                let by: Vec<&str> = case.rejected_by.iter().map(|d| d.as_str()).collect();
+                skipped.push(skip(format!("{} would refuse it", by.join(", "))));
+                continue;
+            }
+            let row = self.members[m].rows + rows.len() as u64;
+            if row >= limit {
+                skipped.push(skip(
+                    "no unused combination of parent rows is left for its key".into(),
+                ));
+                continue;
+            }
+            let cells: Option<Vec<(usize, Value)>> = case
+                .cells
+                .iter()
+                .map(|(c, v)| names.iter().position(|n| n == c).map(|i| (i, v.clone())))
+                .collect();
+            let Some(cells) = cells else {
+                skipped.push(skip("the column is not generated".into()));
+                continue;
+            };
+            let cx = self.cx();
+            let external = |c: usize, r: u64| self.external(m, c, r);
+            let values = self.members[m]
+                .generator
+                .row_with(&cx, row, &external, &cells);
+            let get = |c: &str| names.iter().position(|n| n == c).map(|i| &values[i]);
+            if let Some(check) = table.checks.iter().find(|ch| ch.eval(&get) == Some(false)) {
+                skipped.push(skip(format!(
+                    "with the row's other values it breaks {check}"
+                )));
+                continue;
+            }
+            if let Some(c) = table
+                .columns
+                .iter()
+                .find(|c| !c.nullable && get(&c.name).is_some_and(Value::is_null))
+            {
+                skipped.push(skip(format!(
+                    "the row rules leave the NOT NULL column {} empty",
+                    c.name
+                )));
+                continue;
+            }
+            held.push(EdgeRow { row, case });
+            rows.push(values);
+        }
+        let member = &mut self.members[m];
+        member.edges = rows;
+        member.edge_rows = held;
+        member.edge_skipped = skipped;
+    }
+}
