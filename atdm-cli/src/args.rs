@@ -124,6 +124,15 @@ pub(crate) enum Command {
         /// The scenario id.
         scenario: String,
     },
+    /// List the edge cases of the pack's columns: valid boundary values, and invalid ones as negative-test fixtures (value, class, why it should be rejected, which databases reject it themselves).
+    EdgeCases {
+        /// Only this table (repeatable) [default: every table].
+        #[arg(long = "table", value_name = "TABLE")]
+        tables: Vec<String>,
+        /// Include the dangerous class: attack payloads (SQL injection, markup, path traversal, format strings, NUL bytes).
+        #[arg(long)]
+        dangerous: bool,
+    },
     /// Find scenarios by intent ("denied claim out of network"), best match first.
     Find {
         /// Words saying what data you need.

@@ -34,6 +34,7 @@ pub(crate) async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
             out.emit(&d, || render::describe(&d))
         }
         Command::Find { intent, limit } => find(g, out, &intent.join(" "), limit),
+        Command::EdgeCases { tables, dangerous } => edge_cases(g, out, &tables, dangerous),
         Command::Generate(args) if !args.into => crate::generate::files(g, out, args),
         Command::Validate { files } => {
             let date = g
@@ -245,6 +246,7 @@ async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(),
         // Handled before an engine is connected.
         Command::Scenarios
         | Command::Describe { .. }
+        | Command::EdgeCases { .. }
         | Command::Find { .. }
         | Command::Validate { .. }
         | Command::Completions { .. }
@@ -427,4 +429,38 @@ async fn coverage(
         )),
         _ => Ok(()),
     }
+}
+
+/// `atdm edge-cases`: the pack's edge cases, valid and invalid (and dangerous when asked).
+fn edge_cases(
+    g: &Global,
+    out: &Output,
+    tables: &[String],
+    dangerous: bool,
+) -> Result<(), CliError> {
+    let pack = config::pack(g)?;
+    let schema = pack.schema();
+    let date = g
+        .reference_date
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    for t in tables {
+        if schema.table(t).is_none() {
+            let known: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
+            return Err(CliError::usage(
+                USAGE_ERROR,
+                format!(
+                    "--table {t:?}: the pack has no such table; tables: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let cases: Vec<atdm_core::edge::EdgeCase> = schema
+        .tables
+        .iter()
+        .filter(|t| tables.is_empty() || tables.contains(&t.name))
+        .flat_map(|t| atdm_core::edge::edge_cases(schema, t, date))
+        .filter(|c| dangerous || c.validity != atdm_core::edge::Validity::Dangerous)
+        .collect();
+    out.emit(&cases, || render::edge_cases(&cases))
 }

@@ -63,6 +63,22 @@ pub(crate) struct GenerateArgs {
     /// Overwrite files that exist.
     #[arg(long)]
     pub(crate) force: bool,
+    /// End every table with a row per valid edge case of its columns (the longest text, the bounds of checks, a leap day, NULL...); with --out, also write the edge-case catalog (edge_cases.json) with the invalid cases as negative-test fixtures.
+    #[arg(long)]
+    pub(crate) edge_cases: bool,
+    /// With --edge-cases: add rows of attack payloads too (SQL injection, markup, path traversal, format strings); audited.
+    #[arg(long, requires = "edge_cases")]
+    pub(crate) dangerous: bool,
+}
+
+impl GenerateArgs {
+    fn edge_mode(&self) -> atdm_sqlx::EdgeCases {
+        match (self.edge_cases, self.dangerous) {
+            (false, _) => atdm_sqlx::EdgeCases::None,
+            (true, false) => atdm_sqlx::EdgeCases::Valid,
+            (true, true) => atdm_sqlx::EdgeCases::Dangerous,
+        }
+    }
 }
 
 /// A file format.
@@ -182,6 +198,7 @@ pub(crate) async fn into(
     load.lease = args.lease.map(std::time::Duration::from_secs);
     load.threads = args.threads;
     load.batch_rows = args.batch_rows;
+    load.edge_cases = args.edge_mode();
     let bars = Bars::new(out);
     let loaded = engine.load(load, &|p| bars.update(p)).await?;
     bars.clear();
@@ -256,6 +273,7 @@ pub(crate) fn files(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), 
         threads: args.threads,
         batch_rows: args.batch_rows,
         force: args.force,
+        edge_cases: args.edge_mode(),
         ..GenerateOptions::new(rows, args.seed.unwrap_or(1), reference_date)
     };
     let bars = Bars::new(out);

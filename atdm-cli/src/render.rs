@@ -560,3 +560,64 @@ pub(crate) fn coverage(
     }
     s
 }
+
+pub(crate) fn edge_cases(cases: &[atdm_core::edge::EdgeCase]) -> String {
+    let rows: Vec<Vec<String>> = cases
+        .iter()
+        .map(|c| {
+            let value = if c.duplicate {
+                "(another row's value)".to_owned()
+            } else {
+                c.cells
+                    .iter()
+                    .map(|(col, v)| {
+                        let text = match v {
+                            Value::Null => "NULL".to_owned(),
+                            v => format!("{:?}", plain(&v.to_json())),
+                        };
+                        let text: String = if text.chars().count() > 40 {
+                            format!(
+                                "{}... ({} chars)",
+                                text.chars().take(32).collect::<String>(),
+                                text.chars().count()
+                            )
+                        } else {
+                            text
+                        };
+                        if col == &c.column {
+                            text
+                        } else {
+                            format!("{col}={text}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let by = if c.validity == atdm_core::edge::Validity::Valid {
+                String::new()
+            } else if c.rejected_by.is_empty() {
+                "the application".into()
+            } else {
+                c.rejected_by
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let validity = serde_json::to_value(c.validity)
+                .map(|v| plain(&v))
+                .unwrap_or_default();
+            vec![
+                format!("{}.{}", c.table, c.column),
+                c.class.clone(),
+                validity,
+                value,
+                by,
+            ]
+        })
+        .collect();
+    table(
+        &["column", "class", "validity", "value", "rejected by"],
+        &rows,
+    )
+}

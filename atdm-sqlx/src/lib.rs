@@ -181,6 +181,7 @@ mod store;
 pub mod __private;
 pub mod testing;
 
+pub use atdm_core::generate::EdgeCases;
 pub use audit::AuditLog;
 pub use backend::redact as redact_url;
 pub use baseline::{
@@ -196,8 +197,8 @@ pub use engine::{
 pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
 pub use generate::{
-    Destination, FileFormat, GenerateOptions, GenerateReport, GeneratedTable, MAX_ROWS_PER_TABLE,
-    Progress, arrow_ipc, dataset_options, generate_files,
+    Destination, FileFormat, GenerateOptions, GenerateReport, GeneratedFile, GeneratedTable,
+    MAX_ROWS_PER_TABLE, Progress, arrow_ipc, dataset_options, generate_files, sql_literal,
 };
 pub use introspect::{IntrospectOptions, Introspection, introspect, introspect_with};
 pub use pack_choice::{BUILTIN_PACKS, ENV_PACK, resolve_pack};

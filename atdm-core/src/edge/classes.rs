@@ -134,8 +134,8 @@ pub(super) fn column(
         column: c,
         out: Vec::new(),
     };
-    if c.is_db_assigned() {
-        return k.out; // the database's own values
+    if c.is_db_assigned() || c.name == schema.run_id_column {
+        return k.out; // the database's own values, or the run's mark on its rows
     }
     let key = is_key(schema, table, c);
     if c.nullable {
@@ -276,7 +276,53 @@ pub(super) fn column(
     if lo.is_some() || hi.is_some() {
         check_bounds(&mut k, key || unique, lo, hi);
     }
+    impossible_partners(table, &c.name, &mut k.out);
     k.out
+}
+
+/// An impossible date is text; where the column is compared with another, the other gets a
+/// date the text still compares right with (as a database that keeps dates as text compares
+/// them), so the case is about the impossible date alone.
+fn impossible_partners(table: &Table, column: &str, cases: &mut [EdgeCase]) {
+    for case in cases
+        .iter_mut()
+        .filter(|c| c.class.ends_with(".impossible"))
+    {
+        for check in table.checks_on(column) {
+            let Check::Compare {
+                column: left,
+                op,
+                right: Operand::Column(right),
+            } = check
+            else {
+                continue;
+            };
+            let (other, greater) = if left == column {
+                (right, matches!(op, CmpOp::Ge | CmpOp::Gt))
+            } else {
+                (left, matches!(op, CmpOp::Le | CmpOp::Lt))
+            };
+            let Some(ty) = table.get_column(other).map(|c| &c.ty) else {
+                continue;
+            };
+            // The impossible day is 2026-02-30: the day before it or the day after.
+            let day = if greater {
+                NaiveDate::from_ymd_opt(2026, 2, 28)
+            } else {
+                NaiveDate::from_ymd_opt(2026, 3, 1)
+            }
+            .expect("a valid date");
+            let v = match ty {
+                ColumnType::Date => Value::Date(day),
+                ColumnType::Timestamp => Value::Timestamp(day.and_time(NaiveTime::MIN)),
+                ColumnType::TimestampTz => {
+                    Value::TimestampTz(day.and_time(NaiveTime::MIN).and_utc())
+                }
+                _ => continue,
+            };
+            case.cells.push((other.clone(), v));
+        }
+    }
 }
 
 /// Text: lengths, scripts, spaces and quotes (within the prefix a check requires), and the

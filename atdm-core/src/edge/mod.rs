@@ -9,9 +9,10 @@
 //! databases reject it themselves ([`EdgeCase::rejected_by`]; empty means only the
 //! application can).
 //!
-//! Key columns (primary keys, identities, the run-id column, foreign keys and the columns
-//! they reference, columns of composite uniques) get no valid classes but NULL where
-//! nullable: their values are the rows' identity. A unique column gets text classes only
+//! Identities and the run-id column (which marks the run a row belongs to) get no class.
+//! Other key columns (primary keys, foreign keys and the columns they reference, columns of
+//! composite uniques) get no valid class but NULL where nullable: their values are the rows'
+//! identity. A unique column gets text classes only
 //! (distinct, also where the database compares text without case or trailing spaces), so
 //! they never collide with each other or with generated values.
 

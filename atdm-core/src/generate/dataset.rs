@@ -39,7 +39,7 @@ use super::{
     CellRng, GeneratorRegistry, MarkerPolicy, TableGenerator, fill_rate, fills, millionths, mix,
     name_hash,
 };
-pub use edges::{EdgeCases, EdgeRow, EdgeSkipped};
+pub use edges::{EdgeCases, EdgeCatalog, EdgeRow, EdgeSkipped, TableEdges};
 
 use crate::plan::ExistingRows;
 use crate::schema::{ColumnType, Generated, Schema, Table};
@@ -419,6 +419,32 @@ impl<'a> Dataset<'a> {
     pub fn edge_cases(&self, table: &str) -> Option<(&[EdgeRow], &[EdgeSkipped])> {
         let m = &self.members[self.member(table)?];
         Some((&m.edge_rows, &m.edge_skipped))
+    }
+
+    /// Row `row` of `table` as values, by column (`None` for a table not in the dataset):
+    /// what [`Dataset::batch`] holds at that row, for rows written one at a time.
+    pub fn row(&self, table: &str, row: u64) -> Option<Vec<(String, Value)>> {
+        let m = self.member(table)?;
+        let member = &self.members[m];
+        let names = member.generator.schema();
+        let values: Vec<Value> = match row.checked_sub(member.rows) {
+            Some(k) if (k as usize) < member.edges.len() => member.edges[k as usize].clone(),
+            _ => {
+                let cx = self.cx();
+                let external = |c: usize, r: u64| self.external(m, c, r);
+                (0..names.fields().len())
+                    .map(|i| member.generator.cell(&cx, i, row, &external))
+                    .collect()
+            }
+        };
+        Some(
+            names
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .zip(values)
+                .collect(),
+        )
     }
 
     fn member(&self, table: &str) -> Option<usize> {

@@ -70,8 +70,8 @@ pub use column::ColumnGen;
 pub(crate) use column::is_birth_date;
 pub use columnar::{TableGenerator, arrow_type};
 pub use dataset::{
-    Dataset, DatasetError, DatasetOptions, EdgeCases, EdgeRow, EdgeSkipped, generated_values,
-    part_range,
+    Dataset, DatasetError, DatasetOptions, EdgeCases, EdgeCatalog, EdgeRow, EdgeSkipped,
+    TableEdges, generated_values, part_range,
 };
 pub use fill::{DEFAULT_FILL_RATE, fill_rate};
 pub(crate) use fill::{fills, millionths};

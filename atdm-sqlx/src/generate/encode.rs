@@ -142,19 +142,48 @@ pub(crate) fn literal(out: &mut String, lits: &Literals, col: &dyn Array, row: u
         DataType::Date32 => {
             let d = EPOCH
                 + chrono::Duration::days(i64::from(col.as_primitive::<Date32Type>().value(row)));
-            let _ = write!(out, "'{}'", d.format("%Y-%m-%d"));
+            date_literal(out, d);
         }
         DataType::Timestamp(_, tz) => {
             let micros = col.as_primitive::<TimestampMicrosecondType>().value(row);
             let t = DateTime::from_timestamp_micros(micros).unwrap_or_default();
             let suffix = if tz.is_some() { lits.utc_suffix } else { "" };
-            let _ = write!(
-                out,
-                "'{}{suffix}'",
-                t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f")
-            );
+            timestamp_literal(out, t.naive_utc(), suffix);
         }
         DataType::Binary => (lits.bytes)(out, col.as_binary::<i32>().value(row)),
         _ => out.push_str("NULL"),
     }
+}
+
+fn date_literal(out: &mut String, d: chrono::NaiveDate) {
+    let _ = write!(out, "'{}'", d.format("%Y-%m-%d"));
+}
+
+fn timestamp_literal(out: &mut String, t: chrono::NaiveDateTime, suffix: &str) {
+    let _ = write!(out, "'{}{suffix}'", t.format("%Y-%m-%d %H:%M:%S%.6f"));
+}
+
+/// `v` as a SQL literal of `dialect`, spelled as scripts and loads spell it: for fixtures
+/// and tests that write a row by hand (an invalid edge case, say). Text is quoted whatever
+/// the column's type, so a malformed date reaches the database as the text it is.
+pub fn sql_literal(dialect: atdm_core::schema::Dialect, v: &atdm_core::Value) -> String {
+    use atdm_core::Value;
+    let lits = crate::backend::literals(dialect);
+    let mut out = String::new();
+    match v {
+        Value::Null => out.push_str("NULL"),
+        Value::Bool(b) => out.push_str(lits.booleans[usize::from(!*b)]),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Numeric(d) => out.push_str(&d.to_string()),
+        Value::Text(t) => (lits.text)(&mut out, t),
+        Value::Date(d) => date_literal(&mut out, *d),
+        Value::Timestamp(t) => timestamp_literal(&mut out, *t, ""),
+        Value::TimestampTz(t) => timestamp_literal(&mut out, t.naive_utc(), lits.utc_suffix),
+        Value::Uuid(u) => (lits.text)(&mut out, &u.to_string()),
+        Value::Json(j) => (lits.text)(&mut out, &j.to_string()),
+        Value::Bytes(b) => (lits.bytes)(&mut out, b),
+    }
+    out
 }

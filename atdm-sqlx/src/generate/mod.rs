@@ -20,13 +20,14 @@ use std::time::Instant;
 
 use arrow_array::RecordBatch;
 use atdm_core::Pack;
-use atdm_core::generate::{Dataset, DatasetOptions, GENERATOR_VERSION, part_range};
+use atdm_core::generate::{Dataset, DatasetOptions, EdgeCases, GENERATOR_VERSION, part_range};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use destination::Destination;
 use destination::{PART_BYTES, Remote};
+pub use encode::sql_literal;
 pub(crate) use encode::{cell_value, copy_rows, insert, insert_head};
 pub use sinks::FileFormat;
 use sinks::{Place, Sink};
@@ -55,6 +56,9 @@ pub struct GenerateOptions {
     pub threads: usize,
     /// Overwrite files that exist.
     pub force: bool,
+    /// Adds a row per edge case of every column at the end of each table, and writes the
+    /// edge-case catalog beside the files (see [`atdm_core::edge`]).
+    pub edge_cases: EdgeCases,
 }
 
 impl GenerateOptions {
@@ -70,6 +74,7 @@ impl GenerateOptions {
             batch_rows: 16 * 1024,
             threads: 0,
             force: false,
+            edge_cases: EdgeCases::None,
         }
     }
 }
@@ -106,10 +111,32 @@ pub struct GenerateReport {
     pub part: u64,
     /// The tables, parents before children.
     pub tables: Vec<GeneratedTable>,
+    /// Which edge cases the tables end with (absent: none).
+    #[serde(default, skip_serializing_if = "is_none")]
+    pub edge_cases: EdgeCases,
+    /// The edge-case catalog (`edge_cases.json`): the rows that hold each class, the classes
+    /// no row could, and the invalid ones as negative-test fixtures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge_file: Option<GeneratedFile>,
     /// The manifest's own file name.
     pub manifest: String,
     /// Wall time, in milliseconds (not part of the data: it differs run to run).
     pub elapsed_ms: u64,
+}
+
+fn is_none(e: &EdgeCases) -> bool {
+    *e == EdgeCases::None
+}
+
+/// A file beside the tables' (the edge-case catalog).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratedFile {
+    /// Its name, in the output directory.
+    pub file: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Its SHA-256, in hex.
+    pub sha256: String,
 }
 
 /// One table's file.
@@ -123,6 +150,9 @@ pub struct GeneratedTable {
     pub first_row: u64,
     /// The rows in this part's file.
     pub rows: u64,
+    /// Of the table's rows, how many are edge-case rows (its last ones).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub edge_rows: u64,
     /// The file's name, in the output directory.
     pub file: String,
     /// Its size.
@@ -150,11 +180,20 @@ fn file_name(table: &str, format: FileFormat, parts: u64, part: u64) -> String {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn manifest_name(parts: u64, part: u64) -> String {
+    part_name("manifest", parts, part)
+}
+
+/// `NAME.json`, or `NAME.part-00003-of-00016.json`.
+fn part_name(name: &str, parts: u64, part: u64) -> String {
     if parts > 1 {
-        format!("manifest.part-{part:05}-of-{parts:05}.json")
+        format!("{name}.part-{part:05}-of-{parts:05}.json")
     } else {
-        "manifest.json".to_owned()
+        format!("{name}.json")
     }
 }
 
@@ -284,7 +323,8 @@ pub(crate) fn generate_into(
 ) -> Result<GenerateReport, Error> {
     check(options)?;
     let started = Instant::now();
-    let opts = dataset_options(pack, options.seed, options.reference_date);
+    let mut opts = dataset_options(pack, options.seed, options.reference_date);
+    opts.edge_cases = options.edge_cases;
     let dataset = Dataset::new(
         pack.schema(),
         &options.rows,
@@ -294,10 +334,13 @@ pub(crate) fn generate_into(
     )?;
     let (parts, part) = (options.parts, options.part);
     let manifest = manifest_name(parts, part);
+    let edge_name =
+        (options.edge_cases != EdgeCases::None).then(|| part_name("edge_cases", parts, part));
     let mut names: Vec<String> = dataset
         .tables()
         .map(|(t, _)| file_name(t, format, parts, part))
         .collect();
+    names.extend(edge_name.clone());
     names.push(manifest.clone());
     if !options.force {
         let existing: Vec<PathBuf> = match (to, remote) {
@@ -350,16 +393,29 @@ pub(crate) fn generate_into(
             options,
             progress,
         )?;
+        let edge_rows = dataset
+            .edge_cases(table)
+            .map_or(0, |(held, _)| held.len() as u64);
         tables.push(GeneratedTable {
             table: table.to_owned(),
             total_rows: total,
             first_row: range.start,
             rows: range.end - range.start,
+            edge_rows,
             file: name,
             bytes: written.bytes,
             sha256: written.sha256,
         });
     }
+    let edge_file = match &edge_name {
+        Some(name) => {
+            let mut text = serde_json::to_string_pretty(&dataset.edge_catalog(pack.schema()))
+                .expect("serializable");
+            text.push('\n');
+            Some(put_whole(to, remote, name, text.into_bytes())?)
+        }
+        None => None,
+    };
     let report = GenerateReport {
         schema: pack.schema().name.clone(),
         format: format.name(),
@@ -370,22 +426,41 @@ pub(crate) fn generate_into(
         parts,
         part,
         tables,
+        edge_cases: options.edge_cases,
+        edge_file,
         manifest: manifest.clone(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     let mut text = serde_json::to_string_pretty(&ManifestView(&report)).expect("serializable");
     text.push('\n');
+    put_whole(to, remote, &manifest, text.into_bytes())?;
+    Ok(report)
+}
+
+/// Writes a small file whole (the manifest, the edge-case catalog).
+fn put_whole(
+    to: &Destination,
+    remote: Option<&Arc<Remote>>,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<GeneratedFile, Error> {
+    use sha2::Digest;
+    let file = GeneratedFile {
+        file: name.to_owned(),
+        bytes: bytes.len() as u64,
+        sha256: sinks::hex(&sha2::Sha256::digest(&bytes)),
+    };
     match remote {
-        Some(remote) => remote.put(&manifest, text.into_bytes())?,
+        Some(remote) => remote.put(name, bytes)?,
         None => {
-            let path = to.locate(&manifest);
-            std::fs::write(&path, text).map_err(|e| Error::Write {
+            let path = to.locate(name);
+            std::fs::write(&path, bytes).map_err(|e| Error::Write {
                 path,
                 message: e.to_string(),
             })?;
         }
     }
-    Ok(report)
+    Ok(file)
 }
 
 /// The manifest as written: the report without its wall time, so the same dataset gives the

@@ -134,3 +134,49 @@ impl Dataset<'_> {
         member.edge_skipped = skipped;
     }
 }
+
+/// A dataset's edge cases, table by table: the rows that hold valid (and, when asked,
+/// dangerous) classes, the classes no row could hold, and the invalid classes as
+/// negative-test fixtures (never rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeCatalog {
+    /// The tables, parents before children.
+    pub tables: Vec<TableEdges>,
+}
+
+/// One table's edge cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableEdges {
+    /// The table.
+    pub table: String,
+    /// The rows that hold a class.
+    pub rows: Vec<EdgeRow>,
+    /// The classes no row could hold, and why.
+    pub skipped: Vec<EdgeSkipped>,
+    /// The invalid classes: values the database or the application should reject.
+    pub negative: Vec<EdgeCase>,
+}
+
+impl Dataset<'_> {
+    /// The edge-case catalog of the dataset's tables (empty rows without edge cases).
+    pub fn edge_catalog(&self, schema: &Schema) -> EdgeCatalog {
+        let tables = self
+            .members
+            .iter()
+            .filter_map(|m| {
+                let t = schema.table(&m.name)?;
+                let negative = crate::edge::edge_cases(schema, t, self.reference_date)
+                    .into_iter()
+                    .filter(|c| c.validity == Validity::Invalid)
+                    .collect();
+                Some(TableEdges {
+                    table: m.name.clone(),
+                    rows: m.edge_rows.clone(),
+                    skipped: m.edge_skipped.clone(),
+                    negative,
+                })
+            })
+            .collect();
+        EdgeCatalog { tables }
+    }
+}

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use atdm_core::audit::{AuditAction, AuditStatus};
-use atdm_core::generate::{Dataset, DatasetOptions, GENERATOR_VERSION};
+use atdm_core::generate::{Dataset, DatasetOptions, EdgeCases, GENERATOR_VERSION};
 use atdm_core::schema::{Check, ColumnType, Generated, Operand, Table};
 use atdm_core::token::CleanupToken;
 use atdm_core::{Value, seed_from_run_id};
@@ -55,6 +55,9 @@ pub struct Load {
     pub threads: usize,
     /// Rows per batch (the unit of parallel work and of progress).
     pub batch_rows: u64,
+    /// Adds a row per edge case of every column at the end of each table (see
+    /// [`atdm_core::edge`]); they are the run's rows like the others.
+    pub edge_cases: EdgeCases,
 }
 
 impl Load {
@@ -68,6 +71,7 @@ impl Load {
             lease: None,
             threads: 0,
             batch_rows: 16 * 1024,
+            edge_cases: EdgeCases::None,
         }
     }
 }
@@ -92,6 +96,9 @@ pub struct Loaded {
     pub reference_date: NaiveDate,
     /// When the lease ends.
     pub lease_expires_at: DateTime<Utc>,
+    /// The edge cases the rows hold, per table: `column class` (with `--edge-cases`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub edge_cases: BTreeMap<String, Vec<String>>,
     /// Wall time, in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -149,6 +156,7 @@ impl Engine {
             serde_json::json!({
                 "action": "generate",
                 "rows": load.rows,
+                "edge_cases": load.edge_cases,
                 "seed": load.seed.map(|s| s.to_string()),
                 "reference_date": load.reference_date.map(|d| d.to_string()),
             }),
@@ -222,6 +230,7 @@ impl Engine {
                 .claim(&mut tx, &load.rows, &kinds, &mut options, &run_id)
                 .await
                 .map_err(failed)??;
+            let edges = self.edge_summary(&load.rows, &options);
             self.write_rows(&mut tx, &load, &options, progress)
                 .await
                 .map_err(failed)??;
@@ -260,15 +269,16 @@ impl Engine {
                 serde_json::json!({
                     "rows": rows,
                     "owned": owned,
+                    "edge_cases": edges,
                     "seed": seed.to_string(),
                     "lease_expires_at": lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 }),
             ));
             tx.commit().await.map_err(failed)?;
-            Ok::<_, Error>((owned, rows))
+            Ok::<_, Error>((owned, rows, edges))
         }
         .await;
-        let (owned, rows) = match tx.settle(outcome).await {
+        let (owned, rows, edge_cases) = match tx.settle(outcome).await {
             Ok(x) => x,
             Err(e) => {
                 audit.failure(
@@ -294,8 +304,37 @@ impl Engine {
             seed,
             reference_date,
             lease_expires_at,
+            edge_cases,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// The edge cases the dataset's rows hold, per table, as `column class`.
+    fn edge_summary(
+        &self,
+        rows: &BTreeMap<String, u64>,
+        options: &DatasetOptions,
+    ) -> BTreeMap<String, Vec<String>> {
+        let pack = self.pack();
+        let Ok(d) = Dataset::new(
+            self.schema(),
+            rows,
+            pack.generators(),
+            pack.markers(),
+            options,
+        ) else {
+            return BTreeMap::new();
+        };
+        d.tables()
+            .filter_map(|(t, _)| {
+                let (held, _) = d.edge_cases(t)?;
+                let classes: Vec<String> = held
+                    .iter()
+                    .map(|e| format!("{} {}", e.case.column, e.case.class))
+                    .collect();
+                (!classes.is_empty()).then(|| (t.to_owned(), classes))
+            })
+            .collect()
     }
 
     /// Checks a load before anything is written: the options, how each table will be
@@ -312,6 +351,7 @@ impl Engine {
         let schema = self.schema();
         let mut options = DatasetOptions::new(seed, reference_date);
         options.run_id = run_id.to_owned();
+        options.edge_cases = load.edge_cases;
         // Rows that exist, for keys to tables not generated.
         for t in schema
             .tables
@@ -440,11 +480,13 @@ impl Engine {
     ) -> Result<Result<Vec<Owned>, Error>, sqlx::Error> {
         let schema = self.schema();
         let pack = self.pack();
-        let names: Vec<String> = {
+        // The tables with their rows, edge-case rows included.
+        let totals: Vec<(String, u64)> = {
             let d = Dataset::new(schema, rows, pack.generators(), pack.markers(), options)
                 .expect("checked before");
-            d.tables().map(|(t, _)| t.to_owned()).collect()
+            d.tables().map(|(t, n)| (t.to_owned(), n)).collect()
         };
+        let names: Vec<String> = totals.iter().map(|(t, _)| t.clone()).collect();
         // Every identity column's keys go after the table's (and its sequence's) largest,
         // whatever the claim is on.
         for name in &names {
@@ -455,8 +497,8 @@ impl Engine {
             }
         }
         let mut owned = Vec::new();
-        for (name, kind) in names.iter().zip(kinds) {
-            let n = rows[name];
+        for ((name, n), kind) in totals.iter().zip(kinds) {
+            let n = *n;
             let (column, values) = match kind {
                 ClaimKind::Range(c) => {
                     let base = options.key_bases.get(name).copied().unwrap_or(0);

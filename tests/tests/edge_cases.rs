@@ -1,0 +1,243 @@
+//! Edge cases against real databases, on every backend: a load with edge cases (valid and
+//! dangerous) is accepted by the database whole, holds every class it says, and resets
+//! exactly; every invalid class, forced into the database row by row, is refused by exactly
+//! the databases its `rejected_by` names (the others store it: the application must refuse
+//! it). On the healthcare pack and on a schema with every type, checks, uniques and keys.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use atdm_core::Pack;
+use atdm_core::domains::healthcare;
+use atdm_core::edge::{EdgeCase, Validity, edge_cases};
+use atdm_core::generate::{Dataset, DatasetOptions, EdgeCases};
+use atdm_core::schema::{Dialect, Generated, Schema};
+use atdm_sqlx::{Engine, Load, Store, sql_literal};
+use sqlx::{AssertSqlSafe, Connection};
+use support::{Kind, TestDb, d, quoted};
+
+const EVERY_TYPE: &str = r#"
+name = "every_type"
+
+[[tables]]
+name = "account"
+primary_key = ["account_id"]
+unique = [["email"]]
+checks = [
+  "handle starts with 'u_'",
+  "balance between -1000 and 100000",
+  "tier in ('free', 'pro', 'team')",
+  "age >= 18",
+]
+columns = [
+  { name = "account_id", type = "bigint", generated = "identity" },
+  { name = "email", type = "varchar(64)" },
+  { name = "handle", type = "varchar(20)" },
+  { name = "bio", type = "text", nullable = true },
+  { name = "balance", type = "numeric(10,2)" },
+  { name = "visits", type = "integer" },
+  { name = "age", type = "integer", nullable = true },
+  { name = "tier", type = "varchar(8)" },
+  { name = "plan", type = "enum(basic, plus)" },
+  { name = "verified", type = "boolean" },
+  { name = "born_on", type = "date", nullable = true },
+  { name = "joined_at", type = "timestamptz" },
+  { name = "seen_at", type = "timestamp", nullable = true },
+  { name = "token", type = "uuid", nullable = true },
+  { name = "prefs", type = "json", nullable = true },
+  { name = "avatar", type = "bytes", nullable = true },
+]
+
+[[tables]]
+name = "booking"
+primary_key = ["booking_id"]
+foreign_keys = [
+  { columns = ["account_id"], references = "account" },
+  { columns = ["referrer_id"], references = "account" },
+]
+checks = [
+  "ends_on >= starts_on",
+  "guests > 0",
+  "guests <= 12",
+  "status = 'cancelled' implies cancel_reason is not null",
+]
+columns = [
+  { name = "booking_id", type = "integer", generated = "identity" },
+  { name = "account_id", type = "bigint" },
+  { name = "referrer_id", type = "bigint", nullable = true },
+  { name = "starts_on", type = "date" },
+  { name = "ends_on", type = "date" },
+  { name = "guests", type = "integer" },
+  { name = "status", type = "varchar(12)" },
+  { name = "cancel_reason", type = "varchar(40)", nullable = true },
+]
+"#;
+
+fn every_type() -> Pack {
+    let schema = Schema::from_toml(EVERY_TYPE, "every_type.toml").unwrap();
+    Pack::builder("every_type", schema).build().unwrap()
+}
+
+fn dialect(kind: Kind) -> Dialect {
+    match kind {
+        Kind::Sqlite => Dialect::Sqlite,
+        Kind::Postgres => Dialect::Postgres,
+        Kind::MySql => Dialect::MySql,
+    }
+}
+
+/// Runs `sql` in a transaction that is rolled back: whether the database took it.
+async fn accepted(db: &TestDb, sql: &str) -> Result<(), String> {
+    macro_rules! try_on {
+        ($conn:ty) => {{
+            let mut c = <$conn>::connect(&db.url).await.unwrap();
+            let mut tx = c.begin().await.unwrap();
+            let r = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                .execute(&mut *tx)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let _ = tx.rollback().await;
+            r
+        }};
+    }
+    match db.kind {
+        Kind::Sqlite => try_on!(sqlx::SqliteConnection),
+        Kind::Postgres => try_on!(sqlx::PgConnection),
+        Kind::MySql => try_on!(sqlx::MySqlConnection),
+    }
+}
+
+/// Loads `pack`'s tables with edge cases, checks what the database holds, forces every
+/// invalid class in, and resets. Returns the problems found.
+async fn exercise(db: &TestDb, pack: &Pack, counts: &[(&str, u64)]) -> Vec<String> {
+    let kind = db.kind;
+    let e = Engine::builder(pack.clone())
+        .database_url(&db.url)
+        .store(Store::from_url("memory://").unwrap())
+        .reference_date(d())
+        .connect()
+        .await
+        .unwrap();
+    let rows: BTreeMap<String, u64> = counts.iter().map(|(t, n)| (t.to_string(), *n)).collect();
+    // Rows there before (a pack's reference rows): the load adds to them, the reset leaves them.
+    let mut before = BTreeMap::new();
+    for t in rows.keys() {
+        let n = db
+            .count(&format!("SELECT COUNT(*) FROM {}", quoted(kind, t)))
+            .await;
+        before.insert(t.clone(), n);
+    }
+    let mut load = Load::new(rows.clone());
+    load.edge_cases = EdgeCases::Dangerous;
+    let loaded = e
+        .load(load, &|_| {})
+        .await
+        .unwrap_or_else(|err| panic!("{kind:?} {}: {err}", pack.name()));
+    let mut problems = Vec::new();
+    let schema = pack.schema();
+    for (t, n) in &rows {
+        let held = loaded.edge_cases.get(t).map_or(0, Vec::len) as u64;
+        assert!(held > 0, "{kind:?}: {t} holds no edge case");
+        assert_eq!(loaded.rows[t], n + held, "{kind:?}: {t}");
+        let table = schema.table(t).unwrap();
+        let stored = db
+            .count(&format!("SELECT COUNT(*) FROM {}", quoted(kind, t)))
+            .await;
+        assert_eq!(
+            (stored - before[t]) as u64,
+            n + held,
+            "{kind:?}: {t} rows in the database"
+        );
+        // The dataset the load wrote, to make rows after it.
+        let mut options = DatasetOptions::new(loaded.seed, loaded.reference_date);
+        options.run_id = loaded.run_id.clone();
+        let dataset =
+            Dataset::new(schema, &rows, pack.generators(), pack.markers(), &options).unwrap();
+        let cases: Vec<EdgeCase> = edge_cases(schema, table, loaded.reference_date)
+            .into_iter()
+            .filter(|c| c.validity == Validity::Invalid)
+            .collect();
+        let first = dataset.row(t, 0).unwrap();
+        for (k, case) in cases.iter().enumerate() {
+            // A fresh row after every row the load wrote, the case's cells set.
+            let mut row = dataset.row(t, n + held + 1 + k as u64).unwrap();
+            if case.duplicate {
+                let v = first
+                    .iter()
+                    .find(|(c, _)| c == &case.column)
+                    .unwrap()
+                    .1
+                    .clone();
+                row.iter_mut().find(|(c, _)| c == &case.column).unwrap().1 = v;
+            }
+            for (col, v) in &case.cells {
+                row.iter_mut().find(|(c, _)| c == col).unwrap().1 = v.clone();
+            }
+            row.retain(|(c, _)| {
+                table
+                    .get_column(c)
+                    .is_some_and(|c| !matches!(c.generated, Some(Generated::Identity)))
+            });
+            let cols: Vec<String> = row.iter().map(|(c, _)| quoted(kind, c)).collect();
+            let vals: Vec<String> = row
+                .iter()
+                .map(|(_, v)| sql_literal(dialect(kind), v))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                quoted(kind, t),
+                cols.join(", "),
+                vals.join(", ")
+            );
+            let expected = case.rejected_by.contains(&dialect(kind));
+            let got = accepted(db, &sql).await;
+            if got.is_err() != expected {
+                problems.push(format!(
+                    "{kind:?} {t}.{} {}: expected {}, got {got:?}",
+                    case.column,
+                    case.class,
+                    if expected { "a refusal" } else { "acceptance" },
+                ));
+            }
+        }
+    }
+    e.reset_run(&loaded.run_id, loaded.token.expose())
+        .await
+        .unwrap();
+    for t in rows.keys() {
+        let left = db
+            .count(&format!("SELECT COUNT(*) FROM {}", quoted(kind, t)))
+            .await;
+        assert_eq!(
+            left, before[t],
+            "{kind:?}: the reset leaves no row of {t} it loaded"
+        );
+    }
+    e.close().await;
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_edges_are_accepted_and_invalid_ones_refused_where_promised() {
+    let mut problems = Vec::new();
+    for db in TestDb::all().await {
+        problems.extend(exercise(&db, &every_type(), &[("account", 30), ("booking", 40)]).await);
+        db.drop_db().await;
+    }
+    for db in TestDb::all().await {
+        let counts = [
+            ("procedure_code", 3),
+            ("diagnosis_code", 3),
+            ("plan", 3),
+            ("provider", 4),
+            ("member", 10),
+            ("eligibility", 10),
+            ("claim", 12),
+        ];
+        problems.extend(exercise(&db, &healthcare::pack(), &counts).await);
+        db.drop_db().await;
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
