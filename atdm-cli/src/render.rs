@@ -501,6 +501,13 @@ pub(crate) fn coverage(
                 r.runs.total, r.runs.seeded, r.runs.dry_runs, r.runs.rejected, r.runs.failed
             ),
         ),
+        (
+            "edge classes".into(),
+            format!(
+                "{:.1}% of the columns' valid classes seeded",
+                r.edge_coverage
+            ),
+        ),
     ];
     if let Some(p) = page {
         pairs.push(("page".into(), p.display().to_string()));
@@ -548,6 +555,19 @@ pub(crate) fn coverage(
             n.scenario,
             n.knob,
             plain(&n.value)
+        )
+    }));
+    // Edge classes by column: one line each.
+    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in &g.edge_classes_never_seeded {
+        if let Some((column, class)) = e.split_once(' ') {
+            edges.entry(column).or_default().push(class);
+        }
+    }
+    gaps.extend(edges.into_iter().map(|(column, classes)| {
+        format!(
+            "column {column}: edge classes never seeded: {}",
+            classes.join(", ")
         )
     }));
     if gaps.is_empty() {

@@ -74,6 +74,99 @@ columns = [
 ]
 "#;
 
+/// A shop: a composite key of two foreign keys, a one-to-one table, a self-reference, a
+/// UUID key and its events.
+const SHOP: &str = r#"
+name = "shop"
+
+[[tables]]
+name = "customer"
+primary_key = ["customer_id"]
+unique = [["email"]]
+columns = [
+  { name = "customer_id", type = "bigint", generated = "identity" },
+  { name = "first_name", type = "varchar(40)" },
+  { name = "email", type = "varchar(80)" },
+  { name = "born", type = "date", nullable = true },
+]
+
+[[tables]]
+name = "product"
+primary_key = ["sku"]
+checks = ["price > 0"]
+columns = [
+  { name = "sku", type = "varchar(40)" },
+  { name = "title", type = "text" },
+  { name = "price", type = "numeric(8,2)" },
+  { name = "active", type = "boolean" },
+]
+
+[[tables]]
+name = "orders"
+primary_key = ["order_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+checks = ["status in ('new', 'paid', 'shipped')"]
+columns = [
+  { name = "order_id", type = "bigint", generated = "identity" },
+  { name = "customer_id", type = "bigint" },
+  { name = "placed_at", type = "timestamptz" },
+  { name = "shipped_on", type = "date", nullable = true },
+  { name = "status", type = "varchar(12)" },
+]
+
+[[tables]]
+name = "order_item"
+primary_key = ["order_id", "sku"]
+foreign_keys = [
+  { columns = ["order_id"], references = "orders" },
+  { columns = ["sku"], references = "product" },
+]
+checks = ["quantity between 1 and 20"]
+columns = [
+  { name = "order_id", type = "bigint" },
+  { name = "sku", type = "varchar(40)" },
+  { name = "quantity", type = "integer" },
+  { name = "note", type = "text", nullable = true },
+]
+
+[[tables]]
+name = "loyalty"
+primary_key = ["customer_id"]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+columns = [
+  { name = "customer_id", type = "bigint" },
+  { name = "points", type = "integer" },
+]
+
+[[tables]]
+name = "staff"
+primary_key = ["staff_id"]
+foreign_keys = [{ columns = ["manager_id"], references = "staff" }]
+columns = [
+  { name = "staff_id", type = "integer", generated = "identity" },
+  { name = "manager_id", type = "integer", nullable = true },
+  { name = "name", type = "varchar(60)" },
+]
+
+[[tables]]
+name = "device"
+primary_key = ["device_id"]
+columns = [
+  { name = "device_id", type = "uuid" },
+  { name = "label", type = "varchar(30)" },
+]
+
+[[tables]]
+name = "device_event"
+primary_key = ["device_id", "seq"]
+foreign_keys = [{ columns = ["device_id"], references = "device" }]
+columns = [
+  { name = "device_id", type = "uuid" },
+  { name = "seq", type = "integer" },
+  { name = "reading", type = "numeric(6,1)", nullable = true },
+]
+"#;
+
 fn every_type() -> Pack {
     let schema = Schema::from_toml(EVERY_TYPE, "every_type.toml").unwrap();
     Pack::builder("every_type", schema).build().unwrap()
@@ -195,13 +288,33 @@ async fn exercise(db: &TestDb, pack: &Pack, counts: &[(&str, u64)]) -> Vec<Strin
             let got = accepted(db, &sql).await;
             if got.is_err() != expected {
                 problems.push(format!(
-                    "{kind:?} {t}.{} {}: expected {}, got {got:?}",
+                    "{kind:?} {t}.{} {}: expected {}, got {got:?} for {sql}",
                     case.column,
                     case.class,
                     if expected { "a refusal" } else { "acceptance" },
                 ));
             }
         }
+    }
+    // The coverage command counts the classes the load seeded: at least 95% of the valid
+    // classes of every column (the load covers every table).
+    let cov = e.coverage(&[]).await.unwrap();
+    let (seeded, all) = cov.edge_classes.iter().fold((0, 0), |(s, a), c| {
+        let x = c.classes.iter().filter(|x| x.seeded_runs > 0).count();
+        (s + x, a + c.classes.len())
+    });
+    eprintln!(
+        "{kind:?} {}: edge coverage {:.1}% ({seeded} of {all} valid classes), never seeded: {:?}",
+        pack.name(),
+        cov.edge_coverage,
+        cov.gaps.edge_classes_never_seeded
+    );
+    if cov.edge_coverage < 95.0 {
+        problems.push(format!(
+            "{kind:?} {}: edge coverage {:.1}% is under 95%",
+            pack.name(),
+            cov.edge_coverage
+        ));
     }
     e.reset_run(&loaded.run_id, loaded.token.expose())
         .await
@@ -224,6 +337,23 @@ async fn valid_edges_are_accepted_and_invalid_ones_refused_where_promised() {
     let mut problems = Vec::new();
     for db in TestDb::all().await {
         problems.extend(exercise(&db, &every_type(), &[("account", 30), ("booking", 40)]).await);
+        db.drop_db().await;
+    }
+    for db in TestDb::all().await {
+        let shop = Pack::builder("shop", Schema::from_toml(SHOP, "shop.toml").unwrap())
+            .build()
+            .unwrap();
+        let counts = [
+            ("customer", 30),
+            ("product", 12),
+            ("orders", 40),
+            ("order_item", 60),
+            ("loyalty", 5),
+            ("staff", 15),
+            ("device", 10),
+            ("device_event", 30),
+        ];
+        problems.extend(exercise(&db, &shop, &counts).await);
         db.drop_db().await;
     }
     for db in TestDb::all().await {

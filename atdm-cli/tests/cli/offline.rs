@@ -678,3 +678,120 @@ columns = [
         .args(["--out", "ftp://host/data"]);
     run(c).fails_with("INVALID_URL");
 }
+
+/// `atdm edge-cases` lists a pack's classes; `generate --edge-cases` ends each table with
+/// them and writes the catalog beside the files.
+#[test]
+fn edge_cases_are_listed_and_generated() {
+    let tmp = TempDir::new();
+    let pack = tmp.0.join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(
+        pack.join("schema.toml"),
+        r#"
+name = "shop"
+[[tables]]
+name = "customer"
+primary_key = ["customer_id"]
+checks = ["credit between 0 and 500"]
+columns = [
+  { name = "customer_id", type = "bigint", generated = "identity" },
+  { name = "name", type = "varchar(30)" },
+  { name = "credit", type = "numeric(6,2)" },
+  { name = "note", type = "text", nullable = true },
+]
+"#,
+    )
+    .unwrap();
+    let atdm = |args: &[&str]| {
+        let mut c = atdm_in(&tmp.0);
+        c.args(["--scenario-dir", "pack", "--reference-date", "2026-06-01"])
+            .args(args);
+        run(c)
+    };
+    let v = atdm(&["-o", "json", "edge-cases"]).ok().json();
+    let cases = v.as_array().unwrap();
+    let find = |column: &str, class: &str| {
+        cases
+            .iter()
+            .find(|c| c["column"] == column && c["class"] == class)
+            .unwrap_or_else(|| panic!("no {column} {class} in {v}"))
+    };
+    assert_eq!(find("name", "text.max_length")["validity"], "valid");
+    let long = find("name", "text.too_long");
+    assert_eq!(long["validity"], "invalid");
+    assert_eq!(
+        long["rejected_by"],
+        serde_json::json!(["postgres", "mysql"])
+    );
+    assert_eq!(
+        find("credit", "check.beyond_upper_bound")["validity"],
+        "invalid"
+    );
+    assert!(!cases.iter().any(|c| c["validity"] == "dangerous"));
+    let with = atdm(&["-o", "json", "edge-cases", "--dangerous"])
+        .ok()
+        .json();
+    assert!(
+        with.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["class"] == "attack.sql_injection")
+    );
+    let human = atdm(&["edge-cases", "--table", "customer"]).ok().stdout;
+    assert!(
+        human.contains("customer.name") && human.contains("text.too_long"),
+        "{human}"
+    );
+    atdm(&["edge-cases", "--table", "nope"]).usage_error();
+
+    let out = tmp.0.join("data").display().to_string();
+    let v = atdm(&[
+        "-o",
+        "json",
+        "generate",
+        "--rows",
+        "customer=20",
+        "--edge-cases",
+        "--format",
+        "csv",
+        "--out",
+        &out,
+    ])
+    .ok()
+    .json();
+    let t = &v["tables"][0];
+    let edge_rows = t["edge_rows"].as_u64().unwrap();
+    assert!(edge_rows > 5, "{v}");
+    assert_eq!(t["rows"].as_u64().unwrap(), 20 + edge_rows);
+    assert_eq!(v["edge_cases"], "valid");
+    let catalog: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(&out).join("edge_cases.json")).unwrap())
+            .unwrap();
+    let table = &catalog["tables"][0];
+    assert_eq!(table["rows"].as_array().unwrap().len() as u64, edge_rows);
+    assert_eq!(table["rows"][0]["row"], 20);
+    assert!(
+        table["negative"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["class"] == "text.too_long")
+    );
+    let csv = std::fs::read_to_string(Path::new(&out).join("customer.csv")).unwrap();
+    assert_eq!(csv.lines().count() as u64, 1 + 20 + edge_rows);
+    assert_eq!(
+        v["edge_file"]["sha256"].as_str().unwrap().len(),
+        64,
+        "the catalog is in the manifest"
+    );
+    atdm(&[
+        "generate",
+        "--rows",
+        "customer=2",
+        "--dangerous",
+        "--out",
+        &out,
+    ])
+    .usage_error();
+}

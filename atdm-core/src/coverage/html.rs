@@ -91,7 +91,7 @@ pub fn render_html(r: &CoverageReport) -> String {
     );
     let _ = writeln!(
         o,
-        "<p><span class=\"figure\" id=\"coverage\">{:.1}%</span> <span class=\"muted\">{} of {} items covered: scenarios seeded, knob values used by a seeded run, requirement ids with a seeded scenario. Runs: {}.</span></p>",
+        "<p><span class=\"figure\" id=\"coverage\">{:.1}%</span> <span class=\"muted\">{} of {} items covered: scenarios seeded, knob values used by a seeded run, requirement ids with a seeded scenario, edge classes seeded. Runs: {}.</span></p>",
         r.coverage,
         r.covered,
         r.items,
@@ -165,6 +165,34 @@ pub fn render_html(r: &CoverageReport) -> String {
     }
     o.push_str("</table>\n</section>\n");
 
+    let _ = writeln!(
+        o,
+        "<section id=\"edges\">\n<h2>Edge cases</h2>\n<p><strong>{:.1}%</strong> <span class=\"muted\">of the valid edge classes of the pack's columns were seeded (atdm generate --edge-cases).</span></p>",
+        r.edge_coverage
+    );
+    if !r.edge_classes.is_empty() {
+        o.push_str("<table>\n<tr><th>column</th><th>valid classes seeded</th></tr>\n");
+        for c in &r.edge_classes {
+            let classes: Vec<String> = c
+                .classes
+                .iter()
+                .map(|e| {
+                    let class = if e.seeded_runs > 0 { "yes" } else { "no" };
+                    format!("<span class=\"{class}\">{}</span>", esc(&e.class))
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "<tr><td><code>{}.{}</code></td><td>{}</td></tr>",
+                esc(&c.table),
+                esc(&c.column),
+                classes.join(" ")
+            );
+        }
+        o.push_str("</table>\n");
+    }
+    o.push_str("</section>\n");
+
     o.push_str("<section id=\"gaps\">\n<h2>Not exercised</h2>\n");
     let g = &r.gaps;
     let list = |o: &mut String, title: &str, items: Vec<String>| {
@@ -211,6 +239,11 @@ pub fn render_html(r: &CoverageReport) -> String {
                 )
             })
             .collect(),
+    );
+    list(
+        &mut o,
+        "Edge classes never seeded",
+        code(&g.edge_classes_never_seeded),
     );
     if r.covered == r.items {
         o.push_str("<p>Everything is covered.</p>\n");

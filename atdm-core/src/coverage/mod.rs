@@ -9,9 +9,12 @@
 //!   requirements whose scenarios never seeded;
 //! - per scenario: its runs by outcome, and per knob with a closed list of values, the values
 //!   seeded runs used (the caller's or the default) and those never used;
+//! - per column, the valid edge classes ([`crate::edge`]) runs seeded (volume loads with
+//!   edge cases record them), and those never seeded;
 //! - one figure: the share of the pack's items covered, where an item is a scenario (covered
 //!   once a run of it seeded), a value of a closed knob of a scenario (covered once a seeded
-//!   run used it) and a requirement id (covered once a scenario that links it seeded).
+//!   run used it), a requirement id (covered once a scenario that links it seeded) and a
+//!   valid edge class of a column (covered once a run seeded it).
 //!
 //! Dry runs (`plan`) and refused or failed requests are counted but cover nothing: only data
 //! that reached a database was exercised. Pure: the same catalog and runs give the same
@@ -24,8 +27,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use chrono::NaiveDate;
+
+use crate::Pack;
 use crate::audit::{AuditAction, AuditEvent, AuditStatus};
-use crate::scenario::{Catalog, Domain};
+use crate::edge::{Validity, edge_cases};
+use crate::scenario::Domain;
 
 pub use html::render_html;
 
@@ -115,6 +122,53 @@ pub fn runs_from_events(events: &[AuditEvent]) -> Vec<RunRecord> {
     }
     out.sort_by(|a, b| (a.at, &a.run_id).cmp(&(b.at, &b.run_id)));
     out
+}
+
+/// The edge classes runs seeded: (table, column, class) with the number of runs.
+pub type EdgeSeen = BTreeMap<(String, String, String), usize>;
+
+/// The edge classes the committed runs among `events` seeded, as their `seed_completed`
+/// events record them (`edge_cases`: per table, `column class`).
+pub fn edges_from_events(events: &[AuditEvent]) -> EdgeSeen {
+    let mut seen = EdgeSeen::new();
+    for e in events
+        .iter()
+        .filter(|e| e.action == AuditAction::SeedCompleted)
+    {
+        let Some(tables) = e.outputs.get("edge_cases").and_then(|v| v.as_object()) else {
+            continue;
+        };
+        for (table, classes) in tables {
+            for c in classes.as_array().into_iter().flatten() {
+                if let Some((column, class)) = c.as_str().and_then(|s| s.split_once(' ')) {
+                    *seen
+                        .entry((table.clone(), column.to_owned(), class.to_owned()))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// The valid edge classes of one column, with the runs that seeded each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnEdges {
+    /// The table.
+    pub table: String,
+    /// The column.
+    pub column: String,
+    /// Each valid class and how many runs seeded it.
+    pub classes: Vec<EdgeClassCoverage>,
+}
+
+/// One edge class of a column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeClassCoverage {
+    /// The class.
+    pub class: String,
+    /// Runs that seeded it.
+    pub seeded_runs: usize,
 }
 
 /// The last run of something, for the report.
@@ -225,6 +279,8 @@ pub struct Gaps {
     pub scenarios_never_seeded: Vec<String>,
     /// Knob values no seeded run used.
     pub knob_values_never_requested: Vec<NeverRequested>,
+    /// Valid edge classes no run seeded, as `table.column class`.
+    pub edge_classes_never_seeded: Vec<String>,
 }
 
 /// The coverage of a pack: see the [module docs](self).
@@ -244,6 +300,11 @@ pub struct CoverageReport {
     pub requirements: Vec<RequirementCoverage>,
     /// Per scenario, in id order (templates left out).
     pub scenarios: Vec<ScenarioCoverage>,
+    /// The share of the valid edge classes of the pack's columns that runs seeded, in
+    /// percent, to one decimal (100 when there are none).
+    pub edge_coverage: f64,
+    /// Per column with valid edge classes, in table and column order.
+    pub edge_classes: Vec<ColumnEdges>,
     /// What is not covered.
     pub gaps: Gaps,
 }
@@ -258,15 +319,26 @@ fn last(runs: &[&RunRecord]) -> Option<LastRun> {
         })
 }
 
-/// The coverage of `catalog`'s scenarios by `runs`. `requirements` names requirement ids the
-/// caller expects (from a requirements list); ids that scenarios link are counted too.
-/// Runs of scenarios the catalog does not hold are left out.
+fn percent(covered: usize, items: usize) -> f64 {
+    if items == 0 {
+        100.0
+    } else {
+        (covered as f64 * 1000.0 / items as f64).floor() / 10.0
+    }
+}
+
+/// The coverage of `pack` by `runs` and the edge classes they seeded (`edges`).
+/// `requirements` names requirement ids the caller expects (from a requirements list); ids
+/// that scenarios link are counted too. Runs of scenarios the pack does not hold are left
+/// out. Edge classes are those of `reference_date` (only `date.today` depends on it).
 pub fn coverage(
-    pack: &str,
-    catalog: &Catalog,
+    pack: &Pack,
     runs: &[RunRecord],
+    edges: &EdgeSeen,
     requirements: &[String],
+    reference_date: NaiveDate,
 ) -> CoverageReport {
+    let catalog = pack.catalog();
     let scenarios: Vec<_> = catalog.list().filter(|s| !s.template).collect();
     let mut of_scenario: BTreeMap<&str, Vec<&RunRecord>> = BTreeMap::new();
     for r in runs {
@@ -364,19 +436,60 @@ pub fn coverage(
             covered: ok,
         });
     }
-    let coverage = if items == 0 {
-        100.0
-    } else {
-        (covered as f64 * 1000.0 / items as f64).floor() / 10.0
-    };
+    let schema = pack.schema();
+    let (mut edge_covered, mut edge_items) = (0usize, 0usize);
+    let mut edge_classes: Vec<ColumnEdges> = Vec::new();
+    for t in &schema.tables {
+        for case in edge_cases(schema, t, reference_date) {
+            if case.validity != Validity::Valid {
+                continue;
+            }
+            let key = (t.name.clone(), case.column.clone(), case.class.clone());
+            let runs = edges.get(&key).copied().unwrap_or(0);
+            let slot = match edge_classes
+                .iter()
+                .position(|c| c.table == t.name && c.column == case.column)
+            {
+                Some(i) => i,
+                None => {
+                    edge_classes.push(ColumnEdges {
+                        table: t.name.clone(),
+                        column: case.column.clone(),
+                        classes: Vec::new(),
+                    });
+                    edge_classes.len() - 1
+                }
+            };
+            if edge_classes[slot]
+                .classes
+                .iter()
+                .any(|c| c.class == case.class)
+            {
+                continue; // one class of a column counts once
+            }
+            edge_items += 1;
+            if runs > 0 {
+                edge_covered += 1;
+            } else {
+                gaps.edge_classes_never_seeded
+                    .push(format!("{}.{} {}", t.name, case.column, case.class));
+            }
+            edge_classes[slot].classes.push(EdgeClassCoverage {
+                class: case.class,
+                seeded_runs: runs,
+            });
+        }
+    }
     CoverageReport {
-        pack: pack.to_owned(),
-        coverage,
-        covered,
-        items,
+        pack: pack.name().to_owned(),
+        coverage: percent(covered + edge_covered, items + edge_items),
+        covered: covered + edge_covered,
+        items: items + edge_items,
         runs: all,
         requirements: out_requirements,
         scenarios: out_scenarios,
+        edge_coverage: percent(edge_covered, edge_items),
+        edge_classes,
         gaps,
     }
 }

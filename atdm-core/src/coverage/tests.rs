@@ -106,12 +106,14 @@ fn seeded_runs_cover_and_the_rest_are_gaps() {
         ]
     );
 
-    let r = coverage(
-        "healthcare",
-        pack.catalog(),
-        &runs,
-        &["FR-001".into(), "FR-099".into()],
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    let mut edges = EdgeSeen::new();
+    edges.insert(
+        ("member".into(), "address_zip".into(), "text.empty".into()),
+        2,
     );
+    let wanted = ["FR-001".to_owned(), "FR-099".to_owned()];
+    let r = coverage(&pack, &runs, &edges, &wanted, day);
     assert_eq!(
         (
             r.runs.total,
@@ -180,10 +182,40 @@ fn seeded_runs_cover_and_the_rest_are_gaps() {
         r.coverage,
         (r.covered as f64 * 1000.0 / r.items as f64).floor() / 10.0
     );
-    // No runs: nothing covered; a catalog with nothing to cover: 100.
-    let none = coverage("healthcare", pack.catalog(), &[], &[]);
+    // Edge classes: the one seeded is covered, the others are gaps.
+    let zip = r
+        .edge_classes
+        .iter()
+        .find(|c| c.table == "member" && c.column == "address_zip")
+        .unwrap();
+    let empty = zip
+        .classes
+        .iter()
+        .find(|c| c.class == "text.empty")
+        .unwrap();
+    assert_eq!(empty.seeded_runs, 2);
+    assert!(
+        r.edge_coverage > 0.0 && r.edge_coverage < 5.0,
+        "{}",
+        r.edge_coverage
+    );
+    let never = &r.gaps.edge_classes_never_seeded;
+    assert!(never.contains(&"member.address_zip text.one_char".to_owned()));
+    assert!(!never.contains(&"member.address_zip text.empty".to_owned()));
+    // No runs: nothing covered; a pack with nothing to cover: 100.
+    let none = coverage(&pack, &[], &EdgeSeen::new(), &[], day);
     assert_eq!((none.covered, none.coverage), (0, 0.0));
-    let empty = coverage("empty", &Catalog::new(Vec::new()), &[], &[]);
+    // One identity column: no edge class, and no scenario.
+    let text = r#"
+name = "keys_only"
+[[tables]]
+name = "t"
+primary_key = ["id"]
+columns = [{ name = "id", type = "bigint", generated = "identity" }]
+"#;
+    let schema = crate::schema::Schema::from_toml(text, "keys_only.toml").unwrap();
+    let nothing = Pack::builder("empty", schema).build().unwrap();
+    let empty = coverage(&nothing, &[], &EdgeSeen::new(), &[], day);
     assert_eq!((empty.items, empty.coverage), (0, 100.0));
 
     let page = render_html(&r);
@@ -194,6 +226,27 @@ fn seeded_runs_cover_and_the_rest_are_gaps() {
         !page.contains("<script") && !page.contains("http"),
         "self-contained"
     );
+}
+
+#[test]
+fn seeded_edge_classes_are_read_from_the_trail() {
+    let mut done = event(
+        "L",
+        1,
+        AuditAction::SeedCompleted,
+        json!({}),
+        json!({ "edge_cases": { "member": ["address_zip text.empty", "address_zip text.one_char"] } }),
+    );
+    let events = vec![done.clone(), {
+        done.test_run_id = "M".into();
+        done
+    }];
+    let seen = edges_from_events(&events);
+    assert_eq!(
+        seen[&("member".into(), "address_zip".into(), "text.empty".into())],
+        2
+    );
+    assert_eq!(seen.len(), 2);
 }
 
 #[test]

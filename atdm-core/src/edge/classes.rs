@@ -140,6 +140,14 @@ pub(super) fn column(
     let key = is_key(schema, table, c);
     if c.nullable {
         k.valid("null", Value::Null, "NULL in a nullable column");
+    } else if table.primary_key == [c.name.clone()] && c.ty.is_integer() {
+        // SQLite's INTEGER PRIMARY KEY is the rowid: NULL there gets the next rowid.
+        k.invalid(
+            "null",
+            Value::Null,
+            "NULL in a NOT NULL column; SQLite takes it in an INTEGER PRIMARY KEY and assigns the next rowid instead",
+            &[Dialect::Postgres, Dialect::MySql],
+        );
     } else {
         k.invalid("null", Value::Null, "NULL in a NOT NULL column", &ALL);
     }
@@ -277,6 +285,19 @@ pub(super) fn column(
         check_bounds(&mut k, key || unique, lo, hi);
     }
     impossible_partners(table, &c.name, &mut k.out);
+    // Any value of a foreign key that is not a key of the referenced table is refused by
+    // the foreign key itself, whatever else is wrong with it.
+    if table
+        .foreign_keys
+        .iter()
+        .any(|fk| fk.columns.contains(&c.name))
+    {
+        for case in k.out.iter_mut().filter(|x| {
+            x.validity == Validity::Invalid && !x.cells.iter().all(|(_, v)| v.is_null())
+        }) {
+            case.rejected_by = ALL.to_vec();
+        }
+    }
     k.out
 }
 

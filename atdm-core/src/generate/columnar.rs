@@ -425,15 +425,35 @@ impl<'a> TableGenerator<'a> {
 
     /// Row `row` with `cells` (column position, value) set, and the row rules made to hold
     /// again around them (they change only generated cells, never these): an edge-case row.
+    /// `attempt` 0 takes the row's own generated values; a later attempt draws the columns
+    /// outside the primary key from another stream, for a row whose values do not go with
+    /// the cells (a check between columns they would break).
     pub(crate) fn row_with(
         &self,
         cx: &BatchCx<'_>,
         row: u64,
         external: External<'_>,
         cells: &[(usize, Value)],
+        attempt: u64,
     ) -> Vec<Value> {
+        let other = BatchCx {
+            seed: if attempt == 0 {
+                cx.seed
+            } else {
+                super::mix(cx.seed ^ attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            },
+            ..*cx
+        };
+        let names = self.schema.fields();
+        let cx_of = |i: usize| {
+            if self.table.primary_key.iter().any(|k| k == names[i].name()) {
+                cx
+            } else {
+                &other
+            }
+        };
         let mut values: Vec<Value> = (0..self.sources.len())
-            .map(|i| self.cell(cx, i, row, external))
+            .map(|i| self.raw(cx_of(i), i, row, external))
             .collect();
         for (i, v) in cells {
             values[*i] = v.clone();
@@ -444,14 +464,14 @@ impl<'a> TableGenerator<'a> {
             .enumerate()
             .map(|(i, s)| matches!(s, Source::Gen(_)) && !cells.iter().any(|(c, _)| *c == i))
             .collect();
-        let ctx = self.ctx(cx, row);
+        let ctx = self.ctx(&other, row);
         let mut regenerate = |i: usize| match &self.sources[i] {
             Source::Gen(g) => Some(g.value(&ctx, self.policy)),
             _ => None,
         };
         self.rules.apply(
             &self.table.name,
-            cx.seed,
+            other.seed,
             row,
             &mut ValuesRow(&mut values),
             &generated,

@@ -86,12 +86,13 @@ impl Engine {
         self.flush_audit().await?;
         let events = self.inner.audit.every_event().await?;
         let runs = coverage::runs_from_events(&events);
-        let pack = self.pack();
+        let edges = coverage::edges_from_events(&events);
         Ok(coverage::coverage(
-            pack.name(),
-            pack.catalog(),
+            self.pack(),
             &runs,
+            &edges,
             requirements,
+            self.reference_date(None),
         ))
     }
 }

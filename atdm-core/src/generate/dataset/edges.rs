@@ -41,6 +41,9 @@ pub struct EdgeSkipped {
     pub reason: String,
 }
 
+/// How many rows of other values an edge case is tried with before it is skipped.
+const EDGE_ATTEMPTS: u64 = 8;
+
 impl Dataset<'_> {
     /// Makes the edge-case rows of member `m`: each case's cells on the next row, the row
     /// rules made to hold around them, kept when every check of the table holds.
@@ -104,27 +107,41 @@ impl Dataset<'_> {
             };
             let cx = self.cx();
             let external = |c: usize, r: u64| self.external(m, c, r);
-            let values = self.members[m]
-                .generator
-                .row_with(&cx, row, &external, &cells);
-            let get = |c: &str| names.iter().position(|n| n == c).map(|i| &values[i]);
-            if let Some(check) = table.checks.iter().find(|ch| ch.eval(&get) == Some(false)) {
-                skipped.push(skip(format!(
-                    "with the row's other values it breaks {check}"
-                )));
-                continue;
+            let mut found = Err(String::new());
+            for attempt in 0..EDGE_ATTEMPTS {
+                let values = self.members[m]
+                    .generator
+                    .row_with(&cx, row, &external, &cells, attempt);
+                let get = |c: &str| names.iter().position(|n| n == c).map(|i| &values[i]);
+                let broken = table
+                    .checks
+                    .iter()
+                    .find(|ch| ch.eval(&get) == Some(false))
+                    .map(|check| format!("with the row's other values it breaks {check}"))
+                    .or_else(|| {
+                        table
+                            .columns
+                            .iter()
+                            .find(|c| !c.nullable && get(&c.name).is_some_and(Value::is_null))
+                            .map(|c| {
+                                format!("the row rules leave the NOT NULL column {} empty", c.name)
+                            })
+                    });
+                match broken {
+                    None => {
+                        found = Ok(values);
+                        break;
+                    }
+                    Some(reason) => found = Err(reason),
+                }
             }
-            if let Some(c) = table
-                .columns
-                .iter()
-                .find(|c| !c.nullable && get(&c.name).is_some_and(Value::is_null))
-            {
-                skipped.push(skip(format!(
-                    "the row rules leave the NOT NULL column {} empty",
-                    c.name
-                )));
-                continue;
-            }
+            let values = match found {
+                Ok(v) => v,
+                Err(reason) => {
+                    skipped.push(skip(reason));
+                    continue;
+                }
+            };
             held.push(EdgeRow { row, case });
             rows.push(values);
         }
