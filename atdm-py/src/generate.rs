@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use atdm_sqlx::{EdgeCases, GenerateOptions};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -32,24 +33,39 @@ fn rows_arg(rows: &Bound<'_, PyDict>) -> PyResult<BTreeMap<String, u64>> {
 /// reference date, whatever range, process or machine makes them. The GIL is released while
 /// they are generated.
 #[pyfunction]
-#[pyo3(signature = (rows, table, start, stop, *, seed, reference_date, scenario_dir=None, batch_rows=65536))]
+#[pyo3(signature = (rows, table, start, stop, *, seed, reference_date, scenario_dir=None, batch_rows=65536, edge_cases="none"))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn generate_ipc<'py>(
     py: Python<'py>,
     rows: &Bound<'py, PyDict>,
     table: &str,
     start: u64,
-    stop: u64,
+    stop: Option<u64>,
     seed: u64,
     reference_date: &Bound<'py, PyAny>,
     scenario_dir: Option<PathBuf>,
     batch_rows: u64,
+    edge_cases: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let pack = pack_arg(py, scenario_dir)?;
-    let rows = rows_arg(rows)?;
-    let date = date_arg("reference_date", reference_date)?;
+    let mut options = GenerateOptions::new(
+        rows_arg(rows)?,
+        seed,
+        date_arg("reference_date", reference_date)?,
+    );
+    options.batch_rows = batch_rows;
+    options.edge_cases = match edge_cases {
+        "none" => EdgeCases::None,
+        "valid" => EdgeCases::Valid,
+        "dangerous" => EdgeCases::Dangerous,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "edge_cases must be \"none\", \"valid\" or \"dangerous\", not {other:?}"
+            )));
+        }
+    };
     let bytes = py
-        .detach(|| atdm_sqlx::arrow_ipc(&pack, &rows, table, start..stop, seed, date, batch_rows))
+        .detach(|| atdm_sqlx::arrow_ipc(&pack, &options, table, start, stop))
         .map_err(|e| py_err(py, e))?;
     Ok(PyBytes::new(py, &bytes))
 }

@@ -20,17 +20,30 @@ RUST_TEST = Path(__file__).resolve().parents[2] / "atdm-sqlx" / "src" / "generat
 ROWS = {"plan": 5, "member": 1000, "provider": 50, "claim": 3000}
 
 
-def test_python_makes_the_bytes_rust_pins() -> None:
-    m = re.search(r'const PINNED_DATASET: &str = "([0-9a-f]{64})";', RUST_TEST.read_text())
-    assert m, f"no PINNED_DATASET in {RUST_TEST}"
+@pytest.mark.parametrize("edge_cases,pin", [("none", "PINNED_DATASET"), ("valid", "PINNED_EDGE_DATASET")])
+def test_python_makes_the_bytes_rust_pins(edge_cases: str, pin: str) -> None:
+    m = re.search(rf'const {pin}: &str =\s*"([0-9a-f]{{64}})";', RUST_TEST.read_text())
+    assert m, f"no {pin} in {RUST_TEST}"
     digest = hashlib.sha256()
-    for table, count in [("member", 1000), ("claim", 3000)]:
+    for table in ["member", "claim"]:
         digest.update(
             atdm._atdm.generate_ipc(
-                ROWS, table, 0, count, seed=7, reference_date=REFERENCE_DATE, batch_rows=256
+                ROWS, table, 0, None, seed=7, reference_date=REFERENCE_DATE, batch_rows=256,
+                edge_cases=edge_cases,
             )
         )
     assert digest.hexdigest() == m.group(1)
+
+
+def test_edge_cases_end_the_table() -> None:
+    plain = atdm.generate_table(ROWS, "member", seed=2, reference_date=REFERENCE_DATE)
+    edged = atdm.generate_table(ROWS, "member", seed=2, reference_date=REFERENCE_DATE, edge_cases="valid")
+    assert plain.num_rows == 1000 and edged.num_rows > 1000
+    assert edged.slice(0, 1000).equals(plain)
+    zips = edged.slice(1000).column("address_zip").to_pylist()
+    assert "" in zips, "the empty text is one of the edge rows"
+    with pytest.raises(ValueError, match="edge_cases must be"):
+        atdm.generate_table(ROWS, "member", reference_date=REFERENCE_DATE, edge_cases="all")
 
 
 def test_parts_concatenate_to_the_whole_and_keys_resolve() -> None:

@@ -165,11 +165,12 @@ def generate_ipc(
     rows: Mapping[str, int],
     table: str,
     start: int,
-    stop: int,
+    stop: Optional[int],
     *,
     seed: int,
     reference_date: _Date,
     scenario_dir: Optional[_Path] = None,
     batch_rows: int = 65536,
+    edge_cases: str = "none",
 ) -> bytes: ...
 def part_range(rows: int, parts: int, part: int) -> tuple[int, int]: ...

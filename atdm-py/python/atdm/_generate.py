@@ -35,12 +35,11 @@ def _ipc(
     reference_date: Optional[_Date],
     scenario_dir: Optional[_Path],
     batch_rows: int,
+    edge_cases: str,
 ) -> bytes:
     """The rows as an Arrow IPC stream, with the defaults filled in."""
     if reference_date is None:
         reference_date = datetime.datetime.now(datetime.timezone.utc).date()
-    if stop is None:
-        stop = int(rows.get(table, 0))
     return generate_ipc(
         dict(rows),
         table,
@@ -50,6 +49,7 @@ def _ipc(
         reference_date=reference_date,
         scenario_dir=scenario_dir,
         batch_rows=batch_rows,
+        edge_cases=edge_cases,
     )
 
 
@@ -63,6 +63,7 @@ def generate_batches(
     reference_date: Optional[_Date] = None,
     scenario_dir: Optional[_Path] = None,
     batch_rows: int = 65536,
+    edge_cases: str = "none",
 ) -> Iterator["pyarrow.RecordBatch"]:
     """Rows ``start`` to ``stop`` (excluded; default: the table's end) of ``table`` in the
     dataset ``rows`` (table name to row count), as pyarrow record batches of at most
@@ -71,12 +72,15 @@ def generate_batches(
     ``reference_date`` (default: today, UTC) and ``seed`` decide the data: pass both
     explicitly when several processes make parts of one dataset. ``scenario_dir`` is a pack
     directory (as ``atdm introspect --out`` writes it); without it, the healthcare demo pack.
+    ``edge_cases="valid"`` (or ``"dangerous"``, with attack payloads) ends every table with a
+    row per edge case of its columns, as ``atdm generate --edge-cases`` does; the table's
+    end is then after its edge rows.
     Raises :class:`atdm.InvalidDataset` for an unknown table, a range outside the table, or a
     dataset that cannot be made.
     """
     import pyarrow.ipc
 
-    data = _ipc(rows, table, start, stop, seed, reference_date, scenario_dir, batch_rows)
+    data = _ipc(rows, table, start, stop, seed, reference_date, scenario_dir, batch_rows, edge_cases)
     yield from pyarrow.ipc.open_stream(data)
 
 
@@ -89,11 +93,12 @@ def generate_table(
     seed: int = 1,
     reference_date: Optional[_Date] = None,
     scenario_dir: Optional[_Path] = None,
+    edge_cases: str = "none",
 ) -> "pyarrow.Table":
     """The rows of :func:`generate_batches` as one pyarrow table."""
     import pyarrow.ipc
 
-    data = _ipc(rows, table, start, stop, seed, reference_date, scenario_dir, 65536)
+    data = _ipc(rows, table, start, stop, seed, reference_date, scenario_dir, 65536, edge_cases)
     return pyarrow.ipc.open_stream(data).read_all()
 
 

@@ -243,36 +243,37 @@ pub fn dataset_options(pack: &Pack, seed: u64, reference_date: NaiveDate) -> Dat
     opts
 }
 
-/// Rows `range` of `table` in the dataset `rows` of `pack` (as [`generate_files`] makes it
-/// for the same seed and reference date), as an Arrow IPC stream of batches of at most
-/// `batch_rows` rows: what the Python package hands to pyarrow, so that a distributed
-/// engine can make any part of a dataset anywhere.
+/// Rows `start` to `stop` (the table's end when `None`) of `table` in the dataset of `pack`
+/// that `options` describe (its rows, seed, reference date, edge cases and batch size; as
+/// [`generate_files`] makes it), as an Arrow IPC stream of batches of at most
+/// `options.batch_rows` rows: what the Python package hands to pyarrow, so that a
+/// distributed engine can make any part of a dataset anywhere.
 pub fn arrow_ipc(
     pack: &Pack,
-    rows: &BTreeMap<String, u64>,
+    options: &GenerateOptions,
     table: &str,
-    range: Range<u64>,
-    seed: u64,
-    reference_date: NaiveDate,
-    batch_rows: u64,
+    start: u64,
+    stop: Option<u64>,
 ) -> Result<Vec<u8>, Error> {
-    check_counts(rows, batch_rows)?;
-    let opts = dataset_options(pack, seed, reference_date);
+    check_counts(&options.rows, options.batch_rows)?;
+    let mut opts = dataset_options(pack, options.seed, options.reference_date);
+    opts.edge_cases = options.edge_cases;
     let dataset = Dataset::new(
         pack.schema(),
-        rows,
+        &options.rows,
         pack.generators(),
         pack.markers(),
         &opts,
     )?;
-    let Some(total) = rows.get(table).copied() else {
+    let Some(total) = dataset.tables().find(|(t, _)| *t == table).map(|(_, n)| n) else {
         return Err(Error::InvalidDataset {
             message: format!(
                 "table {table:?} is not one of the dataset's tables ({})",
-                rows.keys().cloned().collect::<Vec<_>>().join(", ")
+                options.rows.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         });
     };
+    let range = start..stop.unwrap_or(total);
     if range.start > range.end || range.end > total {
         return Err(Error::InvalidDataset {
             message: format!(
@@ -287,7 +288,7 @@ pub fn arrow_ipc(
     };
     let mut writer =
         arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &schema).map_err(failed)?;
-    for r in batches(range, batch_rows) {
+    for r in batches(range, options.batch_rows) {
         let batch = dataset.batch(table, r).expect("a dataset table");
         writer.write(&batch).map_err(failed)?;
     }

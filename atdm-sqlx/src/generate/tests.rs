@@ -203,6 +203,10 @@ fn an_object_store_gets_the_same_bytes_in_parts() {
 /// only with the generator (see GENERATOR_VERSION).
 const PINNED_DATASET: &str = "8ba21bcb653526d0a48ef5451482ec43c73a13f38cdf6e324b2d078fcbb779cb";
 
+/// The same dataset with its valid edge cases (`edge_cases="valid"` in Python).
+const PINNED_EDGE_DATASET: &str =
+    "be773f32049d062851826a445cf1646b7751ffbe85e89b11ed111194c2285c8f";
+
 #[test]
 fn a_dataset_is_pinned_byte_for_byte() {
     use sha2::{Digest, Sha256};
@@ -213,16 +217,24 @@ fn a_dataset_is_pinned_byte_for_byte() {
         ("provider", 50),
         ("claim", 3000),
     ]);
-    let mut digest = Sha256::new();
-    for (table, count) in [("member", 1000), ("claim", 3000)] {
-        let whole = arrow_ipc(&pack, &n, table, 0..count, 7, date(), 256).unwrap();
-        digest.update(&whole);
-    }
-    let got = sinks::hex(&digest.finalize());
-    assert_eq!(got, PINNED_DATASET);
-    let e = arrow_ipc(&pack, &n, "member", 0..1001, 7, date(), 256).unwrap_err();
+    let mut o = GenerateOptions::new(n, 7, date());
+    o.batch_rows = 256;
+    let digest = |o: &GenerateOptions| {
+        let mut digest = Sha256::new();
+        for table in ["member", "claim"] {
+            digest.update(arrow_ipc(&pack, o, table, 0, None).unwrap());
+        }
+        sinks::hex(&digest.finalize())
+    };
+    assert_eq!(digest(&o), PINNED_DATASET);
+    // With edge cases: the tables end with their edge rows, pinned too.
+    let mut edges = o.clone();
+    edges.edge_cases = EdgeCases::Valid;
+    assert_eq!(digest(&edges), PINNED_EDGE_DATASET);
+    let e = arrow_ipc(&pack, &o, "member", 0, Some(1001)).unwrap_err();
     assert_eq!(e.code().as_str(), "INVALID_DATASET", "{e}");
-    let e = arrow_ipc(&pack, &n, "eligibility", 0..1, 7, date(), 256).unwrap_err();
+    assert!(arrow_ipc(&pack, &edges, "member", 0, Some(1001)).is_ok());
+    let e = arrow_ipc(&pack, &o, "eligibility", 0, Some(1)).unwrap_err();
     assert!(
         e.to_string().contains("not one of the dataset's tables"),
         "{e}"
