@@ -290,6 +290,12 @@ pub(crate) struct RequestArgs {
     /// A seed instead of the one derived from the run id.
     #[arg(long)]
     pub(crate) seed: Option<u64>,
+    /// Add a row per edge case of the columns of each table the scenario seeds (the longest text, the bounds of checks, a leap day, NULL...), each kept only when the validators pass it.
+    #[arg(long)]
+    pub(crate) edge_cases: bool,
+    /// With --edge-cases: rows of attack payloads too (SQL injection, markup, path traversal, format strings); audited.
+    #[arg(long, requires = "edge_cases")]
+    pub(crate) dangerous: bool,
 }
 
 /// The baseline subcommands.

@@ -84,13 +84,20 @@ pub(crate) fn seeded(s: &Seeded) -> String {
         ("request".into(), s.request_id.clone()),
         ("rows".into(), format!("{total} ({})", counts(&s.rows))),
         ("reference date".into(), s.reference_date.to_string()),
-        (
-            "lease until".into(),
-            s.lease_expires_at
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string(),
-        ),
     ];
+    let edges: usize = s.edge_cases.values().map(Vec::len).sum();
+    if edges > 0 {
+        pairs.push((
+            "edge cases".into(),
+            format!("{edges} rows hold them ({} tables)", s.edge_cases.len()),
+        ));
+    }
+    pairs.push((
+        "lease until".into(),
+        s.lease_expires_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+    ));
     for (k, v) in &s.data {
         pairs.push((k.clone(), crate::output::keys(v)));
     }

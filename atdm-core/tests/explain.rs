@@ -41,6 +41,7 @@ fn kind(s: &Source) -> &'static str {
         Source::Unfilled { .. } => "unfilled",
         Source::NoParent { .. } => "no_parent",
         Source::Adjusted { .. } => "adjusted",
+        Source::Edge { .. } => "edge",
         _ => "other",
     }
 }
@@ -372,3 +373,57 @@ table = "store"
 alias = "staff"
 table = "staff"
 "#;
+
+#[test]
+fn edge_case_rows_join_a_plan_pass_the_gate_and_say_so() {
+    use atdm_core::generate::EdgeCases;
+    let pack = healthcare::pack();
+    let existing = Default::default();
+    let c = Constraints::new();
+    let id = "claim_denial_active_member";
+    let plan = pack.explain(id, &c, &ctx("01JEDGE"), &existing).unwrap();
+    let own: Vec<usize> = plan.tables.iter().map(|t| t.rows.len()).collect();
+    let v = pack
+        .validate_with_edge_cases(plan.clone(), &existing, EdgeCases::Valid)
+        .unwrap();
+    let edged = v.plan();
+    assert!(edged.edge_rows.len() > 20, "{}", edged.edge_rows.len());
+    for (t, n) in edged.tables.iter().zip(&own) {
+        let held = edged
+            .edge_rows
+            .iter()
+            .filter(|e| *e.table == *t.table)
+            .count();
+        assert_eq!(t.rows.len(), n + held, "{}", t.table);
+        assert_eq!(t.sources.as_ref().unwrap().len(), t.rows.len());
+    }
+    // The scenario's own rows and entity keys are untouched.
+    assert_eq!(edged.entities, plan.entities);
+    for (a, b) in plan.tables.iter().zip(&edged.tables) {
+        assert_eq!(a.rows[..], b.rows[..a.rows.len()]);
+    }
+    // Each edge row holds its class's value, and says so.
+    for e in &edged.edge_rows {
+        let t = edged.table(&e.table).unwrap();
+        let i = t.columns.iter().position(|c| *c == e.column).unwrap();
+        assert_eq!(
+            t.sources.as_ref().unwrap()[e.row][i],
+            Source::Edge {
+                class: e.class.clone()
+            },
+            "{e:?}"
+        );
+    }
+    let has = |table: &str, class: &str| {
+        edged
+            .edge_rows
+            .iter()
+            .any(|e| e.table == table && e.class == class)
+    };
+    assert!(has("member", "date.leap_day") && has("claim", "list.first"));
+    // Without edge cases, the same plan as before.
+    let none = pack
+        .validate_with_edge_cases(plan.clone(), &existing, EdgeCases::None)
+        .unwrap();
+    assert_eq!(none.plan(), &plan);
+}

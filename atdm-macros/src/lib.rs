@@ -28,6 +28,8 @@ use syn::{Expr, ExprLit, ExprUnary, FnArg, Ident, Item, ItemFn, Lit, LitStr, Tok
 /// use atdm_sqlx::{atdm_scenario, testing::Seeded};
 ///
 /// #[atdm_scenario("claim_denial_active_member", constraints(provider_network = "in_network"), seed = 42, reference_date = "2026-06-01")]
+/// // `edge_cases` (or `edge_cases = "dangerous"`) adds a row per edge case of every seeded
+/// // table's columns.
 /// #[tokio::test]
 /// async fn denied_claim_is_listed(data: Seeded) {
 ///     let member = data.key("member_id");
@@ -65,6 +67,7 @@ struct Args {
     seed: Option<TokenStream2>,
     reference_date: Option<LitStr>,
     scenario_dir: Option<LitStr>,
+    edge_cases: Option<LitStr>,
 }
 
 /// Adds `e` to the errors collected so far.
@@ -90,6 +93,7 @@ impl Parse for Args {
             seed: None,
             reference_date: None,
             scenario_dir: None,
+            edge_cases: None,
         };
         let mut errors = None;
         while !input.is_empty() {
@@ -167,13 +171,41 @@ impl Parse for Args {
                         Some(problem) => push(&mut errors, syn::Error::new(lit.span(), problem)),
                     }
                 }
+                "edge_cases" => {
+                    // `edge_cases` alone means the valid classes.
+                    let lit = if input.peek(Token![=]) {
+                        input.parse::<Token![=]>()?;
+                        input.parse::<LitStr>().map_err(|e| {
+                            syn::Error::new(
+                                e.span(),
+                                "edge_cases is \"valid\" or \"dangerous\": edge_cases = \"valid\"",
+                            )
+                        })?
+                    } else {
+                        LitStr::new("valid", name.span())
+                    };
+                    if matches!(lit.value().as_str(), "valid" | "dangerous") {
+                        args.edge_cases = Some(lit);
+                    } else {
+                        push(
+                            &mut errors,
+                            syn::Error::new(
+                                lit.span(),
+                                format!(
+                                    "edge_cases is \"valid\" or \"dangerous\", not {:?}",
+                                    lit.value()
+                                ),
+                            ),
+                        );
+                    }
+                }
                 other => {
                     push(
                         &mut errors,
                         syn::Error::new(
                             name.span(),
                             format!(
-                                "unknown option `{other}`; the options are constraints(...), seed = <u64>, reference_date = \"YYYY-MM-DD\", scenario_dir = \"PATH\""
+                                "unknown option `{other}`; the options are constraints(...), seed = <u64>, reference_date = \"YYYY-MM-DD\", scenario_dir = \"PATH\", edge_cases"
                             ),
                         ),
                     );
@@ -327,6 +359,7 @@ fn render(args: Args, mut f: ItemFn) -> TokenStream2 {
         seed,
         reference_date,
         scenario_dir,
+        edge_cases,
     } = args;
     let name = &f.sig.ident;
     let mut request = quote_spanned! {scenario.span()=>
@@ -341,6 +374,9 @@ fn render(args: Args, mut f: ItemFn) -> TokenStream2 {
     }
     if let Some(d) = reference_date {
         request = quote!(#request.reference_date(#d));
+    }
+    if let Some(mode) = edge_cases {
+        request = quote!(#request.edge_cases(#mode));
     }
     if let Some(dir) = scenario_dir {
         request = if std::path::Path::new(&dir.value()).is_absolute() {

@@ -54,20 +54,23 @@ pub(crate) fn generate_ipc<'py>(
         date_arg("reference_date", reference_date)?,
     );
     options.batch_rows = batch_rows;
-    options.edge_cases = match edge_cases {
-        "none" => EdgeCases::None,
-        "valid" => EdgeCases::Valid,
-        "dangerous" => EdgeCases::Dangerous,
-        other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "edge_cases must be \"none\", \"valid\" or \"dangerous\", not {other:?}"
-            )));
-        }
-    };
+    options.edge_cases = edge_mode(edge_cases)?;
     let bytes = py
         .detach(|| atdm_sqlx::arrow_ipc(&pack, &options, table, start, stop))
         .map_err(|e| py_err(py, e))?;
     Ok(PyBytes::new(py, &bytes))
+}
+
+/// An `edge_cases` argument: `"none"`, `"valid"` or `"dangerous"`.
+pub(crate) fn edge_mode(text: &str) -> PyResult<EdgeCases> {
+    match text {
+        "none" => Ok(EdgeCases::None),
+        "valid" => Ok(EdgeCases::Valid),
+        "dangerous" => Ok(EdgeCases::Dangerous),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "edge_cases must be \"none\", \"valid\" or \"dangerous\", not {other:?}"
+        ))),
+    }
 }
 
 /// The rows of part `part` (from 0) of `parts` of a table of `rows` rows, as `(start, stop)`:

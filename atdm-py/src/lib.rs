@@ -394,7 +394,7 @@ impl PyEngine {
     /// Seeds a scenario in one transaction and returns the run: run_id, request_id, data (the
     /// entity keys), token (shown once), rows, seed, reference_date, lease_expires_at,
     /// fixtures.
-    #[pyo3(signature = (scenario, constraints=None, *, seed=None, reference_date=None, invoker=None, playwright=false, pytest=false))]
+    #[pyo3(signature = (scenario, constraints=None, *, seed=None, reference_date=None, invoker=None, playwright=false, pytest=false, edge_cases="none"))]
     #[allow(clippy::too_many_arguments)]
     fn request<'py>(
         &self,
@@ -406,8 +406,10 @@ impl PyEngine {
         invoker: Option<String>,
         playwright: bool,
         pytest: bool,
+        edge_cases: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut r = Request::new();
+        r.edge_cases = generate::edge_mode(edge_cases)?;
         r.constraints = constraints_arg(constraints)?;
         r.seed = seed;
         r.reference_date = reference_date
@@ -423,7 +425,8 @@ impl PyEngine {
     /// Plans and validates without writing to the database: the plan that a request would
     /// seed (under a fresh run id), or the error it would fail with. With `explain=True`,
     /// each table of the plan also has `sources`: where every value came from, row by row.
-    #[pyo3(signature = (scenario, constraints=None, *, seed=None, reference_date=None, explain=false))]
+    #[pyo3(signature = (scenario, constraints=None, *, seed=None, reference_date=None, explain=false, edge_cases="none"))]
+    #[allow(clippy::too_many_arguments)]
     fn plan<'py>(
         &self,
         py: Python<'py>,
@@ -432,8 +435,10 @@ impl PyEngine {
         seed: Option<u64>,
         reference_date: Option<&Bound<'py, PyAny>>,
         explain: bool,
+        edge_cases: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut r = Request::new();
+        r.edge_cases = generate::edge_mode(edge_cases)?;
         r.constraints = constraints_arg(constraints)?;
         r.seed = seed;
         r.reference_date = reference_date

@@ -187,6 +187,20 @@ def test_plan_explains_where_every_value_came_from(engine: atdm.Engine) -> None:
     assert engine.runs() == []
 
 
+def test_requests_take_edge_cases(engine: atdm.Engine) -> None:
+    run = engine.request("claim_denial_active_member", edge_cases="valid")
+    assert sum(len(v) for v in run["edge_cases"].values()) > 20
+    assert run["rows"]["member"] > 1
+    plan = engine.plan("claim_denial_active_member", edge_cases="valid", explain=True)["plan"]
+    assert plan["edge_rows"] and any(
+        s.get("from") == "edge" for t in plan["tables"] for row in t["sources"] for s in row
+    )
+    with pytest.raises(ValueError, match="edge_cases must be"):
+        engine.request("claim_denial_active_member", edge_cases="yes")
+    engine.reset_run(run["run_id"], run["token"])
+    assert engine.coverage()["edge_coverage"] > 0
+
+
 def test_coverage_counts_seeded_runs(engine: atdm.Engine) -> None:
     before = engine.coverage(["FR-404"])
     assert before["covered"] == 0 and before["gaps"]["requirements_without_scenario"] == ["FR-404"]

@@ -49,6 +49,12 @@ def test_marker_and_fixture_seed_and_reset_even_when_the_test_fails(
             assert atdm_data.key("member_id") == atdm_data.data["member_id"]
             assert atdm_data.keys("member_id") == [atdm_data.key("member_id")]
             assert atdm_data.scenario == atdm_data["scenario"] == "claim_denial_active_member"
+            assert atdm_data.edge_cases == {}
+
+        @pytest.mark.atdm_scenario("claim_denial_active_member", edge_cases="valid")
+        def test_edges(atdm_data):
+            assert sum(len(v) for v in atdm_data.edge_cases.values()) > 20
+            assert atdm_data.rows["member"] > 1
 
         @pytest.mark.atdm_scenario("active_member_clean")
         def test_fails(atdm_data):
@@ -64,11 +70,11 @@ def test_marker_and_fixture_seed_and_reset_even_when_the_test_fails(
         """
     )
     result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.assert_outcomes(passed=2, failed=1, errors=1)
     runs = _runs(db, tmp_path)
-    assert len(runs) == 3
+    assert len(runs) == 4
     assert all(r["status"] == "cleaned" for r in runs), runs
-    assert {r["invoker"].split("::")[-1] for r in runs} == {"test_passes", "test_fails", "test_errors"}
+    assert {r["invoker"].split("::")[-1] for r in runs} == {"test_passes", "test_edges", "test_fails", "test_errors"}
 
 
 def test_the_fixture_without_the_marker_is_a_usage_error(

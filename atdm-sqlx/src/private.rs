@@ -149,6 +149,15 @@ impl Args {
         self
     }
 
+    /// Edge-case rows: `"valid"` or `"dangerous"` (checked by the macro).
+    pub fn edge_cases(mut self, mode: &'static str) -> Self {
+        self.request = self.request.edge_cases(match mode {
+            "dangerous" => crate::EdgeCases::Dangerous,
+            _ => crate::EdgeCases::Valid,
+        });
+        self
+    }
+
     /// The seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.request = self.request.seed(seed);

@@ -247,6 +247,11 @@ impl Seeded {
         &self.inner.rows
     }
 
+    /// The edge cases the rows hold, per table, as `column class` (with `edge_cases`).
+    pub fn edge_cases(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.inner.edge_cases
+    }
+
     /// The seed used.
     pub fn seed(&self) -> u64 {
         self.inner.seed

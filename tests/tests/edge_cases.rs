@@ -282,3 +282,76 @@ async fn valid_edges_are_accepted_and_invalid_ones_refused_where_promised() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A scenario request with edge cases: the rows the validators pass are seeded in the one
+/// transaction, the result says which classes they hold, the audit records them for
+/// coverage, and the reset removes exactly the run's rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_edge_cases_seeds_and_resets_exactly() {
+    let tables = ["plan", "provider", "member", "eligibility", "claim"];
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let e = Engine::builder(healthcare::pack())
+            .database_url(&db.url)
+            .store(Store::from_url("memory://").unwrap())
+            .reference_date(d())
+            .connect()
+            .await
+            .unwrap();
+        let count = |t: &'static str| {
+            let db = &db;
+            async move {
+                db.count(&format!("SELECT COUNT(*) FROM {}", quoted(kind, t)))
+                    .await
+            }
+        };
+        let plain = e
+            .request("claim_denial_active_member", atdm_sqlx::Request::new())
+            .await
+            .unwrap();
+        let mut before = Vec::new();
+        for t in tables {
+            before.push(count(t).await);
+        }
+        let r = atdm_sqlx::Request::new().edge_cases(EdgeCases::Valid);
+        let seeded = e
+            .request("claim_denial_active_member", r)
+            .await
+            .unwrap_or_else(|err| panic!("{kind:?}: {err}"));
+        let held: usize = seeded.edge_cases.values().map(Vec::len).sum();
+        assert!(held > 40, "{kind:?}: {held} edge rows");
+        for (t, n) in tables.iter().zip(&before) {
+            let edges = seeded.edge_cases.get(*t).map_or(0, Vec::len) as i64;
+            assert_eq!(count(t).await - n, seeded.rows[*t] as i64, "{kind:?} {t}");
+            assert!(seeded.rows[*t] as i64 > edges, "{kind:?} {t}");
+        }
+        // The entity keys are the scenario's own rows.
+        assert_eq!(seeded.data.len(), plain.data.len());
+        let cov = e.coverage(&[]).await.unwrap();
+        let seeded_classes: usize = cov
+            .edge_classes
+            .iter()
+            .flat_map(|c| &c.classes)
+            .filter(|c| c.seeded_runs > 0)
+            .count();
+        assert!(
+            seeded_classes >= held.min(1),
+            "{kind:?}: coverage counts them"
+        );
+        e.reset_run(&seeded.run_id, seeded.token.expose())
+            .await
+            .unwrap();
+        for (t, n) in tables.iter().zip(&before) {
+            assert_eq!(
+                count(t).await,
+                *n,
+                "{kind:?}: the reset removes exactly the run's {t}"
+            );
+        }
+        e.reset_run(&plain.run_id, plain.token.expose())
+            .await
+            .unwrap();
+        e.close().await;
+        db.drop_db().await;
+    }
+}

@@ -63,6 +63,18 @@ fn should_panic_test(data: Seeded) {
 #[test]
 fn without_an_argument() {}
 
+#[atdm_scenario("claim_denial_active_member", edge_cases)]
+#[test]
+fn with_edge_cases(data: Seeded) {
+    assert_live(data.run_id(), data.key("member_id"));
+    let held: usize = data.edge_cases().values().map(Vec::len).sum();
+    assert!(held > 20, "{:?}", data.edge_cases());
+    assert!(
+        data.rows()["member"] > 1,
+        "the member's edge rows are seeded too"
+    );
+}
+
 #[atdm_scenario("claim_denial_active_member")]
 #[test]
 fn returning_a_result(data: Seeded) -> Result<(), String> {

@@ -118,6 +118,11 @@ pub enum Source {
         /// The referenced table.
         table: String,
     },
+    /// An edge case's value, in a row added for it (`--edge-cases`).
+    Edge {
+        /// The class (`text.max_length`, `date.leap_day`, ...).
+        class: String,
+    },
     /// A value changed after it was made, so a rule holds: a check between the row's
     /// columns, or a date moved to be not before its parent rows'.
     Adjusted {
@@ -367,6 +372,7 @@ impl std::fmt::Display for Source {
             Source::NoParent { table } => {
                 write!(f, "NULL: no {table} row in the plan to point at")
             }
+            Source::Edge { class } => write!(f, "the edge case {class}"),
             Source::Adjusted { rule, original } => {
                 write!(f, "{original}, then changed so that {rule} holds")
             }

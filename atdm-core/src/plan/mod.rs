@@ -19,6 +19,7 @@
 
 mod compile;
 mod dates;
+mod edges;
 mod explain;
 mod run;
 
@@ -34,6 +35,7 @@ use crate::schema::Schema;
 use crate::value::Value;
 
 pub(crate) use compile::CompiledScenario;
+pub use edges::PlannedEdge;
 pub use explain::Source;
 
 /// The seed of a run, derived from its run id: the first eight bytes of SHA-256 of the run
@@ -171,6 +173,10 @@ pub struct Plan {
     pub tables: Vec<TablePlan>,
     /// The rows of each `[[rows]]` entry.
     pub entities: Vec<Entity>,
+    /// The rows that hold edge cases, after the scenario's own rows of their tables (see
+    /// [`Pack::validate_with_edge_cases`](crate::Pack::validate_with_edge_cases)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edge_rows: Vec<PlannedEdge>,
 }
 
 /// A read-only view of one planned row.

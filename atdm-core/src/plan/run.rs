@@ -296,6 +296,7 @@ impl CompiledScenario {
             constraints: knobs,
             tables,
             entities,
+            edge_rows: Vec::new(),
         })
     }
 }

@@ -8,4 +8,8 @@ fn bad_values(_data: atdm_sqlx::testing::Seeded) {}
 #[test]
 fn date_not_a_string(_data: atdm_sqlx::testing::Seeded) {}
 
+#[atdm_scenario("claim_denial_active_member", edge_cases = "all")]
+#[test]
+fn unknown_edge_mode(_data: atdm_sqlx::testing::Seeded) {}
+
 fn main() {}

@@ -108,6 +108,7 @@ class Engine:
         invoker: Optional[str] = None,
         playwright: bool = False,
         pytest: bool = False,
+        edge_cases: str = "none",
     ) -> Seeded: ...
     def plan(
         self,
@@ -117,6 +118,7 @@ class Engine:
         seed: Optional[int] = None,
         reference_date: Optional[_Date] = None,
         explain: bool = False,
+        edge_cases: str = "none",
     ) -> PlanResult: ...
     def reset_run(self, run_id: str, token: str) -> ResetReport: ...
     def renew_lease(self, run_id: str, token: str) -> str: ...

@@ -63,6 +63,12 @@ class SeededRun:
     def fixtures(self) -> List[str]:
         return self._seeded["fixtures"]
 
+    @property
+    def edge_cases(self) -> Dict[str, List[str]]:
+        """The edge cases the rows hold, per table, as ``"column class"`` (empty without
+        ``edge_cases``)."""
+        return self._seeded.get("edge_cases", {})
+
     def key(self, name: str) -> str:
         """One entity's key as text; ``TypeError`` for a list (use :meth:`keys`) or a
         composite key (read ``run.data[name]``)."""

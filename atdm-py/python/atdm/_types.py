@@ -33,8 +33,13 @@ __all__ = [
 ]
 
 
-class Seeded(TypedDict):
-    """A seeded run. ``token`` is shown only here; the engine keeps its hash."""
+class _SeededEdges(TypedDict, total=False):
+    edge_cases: Dict[str, List[str]]
+
+
+class Seeded(_SeededEdges):
+    """A seeded run. ``token`` is shown only here; the engine keeps its hash. ``edge_cases``
+    (with ``edge_cases="valid"``): the edge cases the rows hold, per table."""
 
     status: Literal["ready"]
     scenario: str

@@ -7,7 +7,8 @@ Mark a test with the scenario it needs and ask for ``atdm_data``::
         member_id = atdm_data.key("member_id")
 
 The run is seeded before the test and reset after it, also when the test fails or errors.
-The marker takes ``constraints``, ``seed`` and ``reference_date`` too. One marker per test: a
+The marker takes ``constraints``, ``seed``, ``reference_date`` and ``edge_cases`` (``"valid"``
+adds a row per edge case of every seeded table's columns) too. One marker per test: a
 marker on the test wins over one on its class or module; two on the test itself are an error.
 
 Fixtures:
@@ -66,7 +67,7 @@ _SETTINGS = (
 )
 
 _MARKER = (
-    "atdm_scenario(name, constraints=None, seed=None, reference_date=None): "
+    "atdm_scenario(name, constraints=None, seed=None, reference_date=None, edge_cases='none'): "
     "seed the named ATDM scenario before the test (the atdm_data fixture) and reset it after"
 )
 
@@ -191,11 +192,11 @@ def atdm_data(request: pytest.FixtureRequest, atdm_engine: atdm.Engine) -> Itera
         name = marker.args[0]
     else:
         name = kwargs.pop("name", None)
-    unknown = set(kwargs) - {"constraints", "seed", "reference_date"}
+    unknown = set(kwargs) - {"constraints", "seed", "reference_date", "edge_cases"}
     if not isinstance(name, str) or unknown:
         _fail(
             f"{request.node.nodeid}: use @pytest.mark.atdm_scenario(\"<scenario id>\", "
-            "constraints={...}, seed=..., reference_date=...)"
+            "constraints={...}, seed=..., reference_date=..., edge_cases=...)"
             + (f"; unknown arguments: {sorted(unknown)}" if unknown else "")
         )
     try:

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use atdm_core::audit::{AuditAction, AuditStatus};
+use atdm_core::generate::EdgeCases;
 use atdm_core::token::CleanupToken;
 use atdm_core::{Cell, Constraints, RunContext, ValidatedPlan, Value};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -29,6 +30,10 @@ pub struct Request {
     pub playwright: bool,
     /// Write a pytest fixture module (`<scenario>_<run>.py`) into the engine's fixture directory.
     pub pytest: bool,
+    /// Add a row per edge case of the columns of each table the scenario seeds (see
+    /// [`Pack::validate_with_edge_cases`](atdm_core::Pack::validate_with_edge_cases)); each
+    /// is kept only when the plan still passes the gate with it.
+    pub edge_cases: EdgeCases,
 }
 
 impl Request {
@@ -41,6 +46,12 @@ impl Request {
     /// Asks for a pytest fixture module.
     pub fn pytest(mut self) -> Self {
         self.pytest = true;
+        self
+    }
+
+    /// Asks for edge-case rows (`EdgeCases::Valid`, or `Dangerous` for attack payloads too).
+    pub fn edge_cases(mut self, mode: EdgeCases) -> Self {
+        self.edge_cases = mode;
         self
     }
 
@@ -100,6 +111,9 @@ pub struct Seeded {
     pub lease_expires_at: DateTime<Utc>,
     /// The fixture files written (readable by their owner only; removed by the reset).
     pub fixtures: Vec<std::path::PathBuf>,
+    /// The edge cases the rows hold, per table, as `column class` (with edge cases asked for).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub edge_cases: BTreeMap<String, Vec<String>>,
 }
 
 fn expose_token<S: serde::Serializer>(t: &CleanupToken, s: S) -> Result<S::Ok, S::Error> {
@@ -215,7 +229,7 @@ impl Engine {
             serde_json::json!({ "scenario": scenario }),
             plan_summary(&plan),
         );
-        match pack.validate(plan, &existing) {
+        match pack.validate_with_edge_cases(plan, &existing, request.edge_cases) {
             Ok(v) => {
                 audit.event(
                     AuditAction::ValidatorsPassed,
@@ -296,6 +310,7 @@ impl Engine {
             }
         };
         let lease_text = lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let edges = edge_summary(plan);
         // The record of the seed commits with it (the audit outbox).
         let mut stage = |w: &Written| {
             audit.stage(
@@ -306,6 +321,7 @@ impl Engine {
                     "request_id": request_id,
                     "rows": w.rows,
                     "data": data_of(w),
+                    "edge_cases": edges,
                     "lease_expires_at": lease_text,
                 }),
             )
@@ -378,8 +394,20 @@ impl Engine {
             seed: plan.seed,
             reference_date: plan.reference_date,
             lease_expires_at,
+            edge_cases: edges,
         })
     }
+}
+
+/// The edge cases a plan's rows hold, per table, as `column class`.
+fn edge_summary(plan: &atdm_core::Plan) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &plan.edge_rows {
+        out.entry(e.table.clone())
+            .or_default()
+            .push(format!("{} {}", e.column, e.class));
+    }
+    out
 }
 
 /// Records `plan_rejected` for an error of planning or validation.
@@ -411,6 +439,7 @@ fn request_inputs(scenario: &str, r: &Request) -> serde_json::Value {
         "reference_date": r.reference_date.map(|d| d.to_string()),
         "playwright": r.playwright,
         "pytest": r.pytest,
+        "edge_cases": r.edge_cases,
     })
 }
 
