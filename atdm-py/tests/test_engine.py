@@ -191,6 +191,7 @@ def test_requests_take_edge_cases(engine: atdm.Engine) -> None:
     run = engine.request("claim_denial_active_member", edge_cases="valid")
     assert sum(len(v) for v in run["edge_cases"].values()) > 20
     assert run["rows"]["member"] > 1
+    assert run["negative"] and all(c["validity"] == "invalid" for c in run["negative"])
     plan = engine.plan("claim_denial_active_member", edge_cases="valid", explain=True)["plan"]
     assert plan["edge_rows"] and any(
         s.get("from") == "edge" for t in plan["tables"] for row in t["sources"] for s in row

@@ -327,6 +327,21 @@ async fn a_request_with_edge_cases_seeds_and_resets_exactly() {
         }
         // The entity keys are the scenario's own rows.
         assert_eq!(seeded.data.len(), plain.data.len());
+        // The invalid classes come as negative-test fixtures, never as rows.
+        assert!(
+            seeded
+                .negative
+                .iter()
+                .all(|c| c.validity == Validity::Invalid)
+        );
+        assert!(
+            seeded
+                .negative
+                .iter()
+                .any(|c| c.table == "claim" && c.class == "list.not_listed"),
+            "{kind:?}"
+        );
+        assert!(plain.negative.is_empty());
         let cov = e.coverage(&[]).await.unwrap();
         let seeded_classes: usize = cov
             .edge_classes
@@ -337,6 +352,17 @@ async fn a_request_with_edge_cases_seeds_and_resets_exactly() {
         assert!(
             seeded_classes >= held.min(1),
             "{kind:?}: coverage counts them"
+        );
+        let delivered = cov
+            .edge_classes
+            .iter()
+            .flat_map(|c| &c.invalid)
+            .filter(|c| c.delivered_runs > 0)
+            .count();
+        assert_eq!(
+            delivered,
+            seeded.negative.len(),
+            "{kind:?}: and the fixtures delivered"
         );
         e.reset_run(&seeded.run_id, seeded.token.expose())
             .await

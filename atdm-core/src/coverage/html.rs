@@ -171,7 +171,7 @@ pub fn render_html(r: &CoverageReport) -> String {
         r.edge_coverage
     );
     if !r.edge_classes.is_empty() {
-        o.push_str("<table>\n<tr><th>column</th><th>valid classes seeded</th></tr>\n");
+        o.push_str("<table>\n<tr><th>column</th><th>valid classes seeded</th><th>invalid classes delivered as fixtures</th></tr>\n");
         for c in &r.edge_classes {
             let classes: Vec<String> = c
                 .classes
@@ -181,12 +181,21 @@ pub fn render_html(r: &CoverageReport) -> String {
                     format!("<span class=\"{class}\">{}</span>", esc(&e.class))
                 })
                 .collect();
+            let invalid: Vec<String> = c
+                .invalid
+                .iter()
+                .map(|e| {
+                    let class = if e.delivered_runs > 0 { "yes" } else { "no" };
+                    format!("<span class=\"{class}\">{}</span>", esc(&e.class))
+                })
+                .collect();
             let _ = writeln!(
                 o,
-                "<tr><td><code>{}.{}</code></td><td>{}</td></tr>",
+                "<tr><td><code>{}.{}</code></td><td>{}</td><td>{}</td></tr>",
                 esc(&c.table),
                 esc(&c.column),
-                classes.join(" ")
+                classes.join(" "),
+                invalid.join(" ")
             );
         }
         o.push_str("</table>\n");

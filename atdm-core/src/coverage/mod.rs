@@ -124,31 +124,50 @@ pub fn runs_from_events(events: &[AuditEvent]) -> Vec<RunRecord> {
     out
 }
 
-/// The edge classes runs seeded: (table, column, class) with the number of runs.
+/// Edge classes with the number of runs: (table, column, class) to runs.
 pub type EdgeSeen = BTreeMap<(String, String, String), usize>;
 
-/// The edge classes the committed runs among `events` seeded, as their `seed_completed`
-/// events record them (`edge_cases`: per table, `column class`).
-pub fn edges_from_events(events: &[AuditEvent]) -> EdgeSeen {
-    let mut seen = EdgeSeen::new();
-    for e in events
+/// What the committed runs among `events` did with edge cases, as their `seed_completed`
+/// events record it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EdgeRuns {
+    /// The valid (and dangerous) classes their rows held (`edge_cases`: per table,
+    /// `column class`).
+    pub seeded: EdgeSeen,
+    /// The invalid classes they delivered as negative-test fixtures (`negative`:
+    /// `table.column class`).
+    pub delivered: EdgeSeen,
+}
+
+/// The edge classes the committed runs among `events` seeded and delivered.
+pub fn edges_from_events(events: &[AuditEvent]) -> EdgeRuns {
+    let mut runs = EdgeRuns::default();
+    let done = events
         .iter()
-        .filter(|e| e.action == AuditAction::SeedCompleted)
-    {
-        let Some(tables) = e.outputs.get("edge_cases").and_then(|v| v.as_object()) else {
-            continue;
-        };
-        for (table, classes) in tables {
-            for c in classes.as_array().into_iter().flatten() {
-                if let Some((column, class)) = c.as_str().and_then(|s| s.split_once(' ')) {
-                    *seen
-                        .entry((table.clone(), column.to_owned(), class.to_owned()))
-                        .or_default() += 1;
+        .filter(|e| e.action == AuditAction::SeedCompleted);
+    for e in done {
+        if let Some(tables) = e.outputs.get("edge_cases").and_then(|v| v.as_object()) {
+            for (table, classes) in tables {
+                for c in classes.as_array().into_iter().flatten() {
+                    if let Some((column, class)) = c.as_str().and_then(|s| s.split_once(' ')) {
+                        let key = (table.clone(), column.to_owned(), class.to_owned());
+                        *runs.seeded.entry(key).or_default() += 1;
+                    }
                 }
             }
         }
+        let negative = e.outputs.get("negative").and_then(|v| v.as_array());
+        for c in negative.into_iter().flatten() {
+            let Some((place, class)) = c.as_str().and_then(|s| s.split_once(' ')) else {
+                continue;
+            };
+            if let Some((table, column)) = place.split_once('.') {
+                let key = (table.to_owned(), column.to_owned(), class.to_owned());
+                *runs.delivered.entry(key).or_default() += 1;
+            }
+        }
     }
-    seen
+    runs
 }
 
 /// The valid edge classes of one column, with the runs that seeded each.
@@ -160,6 +179,17 @@ pub struct ColumnEdges {
     pub column: String,
     /// Each valid class and how many runs seeded it.
     pub classes: Vec<EdgeClassCoverage>,
+    /// Each invalid class and how many runs delivered it as a negative-test fixture.
+    pub invalid: Vec<DeliveredClass>,
+}
+
+/// One invalid class of a column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveredClass {
+    /// The class.
+    pub class: String,
+    /// Runs that delivered it.
+    pub delivered_runs: usize,
 }
 
 /// One edge class of a column.
@@ -327,14 +357,14 @@ fn percent(covered: usize, items: usize) -> f64 {
     }
 }
 
-/// The coverage of `pack` by `runs` and the edge classes they seeded (`edges`).
+/// The coverage of `pack` by `runs` and what they did with edge cases (`edges`).
 /// `requirements` names requirement ids the caller expects (from a requirements list); ids
 /// that scenarios link are counted too. Runs of scenarios the pack does not hold are left
 /// out. Edge classes are those of `reference_date` (only `date.today` depends on it).
 pub fn coverage(
     pack: &Pack,
     runs: &[RunRecord],
-    edges: &EdgeSeen,
+    edges: &EdgeRuns,
     requirements: &[String],
     reference_date: NaiveDate,
 ) -> CoverageReport {
@@ -441,11 +471,10 @@ pub fn coverage(
     let mut edge_classes: Vec<ColumnEdges> = Vec::new();
     for t in &schema.tables {
         for case in edge_cases(schema, t, reference_date) {
-            if case.validity != Validity::Valid {
+            if case.validity == Validity::Dangerous {
                 continue;
             }
             let key = (t.name.clone(), case.column.clone(), case.class.clone());
-            let runs = edges.get(&key).copied().unwrap_or(0);
             let slot = match edge_classes
                 .iter()
                 .position(|c| c.table == t.name && c.column == case.column)
@@ -456,17 +485,25 @@ pub fn coverage(
                         table: t.name.clone(),
                         column: case.column.clone(),
                         classes: Vec::new(),
+                        invalid: Vec::new(),
                     });
                     edge_classes.len() - 1
                 }
             };
-            if edge_classes[slot]
-                .classes
-                .iter()
-                .any(|c| c.class == case.class)
-            {
+            let column = &mut edge_classes[slot];
+            if case.validity == Validity::Invalid {
+                if !column.invalid.iter().any(|c| c.class == case.class) {
+                    column.invalid.push(DeliveredClass {
+                        class: case.class,
+                        delivered_runs: edges.delivered.get(&key).copied().unwrap_or(0),
+                    });
+                }
+                continue;
+            }
+            if column.classes.iter().any(|c| c.class == case.class) {
                 continue; // one class of a column counts once
             }
+            let runs = edges.seeded.get(&key).copied().unwrap_or(0);
             edge_items += 1;
             if runs > 0 {
                 edge_covered += 1;
@@ -480,6 +517,7 @@ pub fn coverage(
             });
         }
     }
+    edge_classes.retain(|c| !c.classes.is_empty() || !c.invalid.is_empty());
     CoverageReport {
         pack: pack.name().to_owned(),
         coverage: percent(covered + edge_covered, items + edge_items),

@@ -107,10 +107,14 @@ fn seeded_runs_cover_and_the_rest_are_gaps() {
     );
 
     let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    let mut edges = EdgeSeen::new();
-    edges.insert(
+    let mut edges = EdgeRuns::default();
+    edges.seeded.insert(
         ("member".into(), "address_zip".into(), "text.empty".into()),
         2,
+    );
+    edges.delivered.insert(
+        ("member".into(), "status".into(), "list.not_listed".into()),
+        1,
     );
     let wanted = ["FR-001".to_owned(), "FR-099".to_owned()];
     let r = coverage(&pack, &runs, &edges, &wanted, day);
@@ -203,7 +207,19 @@ fn seeded_runs_cover_and_the_rest_are_gaps() {
     assert!(never.contains(&"member.address_zip text.one_char".to_owned()));
     assert!(!never.contains(&"member.address_zip text.empty".to_owned()));
     // No runs: nothing covered; a pack with nothing to cover: 100.
-    let none = coverage(&pack, &[], &EdgeSeen::new(), &[], day);
+    // Invalid classes delivered as fixtures are reported, not counted in the figure.
+    let status = r
+        .edge_classes
+        .iter()
+        .find(|c| c.table == "member" && c.column == "status")
+        .unwrap();
+    let listed = status
+        .invalid
+        .iter()
+        .find(|c| c.class == "list.not_listed")
+        .unwrap();
+    assert_eq!(listed.delivered_runs, 1);
+    let none = coverage(&pack, &[], &EdgeRuns::default(), &[], day);
     assert_eq!((none.covered, none.coverage), (0, 0.0));
     // One identity column: no edge class, and no scenario.
     let text = r#"
@@ -215,7 +231,7 @@ columns = [{ name = "id", type = "bigint", generated = "identity" }]
 "#;
     let schema = crate::schema::Schema::from_toml(text, "keys_only.toml").unwrap();
     let nothing = Pack::builder("empty", schema).build().unwrap();
-    let empty = coverage(&nothing, &[], &EdgeSeen::new(), &[], day);
+    let empty = coverage(&nothing, &[], &EdgeRuns::default(), &[], day);
     assert_eq!((empty.items, empty.coverage), (0, 100.0));
 
     let page = render_html(&r);
@@ -235,18 +251,20 @@ fn seeded_edge_classes_are_read_from_the_trail() {
         1,
         AuditAction::SeedCompleted,
         json!({}),
-        json!({ "edge_cases": { "member": ["address_zip text.empty", "address_zip text.one_char"] } }),
+        json!({
+            "edge_cases": { "member": ["address_zip text.empty", "address_zip text.one_char"] },
+            "negative": ["member.status list.not_listed"],
+        }),
     );
     let events = vec![done.clone(), {
         done.test_run_id = "M".into();
         done
     }];
     let seen = edges_from_events(&events);
-    assert_eq!(
-        seen[&("member".into(), "address_zip".into(), "text.empty".into())],
-        2
-    );
-    assert_eq!(seen.len(), 2);
+    let key = |c: &str, k: &str| ("member".to_owned(), c.to_owned(), k.to_owned());
+    assert_eq!(seen.seeded[&key("address_zip", "text.empty")], 2);
+    assert_eq!(seen.seeded.len(), 2);
+    assert_eq!(seen.delivered[&key("status", "list.not_listed")], 2);
 }
 
 #[test]

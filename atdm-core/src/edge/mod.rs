@@ -76,6 +76,26 @@ pub fn edge_cases(schema: &Schema, table: &Table, reference_date: NaiveDate) -> 
     out
 }
 
+/// The invalid classes of the columns of `tables`: the negative-test fixtures a run with
+/// edge cases delivers (values the database or the application should reject; never rows).
+pub fn negative_fixtures<'a>(
+    schema: &Schema,
+    tables: impl IntoIterator<Item = &'a str>,
+    reference_date: NaiveDate,
+) -> Vec<EdgeCase> {
+    tables
+        .into_iter()
+        .filter_map(|t| schema.table(t))
+        .flat_map(|t| edge_cases(schema, t, reference_date))
+        .filter(|c| c.validity == Validity::Invalid)
+        .collect()
+}
+
+/// `table.column class`, as the audit records a delivered fixture.
+pub fn case_key(case: &EdgeCase) -> String {
+    format!("{}.{} {}", case.table, case.column, case.class)
+}
+
 /// The distinct class names of `cases`, for coverage.
 pub fn class_names(cases: &[EdgeCase]) -> Vec<String> {
     let mut names: Vec<String> = cases.iter().map(|c| c.class.clone()).collect();

@@ -114,6 +114,11 @@ pub struct Seeded {
     /// The edge cases the rows hold, per table, as `column class` (with edge cases asked for).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub edge_cases: BTreeMap<String, Vec<String>>,
+    /// With edge cases asked for: the invalid classes of the seeded tables' columns, as
+    /// negative-test fixtures (the value, why it should be rejected, which databases reject
+    /// it themselves). Never seeded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub negative: Vec<atdm_core::edge::EdgeCase>,
 }
 
 fn expose_token<S: serde::Serializer>(t: &CleanupToken, s: S) -> Result<S::Ok, S::Error> {
@@ -311,6 +316,16 @@ impl Engine {
         };
         let lease_text = lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let edges = edge_summary(plan);
+        let negative = if request.edge_cases == EdgeCases::None {
+            Vec::new()
+        } else {
+            atdm_core::edge::negative_fixtures(
+                self.schema(),
+                plan.tables.iter().map(|t| &*t.table),
+                plan.reference_date,
+            )
+        };
+        let delivered: Vec<String> = negative.iter().map(atdm_core::edge::case_key).collect();
         // The record of the seed commits with it (the audit outbox).
         let mut stage = |w: &Written| {
             audit.stage(
@@ -322,6 +337,7 @@ impl Engine {
                     "rows": w.rows,
                     "data": data_of(w),
                     "edge_cases": edges,
+                    "negative": delivered,
                     "lease_expires_at": lease_text,
                 }),
             )
@@ -395,6 +411,7 @@ impl Engine {
             reference_date: plan.reference_date,
             lease_expires_at,
             edge_cases: edges,
+            negative,
         })
     }
 }

@@ -99,6 +99,10 @@ pub struct Loaded {
     /// The edge cases the rows hold, per table: `column class` (with `--edge-cases`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub edge_cases: BTreeMap<String, Vec<String>>,
+    /// With `--edge-cases`: the invalid classes of the loaded tables' columns, as
+    /// negative-test fixtures. Never loaded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub negative: Vec<atdm_core::edge::EdgeCase>,
     /// Wall time, in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -231,6 +235,17 @@ impl Engine {
                 .await
                 .map_err(failed)??;
             let edges = self.edge_summary(&load.rows, &options);
+            let negative = if load.edge_cases == EdgeCases::None {
+                Vec::new()
+            } else {
+                atdm_core::edge::negative_fixtures(
+                    self.schema(),
+                    load.rows.keys().map(String::as_str),
+                    reference_date,
+                )
+            };
+            let delivered: Vec<String> =
+                negative.iter().map(atdm_core::edge::case_key).collect();
             self.write_rows(&mut tx, &load, &options, progress)
                 .await
                 .map_err(failed)??;
@@ -270,15 +285,16 @@ impl Engine {
                     "rows": rows,
                     "owned": owned,
                     "edge_cases": edges,
+                    "negative": delivered,
                     "seed": seed.to_string(),
                     "lease_expires_at": lease_expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 }),
             ));
             tx.commit().await.map_err(failed)?;
-            Ok::<_, Error>((owned, rows, edges))
+            Ok::<_, Error>((owned, rows, edges, negative))
         }
         .await;
-        let (owned, rows, edge_cases) = match tx.settle(outcome).await {
+        let (owned, rows, edge_cases, negative) = match tx.settle(outcome).await {
             Ok(x) => x,
             Err(e) => {
                 audit.failure(
@@ -305,6 +321,7 @@ impl Engine {
             reference_date,
             lease_expires_at,
             edge_cases,
+            negative,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
     }
