@@ -381,3 +381,48 @@ async fn a_request_with_edge_cases_seeds_and_resets_exactly() {
         db.drop_db().await;
     }
 }
+
+/// A MySQL column in a character set that cannot hold every character (`utf8mb3`, as Chinook's
+/// MySQL script creates its text, or `latin1`): introspection records it, the classes with
+/// characters it cannot hold become invalid there (refused by MySQL), and a load with edge
+/// cases is taken whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narrow_character_sets_turn_their_classes_invalid() {
+    let Some(db) = TestDb::fresh(Kind::MySql).await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE artist (artist_id INT AUTO_INCREMENT PRIMARY KEY, \
+         name VARCHAR(120) CHARACTER SET utf8mb3 NOT NULL, \
+         note VARCHAR(60) CHARACTER SET latin1 NULL, \
+         bio TEXT CHARACTER SET utf8mb4 NULL)",
+    )
+    .await;
+    let intro = atdm_sqlx::introspect(&db.url, "chinook").await.unwrap();
+    let artist = intro.schema.table("artist").unwrap();
+    let charset = |c: &str| artist.get_column(c).unwrap().charset.clone();
+    assert_eq!(
+        charset("name").as_deref().map(str::to_lowercase).as_deref(),
+        Some("utf8mb3")
+    );
+    assert_eq!(charset("note").as_deref(), Some("latin1"));
+    assert_eq!(charset("bio"), None);
+    let cases = edge_cases(&intro.schema, artist, d());
+    let of = |c: &str, class: &str| {
+        cases
+            .iter()
+            .find(|x| x.column == c && x.class == class)
+            .unwrap_or_else(|| panic!("no {c} {class}"))
+    };
+    assert_eq!(of("name", "text.four_byte").validity, Validity::Invalid);
+    assert_eq!(of("name", "text.four_byte").rejected_by, [Dialect::MySql]);
+    assert_eq!(of("name", "text.multibyte").validity, Validity::Valid);
+    assert_eq!(of("note", "text.multibyte").validity, Validity::Invalid);
+    assert_eq!(of("bio", "text.four_byte").validity, Validity::Valid);
+    let pack = Pack::builder("chinook", intro.schema.clone())
+        .build()
+        .unwrap();
+    let problems = exercise(&db, &pack, &[("artist", 10)]).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    db.drop_db().await;
+}

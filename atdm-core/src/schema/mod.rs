@@ -197,6 +197,11 @@ pub struct Column {
         with = "file::opt_rate"
     )]
     pub fill_rate: Option<f64>,
+    /// The character set of a text column that cannot hold every Unicode character (a
+    /// MySQL/MariaDB `utf8mb3` or `latin1` column, as introspection reads it); absent: any
+    /// text. Edge cases with characters it cannot hold are invalid there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
 }
 
 /// A trigger on a table, as introspection finds it.
@@ -254,6 +259,7 @@ impl Column {
             generated: None,
             generator: None,
             fill_rate: None,
+            charset: None,
         }
     }
 

@@ -127,6 +127,7 @@ pub(super) fn build(
             let mut c = Column::new(rc.name.as_str(), ty.clone());
             c.nullable = rc.nullable;
             c.generated = rc.generated.clone();
+            c.charset = rc.charset.clone().filter(|_| ty.is_textual());
             match &rc.default {
                 RawDefault::None => {}
                 RawDefault::Expr(e) => c.default_sql = Some(e.clone()),
@@ -486,6 +487,7 @@ mod tests {
                     nullable: false,
                     default: RawDefault::None,
                     generated: None,
+                    charset: None,
                 })
                 .collect(),
             primary_key: vec![columns[0].into()],

@@ -125,6 +125,8 @@ pub(crate) struct RawColumn {
     pub(crate) nullable: bool,
     pub(crate) default: RawDefault,
     pub(crate) generated: Option<Generated>,
+    /// MySQL: the character set of a text column that cannot hold every character.
+    pub(crate) charset: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

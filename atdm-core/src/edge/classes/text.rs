@@ -98,8 +98,28 @@ pub(super) fn text(k: &mut Cases<'_>, key: bool, unique: bool) {
             "quotes, a backslash and LIKE wildcards",
         ),
     ];
+    // A narrow character set (MySQL's utf8mb3, latin1) refuses what it cannot hold: those
+    // classes are invalid there.
+    let charset = k.column.charset.clone();
+    let holds = |s: &str| match charset.as_deref() {
+        None => true,
+        Some(cs) if cs.to_ascii_lowercase().starts_with("utf8") => {
+            s.chars().all(|c| c.len_utf8() < 4)
+        }
+        Some(_) => s.chars().all(|c| (c as u32) < 0x100),
+    };
     for (class, s, why) in script {
-        valid.push((class, fit(s), why));
+        if holds(s) {
+            valid.push((class, fit(s), why));
+        } else {
+            let cs = charset.clone().unwrap_or_default();
+            k.invalid(
+                class,
+                Value::Text(fit(s)),
+                &format!("{why}, which the column's character set {cs} cannot hold"),
+                &[Dialect::MySql],
+            );
+        }
     }
     // Distinct where a database compares text without case or trailing spaces (a unique
     // column takes each value once).

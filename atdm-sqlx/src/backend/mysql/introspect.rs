@@ -49,7 +49,7 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
     let rows = sqlx::query(
         "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, COLUMN_TYPE, \
                 CAST(CHARACTER_MAXIMUM_LENGTH AS SIGNED), CAST(NUMERIC_PRECISION AS SIGNED), \
-                CAST(NUMERIC_SCALE AS SIGNED), EXTRA, GENERATION_EXPRESSION \
+                CAST(NUMERIC_SCALE AS SIGNED), EXTRA, GENERATION_EXPRESSION, CHARACTER_SET_NAME \
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
          ORDER BY TABLE_NAME, ORDINAL_POSITION",
     )
@@ -69,6 +69,10 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
         let scale: Option<i64> = r.try_get_unchecked(8).map_err(e())?;
         let extra: Option<String> = r.try_get_unchecked(9).map_err(e())?;
         let generation: Option<String> = r.try_get_unchecked(10).map_err(e())?;
+        let charset: Option<String> = r.try_get_unchecked(11).map_err(e())?;
+        // Only a character set that cannot hold every character is worth recording.
+        let charset = charset
+            .filter(|c| !c.eq_ignore_ascii_case("utf8mb4") && !c.eq_ignore_ascii_case("binary"));
         let (Some(table), Some(col)) = (table, col) else {
             continue;
         };
@@ -96,6 +100,7 @@ pub(super) async fn read(pool: &MySqlPool) -> Result<Raw, Error> {
             nullable: nullable.as_deref() == Some("YES"),
             default,
             generated,
+            charset,
         });
     }
 

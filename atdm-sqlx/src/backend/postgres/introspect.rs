@@ -199,6 +199,7 @@ async fn read_columns(
                 nullable: !not_null && !domain_not_null,
                 default,
                 generated,
+                charset: None,
             });
         }
     }

@@ -82,6 +82,7 @@ pub(super) async fn read(pool: &SqlitePool) -> Result<Raw, Error> {
                 },
                 generated,
                 name: col,
+                charset: None,
             });
         }
         pk.sort();
