@@ -600,7 +600,8 @@ pub(crate) fn edge_cases(cases: &[atdm_core::edge::EdgeCase]) -> String {
                     .map(|(col, v)| {
                         let text = match v {
                             Value::Null => "NULL".to_owned(),
-                            v => format!("{:?}", plain(&v.to_json())),
+                            Value::Text(t) => format!("{t:?}"),
+                            v => plain(&v.to_json()),
                         };
                         let text: String = if text.chars().count() > 40 {
                             format!(

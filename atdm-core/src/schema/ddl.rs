@@ -310,8 +310,14 @@ pub(super) fn render(s: &Schema, d: Dialect) -> Vec<String> {
                 ));
             }
         }
+        // MySQL's text holds every character only in utf8mb4, whatever the server's default.
+        let options = if d == Dialect::MySql {
+            " DEFAULT CHARSET=utf8mb4"
+        } else {
+            ""
+        };
         out.push(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)",
+            "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){options}",
             d.quote_table(t),
             parts.join(",\n  ")
         ));
@@ -454,6 +460,7 @@ mod tests {
     fn mysql_ddl_bounds_keyed_text_and_inlines_indexes() {
         let ddl = schema().ddl(Dialect::MySql).join(";\n");
         assert!(ddl.contains("`plan_id` VARCHAR(255) NOT NULL"), "{ddl}");
+        assert!(ddl.contains(") DEFAULT CHARSET=utf8mb4"), "{ddl}");
         assert!(
             ddl.contains("`member_id` BIGINT AUTO_INCREMENT PRIMARY KEY NOT NULL"),
             "{ddl}"
