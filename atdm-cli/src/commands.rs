@@ -373,11 +373,7 @@ fn request_of(r: &RequestArgs) -> Result<Request, CliError> {
     if let Some(seed) = r.seed {
         req = req.seed(seed);
     }
-    req.edge_cases = match (r.edge_cases, r.dangerous) {
-        (false, _) => atdm_sqlx::EdgeCases::None,
-        (true, false) => atdm_sqlx::EdgeCases::Valid,
-        (true, true) => atdm_sqlx::EdgeCases::Dangerous,
-    };
+    req.edge_cases = crate::generate::edge_mode(r.edge_cases, r.dangerous);
     Ok(req)
 }
 

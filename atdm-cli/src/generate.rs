@@ -73,11 +73,16 @@ pub(crate) struct GenerateArgs {
 
 impl GenerateArgs {
     fn edge_mode(&self) -> atdm_sqlx::EdgeCases {
-        match (self.edge_cases, self.dangerous) {
-            (false, _) => atdm_sqlx::EdgeCases::None,
-            (true, false) => atdm_sqlx::EdgeCases::Valid,
-            (true, true) => atdm_sqlx::EdgeCases::Dangerous,
-        }
+        edge_mode(self.edge_cases, self.dangerous)
+    }
+}
+
+/// The edge cases `--edge-cases` and `--dangerous` ask for (`generate`, `request`, `plan`).
+pub(crate) fn edge_mode(edge_cases: bool, dangerous: bool) -> atdm_sqlx::EdgeCases {
+    match (edge_cases, dangerous) {
+        (false, _) => atdm_sqlx::EdgeCases::None,
+        (true, false) => atdm_sqlx::EdgeCases::Valid,
+        (true, true) => atdm_sqlx::EdgeCases::Dangerous,
     }
 }
 

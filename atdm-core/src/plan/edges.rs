@@ -10,11 +10,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::run::PlannedRow;
 use super::{Cell, Plan, Source};
 use crate::Pack;
 use crate::edge::{EdgeCase, Validity, edge_cases};
 use crate::error::Error;
-use crate::generate::{CellRng, EdgeCases, RowCells, RowRules, name_hash};
+use crate::generate::{CellRng, EdgeCases, RowRules, name_hash};
 use crate::plan::ExistingRows;
 use crate::schema::{ColumnType, Table};
 use crate::validate::ValidatedPlan;
@@ -31,21 +32,6 @@ pub struct PlannedEdge {
     pub column: String,
     /// The class.
     pub class: String,
-}
-
-struct Cells<'a>(&'a mut [Cell]);
-
-impl RowCells for Cells<'_> {
-    fn value(&self, i: usize) -> Option<&Value> {
-        match &self.0[i] {
-            Cell::Value(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    fn set(&mut self, i: usize, v: Value) {
-        self.0[i] = Cell::Value(v);
-    }
 }
 
 /// The `k`-th edge row of table slot `t` for `case`, or `None` when the first row's keys
@@ -122,7 +108,7 @@ fn edge_row(plan: &Plan, t: usize, table: &Table, case: &EdgeCase, k: usize) -> 
         &table.name,
         plan.seed,
         (tp.rows.len() + k) as u64,
-        &mut Cells(&mut cells),
+        &mut PlannedRow(&mut cells),
         &generated,
         &mut |_| None,
     );

@@ -451,7 +451,7 @@ impl Env<'_> {
 }
 
 /// The cells of a planned row, for the row rules.
-struct PlannedRow<'a>(&'a mut [Cell]);
+pub(super) struct PlannedRow<'a>(pub(super) &'a mut [Cell]);
 
 impl RowCells for PlannedRow<'_> {
     fn value(&self, i: usize) -> Option<&Value> {
