@@ -65,6 +65,15 @@ pub enum ErrorCode {
     /// foreign key to a table without rows, a unique key with too few combinations); nothing
     /// was written.
     InvalidDataset,
+    /// A masking job cannot run as asked: a malformed rules file or key, a rule that does not
+    /// fit its column, a target that is not empty; nothing was written.
+    InvalidMask,
+    /// A masking job found columns that hold personal data and have no rule; nothing was
+    /// written. The message names them and suggests a rule for each.
+    UnmaskedSensitive,
+    /// The verification of a masked output failed: a source value of a sensitive column
+    /// appears in it, a foreign key does not resolve, or a unique column has duplicates.
+    VerifyFailed,
 }
 
 impl ErrorCode {
@@ -95,6 +104,9 @@ impl ErrorCode {
             ErrorCode::UnknownPack => "UNKNOWN_PACK",
             ErrorCode::FilesExist => "FILES_EXIST",
             ErrorCode::InvalidDataset => "INVALID_DATASET",
+            ErrorCode::InvalidMask => "INVALID_MASK",
+            ErrorCode::UnmaskedSensitive => "UNMASKED_SENSITIVE",
+            ErrorCode::VerifyFailed => "VERIFY_FAILED",
         }
     }
 }

@@ -143,6 +143,7 @@ pub mod edge;
 mod error;
 pub mod fixtures;
 pub mod generate;
+pub mod mask;
 mod pack;
 pub mod plan;
 pub mod scaffold;

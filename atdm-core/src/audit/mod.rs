@@ -114,6 +114,12 @@ pub enum AuditAction {
     RestoreCompleted,
     /// A baseline restore failed.
     RestoreFailed,
+    /// A masking job (`atdm mask`) began.
+    MaskStarted,
+    /// A masking job wrote its target.
+    MaskCompleted,
+    /// A masking job failed or was refused.
+    MaskFailed,
     /// A tool was called that does not act on a run by itself (an MCP client listed,
     /// described or found scenarios, read a trail, or called an unknown tool or with bad
     /// arguments); its session's trail holds it, with the call in `tools_called`.
@@ -142,6 +148,9 @@ impl AuditAction {
             AuditAction::RestoreStarted => "restore_started",
             AuditAction::RestoreCompleted => "restore_completed",
             AuditAction::RestoreFailed => "restore_failed",
+            AuditAction::MaskStarted => "mask_started",
+            AuditAction::MaskCompleted => "mask_completed",
+            AuditAction::MaskFailed => "mask_failed",
             AuditAction::ToolCalled => "tool_called",
         }
     }

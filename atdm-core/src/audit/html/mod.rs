@@ -301,6 +301,9 @@ fn action_words(a: AuditAction) -> &'static str {
         AuditAction::RestoreStarted => "Restore started",
         AuditAction::RestoreCompleted => "Restore committed",
         AuditAction::RestoreFailed => "Restore failed",
+        AuditAction::MaskStarted => "Masking started",
+        AuditAction::MaskCompleted => "Masked copy written",
+        AuditAction::MaskFailed => "Masking failed",
         AuditAction::ToolCalled => "Tool called",
     }
 }

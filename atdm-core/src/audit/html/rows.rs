@@ -228,6 +228,9 @@ pub(super) fn reset(out: &mut String, run: &Run<'_>) {
                     | AuditAction::RestoreStarted
                     | AuditAction::RestoreCompleted
                     | AuditAction::RestoreFailed
+                    | AuditAction::MaskStarted
+                    | AuditAction::MaskCompleted
+                    | AuditAction::MaskFailed
             )
         })
         .collect();

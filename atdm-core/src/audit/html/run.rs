@@ -38,6 +38,9 @@ impl<'a> Run<'a> {
                             | AuditAction::RestoreStarted
                             | AuditAction::RestoreCompleted
                             | AuditAction::RestoreFailed
+                            | AuditAction::MaskStarted
+                            | AuditAction::MaskCompleted
+                            | AuditAction::MaskFailed
                     )
                 });
                 let requested = events.iter().any(|e| {
@@ -393,6 +396,7 @@ impl<'a> Run<'a> {
                 AuditAction::ResetStarted
                     | AuditAction::SnapshotStarted
                     | AuditAction::RestoreStarted
+                    | AuditAction::MaskStarted
             )
         });
         let Some(e) = last else {

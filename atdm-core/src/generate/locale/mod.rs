@@ -80,6 +80,11 @@ impl Locale {
         }
     }
 
+    /// [`ascii_name`], for code outside `generate` (masking's fake emails and user names).
+    pub(crate) fn ascii_name(name: &str, out: &mut String) -> bool {
+        ascii_name(name, out)
+    }
+
     /// Whether a full name is written family name first (Japanese).
     pub(crate) fn family_name_first(self) -> bool {
         self == Locale::Ja
