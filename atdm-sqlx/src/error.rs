@@ -174,6 +174,36 @@ pub enum Error {
         /// What is wrong, and what is allowed.
         message: String,
     },
+    /// A masking job cannot run as asked (its rules, its key, its target); nothing was
+    /// written.
+    #[error("{0}; nothing was written")]
+    Mask(#[from] atdm_core::mask::MaskError),
+    /// A masking job's target cannot be written as asked (a table missing or not empty);
+    /// nothing was written.
+    #[error("{message}; nothing was written")]
+    MaskTarget {
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A masking job failed while writing: a value its transform cannot take, a row the
+    /// target refused. With one transaction for the whole target nothing was written; with one
+    /// per table, the tables the message names as written stay.
+    #[error("masking failed: {message}")]
+    MaskFailed {
+        /// What failed, and what was written.
+        message: String,
+    },
+    /// Columns that hold personal data have no masking rule; nothing was written.
+    #[error(
+        "{} column(s) hold personal data and have no rule; nothing was written. Add a rule for \
+         each (or list it in allow_unmasked to copy it as it is):\n{}",
+        .columns.len(),
+        .columns.join("\n")
+    )]
+    UnmaskedSensitive {
+        /// One line per column: `table.column (class, kind): suggested rule`.
+        columns: Vec<String>,
+    },
     /// A database operation failed outside a seed.
     #[error("{context}: {message}")]
     Database {
@@ -201,6 +231,10 @@ impl Error {
             Error::UnknownPack { .. } => ErrorCode::UnknownPack,
             Error::FilesExist { .. } => ErrorCode::FilesExist,
             Error::Dataset(_) | Error::InvalidDataset { .. } => ErrorCode::InvalidDataset,
+            Error::Mask(_) | Error::MaskTarget { .. } | Error::MaskFailed { .. } => {
+                ErrorCode::InvalidMask
+            }
+            Error::UnmaskedSensitive { .. } => ErrorCode::UnmaskedSensitive,
             Error::NoBaseline => ErrorCode::NoBaseline,
             Error::BaselineNotFound { .. } => ErrorCode::BaselineNotFound,
             Error::BaselineExists { .. } => ErrorCode::BaselineExists,

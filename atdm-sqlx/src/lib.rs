@@ -168,6 +168,7 @@ mod error;
 mod fixture_files;
 mod generate;
 mod introspect;
+pub mod mask;
 mod metrics;
 mod pack_choice;
 mod pack_dir;

@@ -12,7 +12,7 @@ use crate::backend::ValueForms;
 
 /// How a column is kept in Parquet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     Int32,
     Int64,
     Decimal(u8, i8),
@@ -28,19 +28,19 @@ pub(super) enum Kind {
 
 /// One column: its model type, how it is read from the database and how it is stored.
 #[derive(Debug, Clone)]
-pub(super) struct ColSpec {
-    pub(super) name: String,
-    pub(super) ty: ColumnType,
-    pub(super) nullable: bool,
-    pub(super) kind: Kind,
+pub(crate) struct ColSpec {
+    pub(crate) name: String,
+    pub(crate) ty: ColumnType,
+    pub(crate) nullable: bool,
+    pub(crate) kind: Kind,
     /// The type the column is decoded as (uuid and json as text on SQLite and MySQL, so the
     /// text the database holds is kept as it is).
-    pub(super) read_ty: ColumnType,
+    pub(crate) read_ty: ColumnType,
     /// False for computed columns: kept in the baseline, never written back.
-    pub(super) written: bool,
+    pub(crate) written: bool,
 }
 
-pub(super) fn kind_of(ty: &ColumnType, forms: ValueForms) -> Kind {
+pub(crate) fn kind_of(ty: &ColumnType, forms: ValueForms) -> Kind {
     match ty {
         ColumnType::Integer if forms.integer_is_64_bit => Kind::Int64,
         ColumnType::Integer => Kind::Int32,
@@ -63,7 +63,7 @@ pub(super) fn kind_of(ty: &ColumnType, forms: ValueForms) -> Kind {
     }
 }
 
-pub(super) fn specs(t: &Table, forms: ValueForms) -> Vec<ColSpec> {
+pub(crate) fn specs(t: &Table, forms: ValueForms) -> Vec<ColSpec> {
     t.columns
         .iter()
         .map(|c| ColSpec {
@@ -129,7 +129,7 @@ pub(super) fn micros_exact(t: chrono::NaiveDateTime) -> Result<i64, String> {
 }
 
 /// The value as the baseline stores it: the column's exact form for its Parquet type.
-pub(super) fn stored_value(v: Value, c: &ColSpec) -> Result<Value, String> {
+pub(crate) fn stored_value(v: Value, c: &ColSpec) -> Result<Value, String> {
     let bad = |v: &Value| format!("a {} value in a {} column cannot be stored", v.kind(), c.ty);
     Ok(match (c.kind, v) {
         (_, Value::Null) => Value::Null,
@@ -273,7 +273,7 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 }
 
 /// A stored value made ready to bind on a backend that holds values as `forms` says.
-pub(super) fn bind_form(v: Value, c: &ColSpec, forms: ValueForms) -> Result<Value, String> {
+pub(crate) fn bind_form(v: Value, c: &ColSpec, forms: ValueForms) -> Result<Value, String> {
     Ok(match (v, &c.ty) {
         (Value::Text(s), ColumnType::Uuid) if !forms.uuid_json_as_text => Value::Uuid(
             uuid::Uuid::parse_str(&s).map_err(|e| format!("column {}: {s:?}: {e}", c.name))?,

@@ -43,10 +43,10 @@
 //! diff recompute it from the objects they read and refuse a baseline whose checksum does not
 //! match ([`Error::BaselineCorrupt`]).
 
-mod codec;
+pub(crate) mod codec;
 mod cycles;
 mod diff;
-mod objects;
+pub(crate) mod objects;
 mod reconcile;
 mod restore;
 mod snapshot;
@@ -580,7 +580,7 @@ impl Engine {
     /// Runs a strategy action audited under its own run id: `actions[0]` (started) is written
     /// before it runs, and a store that cannot take it stops it; then `actions[1]`
     /// (completed) with `outputs` of the result, or `actions[2]` (failed) with the error.
-    pub(in crate::baseline) async fn audited_strategy<T>(
+    pub(crate) async fn audited_strategy<T>(
         &self,
         run_id: &str,
         actions: [AuditAction; 3],

@@ -26,7 +26,7 @@ use super::CHUNK_ROWS;
 use super::codec::{Checksum, ColSpec, Kind, epoch, row_digest, stored_value};
 
 /// One Arrow column from the stored values of column `i` of `rows`.
-pub(super) fn build_array(c: &ColSpec, rows: &[Vec<Value>], i: usize) -> Result<ArrayRef, String> {
+pub(crate) fn build_array(c: &ColSpec, rows: &[Vec<Value>], i: usize) -> Result<ArrayRef, String> {
     macro_rules! collect {
         ($pat:pat => $e:expr) => {
             rows.iter()
@@ -70,7 +70,7 @@ pub(super) fn build_array(c: &ColSpec, rows: &[Vec<Value>], i: usize) -> Result<
     })
 }
 
-pub(super) fn build_batch(cols: &[ColSpec], rows: &[Vec<Value>]) -> Result<RecordBatch, String> {
+pub(crate) fn build_batch(cols: &[ColSpec], rows: &[Vec<Value>]) -> Result<RecordBatch, String> {
     let arrays = cols
         .iter()
         .enumerate()
@@ -331,7 +331,7 @@ pub(super) fn add_batch(
 }
 
 /// The stored rows of a record batch, columns in `cols` order (found by name).
-pub(super) fn read_batch(batch: &RecordBatch, cols: &[ColSpec]) -> Result<Vec<Vec<Value>>, String> {
+pub(crate) fn read_batch(batch: &RecordBatch, cols: &[ColSpec]) -> Result<Vec<Vec<Value>>, String> {
     let mut columns = Vec::with_capacity(cols.len());
     for c in cols {
         let a = batch

@@ -167,23 +167,29 @@ fn timestamp_literal(out: &mut String, t: chrono::NaiveDateTime, suffix: &str) {
 /// and tests that write a row by hand (an invalid edge case, say). Text is quoted whatever
 /// the column's type, so a malformed date reaches the database as the text it is.
 pub fn sql_literal(dialect: atdm_core::schema::Dialect, v: &atdm_core::Value) -> String {
-    use atdm_core::Value;
-    let lits = crate::backend::literals(dialect);
     let mut out = String::new();
+    push_sql_literal(&mut out, crate::backend::literals(dialect), v);
+    out
+}
+
+/// Appends `v` as a SQL literal (see [`sql_literal`]).
+pub(crate) fn push_sql_literal(out: &mut String, lits: &Literals, v: &atdm_core::Value) {
+    use atdm_core::Value;
     match v {
         Value::Null => out.push_str("NULL"),
         Value::Bool(b) => out.push_str(lits.booleans[usize::from(!*b)]),
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
-        Value::Numeric(d) => out.push_str(&d.to_string()),
-        Value::Text(t) => (lits.text)(&mut out, t),
-        Value::Date(d) => date_literal(&mut out, *d),
-        Value::Timestamp(t) => timestamp_literal(&mut out, *t, ""),
-        Value::TimestampTz(t) => timestamp_literal(&mut out, t.naive_utc(), lits.utc_suffix),
-        Value::Uuid(u) => (lits.text)(&mut out, &u.to_string()),
-        Value::Json(j) => (lits.text)(&mut out, &j.to_string()),
-        Value::Bytes(b) => (lits.bytes)(&mut out, b),
+        Value::Numeric(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Value::Text(t) => (lits.text)(out, t),
+        Value::Date(d) => date_literal(out, *d),
+        Value::Timestamp(t) => timestamp_literal(out, *t, ""),
+        Value::TimestampTz(t) => timestamp_literal(out, t.naive_utc(), lits.utc_suffix),
+        Value::Uuid(u) => (lits.text)(out, &u.to_string()),
+        Value::Json(j) => (lits.text)(out, &j.to_string()),
+        Value::Bytes(b) => (lits.bytes)(out, b),
     }
-    out
 }

@@ -8,7 +8,7 @@
 
 mod destination;
 mod encode;
-mod sinks;
+pub(crate) mod sinks;
 mod sql_script;
 
 use std::collections::BTreeMap;
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use destination::Destination;
 use destination::{PART_BYTES, Remote};
 pub use encode::sql_literal;
-pub(crate) use encode::{cell_value, copy_rows, insert, insert_head};
+pub(crate) use encode::{cell_value, copy_rows, insert, insert_head, push_sql_literal};
 pub use sinks::FileFormat;
 use sinks::{Place, Sink};
 
@@ -439,7 +439,7 @@ pub(crate) fn generate_into(
 }
 
 /// Writes a small file whole (the manifest, the edge-case catalog).
-fn put_whole(
+pub(crate) fn put_whole(
     to: &Destination,
     remote: Option<&Arc<Remote>>,
     name: &str,
