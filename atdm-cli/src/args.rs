@@ -243,6 +243,8 @@ pub(crate) enum Command {
         #[arg(long = "schema", value_name = "SCHEMA")]
         schemas: Vec<String>,
     },
+    /// An anonymized copy (or subset) of a database, into another database or files: a transform per column from a rules file, keyed by ATDM_MASK_KEY; with --suggest, a starting rules file.
+    Mask(crate::mask::MaskArgs),
     /// Generate a whole dataset into files: every table's rows, foreign keys, uniques and checks holding, on every core.
     Generate(crate::generate::GenerateArgs),
     /// Check scenario files against the schema without a database; reports every file's errors.

@@ -125,6 +125,7 @@ async fn finish(
 async fn on_engine(engine: &Engine, out: Output, command: Command) -> Result<(), CliError> {
     match command {
         Command::Generate(args) => crate::generate::into(engine, &out, args).await,
+        Command::Mask(args) => crate::mask::run(engine, &out, args).await,
         Command::Plan { request, explain } => {
             let r = request_of(&request)?;
             let validated = if explain {

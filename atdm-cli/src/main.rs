@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod config;
 mod generate;
+mod mask;
 mod mcp;
 mod output;
 mod progress;

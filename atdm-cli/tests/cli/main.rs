@@ -14,5 +14,6 @@ mod common;
 
 mod harness;
 mod killed;
+mod mask;
 mod offline;
 mod on_database;

@@ -18,6 +18,7 @@ pub(crate) const ATDM_VARS: &[&str] = &[
     "ATDM_INVOKER",
     "ATDM_LEASE_SECONDS",
     "ATDM_CLEANUP_TOKEN",
+    "ATDM_MASK_KEY",
 ];
 
 /// A temporary directory, removed on drop: `atdm_<test file>_<random hex>`.
