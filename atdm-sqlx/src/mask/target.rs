@@ -1,10 +1,13 @@
 //! Writing a masked copy into a database.
 //!
-//! Tables are written parents first. A foreign key between tables of one cycle (or of a
-//! table to itself) is written NULL with its row, and set by an `UPDATE` once every table is
-//! written, so every row exists before anything points at it, whatever the database and
-//! however its constraints are declared. Such foreign keys must be nullable. PostgreSQL loads
-//! through `COPY`; MySQL, MariaDB and SQLite through multi-row `INSERT`s.
+//! Tables are written parents first. Tables the job creates (PostgreSQL, MySQL, MariaDB) get
+//! their foreign keys after every row is written, as `pg_restore` does: no row waits on a key
+//! check, and adding the key checks every row at once. Otherwise (existing tables, SQLite) a
+//! foreign key between tables of one cycle, or of a table to itself, is written NULL with its
+//! row and set by an `UPDATE` once every table is written, so every row exists before
+//! anything points at it, whatever the database and however its constraints are declared;
+//! such foreign keys must be nullable. PostgreSQL loads through `COPY`; MySQL, MariaDB and
+//! SQLite through multi-row `INSERT`s.
 
 use std::time::Duration;
 
@@ -30,6 +33,8 @@ const UPDATES_PER_SCRIPT: usize = 500;
 pub(super) struct Target {
     db: Db,
     mode: TransactionMode,
+    /// Statements run after every row is written (the foreign keys of created tables).
+    after: Vec<String>,
 }
 
 /// A foreign key written after every table: its table and columns (positions).
@@ -66,10 +71,59 @@ fn late_keys(schema: &Schema, order: &[usize]) -> Vec<Late> {
     out
 }
 
+/// The schema without its foreign keys, and the statements that add them: tables ATDM
+/// creates get their foreign keys after the data, as `pg_restore` does, so no row waits on a
+/// key check and a cycle needs no second pass. On MySQL each key's columns keep an index (as
+/// the key would make), so column types and lookups stay the same. SQLite cannot add a
+/// foreign key to a table: there they stay.
+fn split_foreign_keys(schema: &Schema, d: Dialect) -> (Schema, Vec<String>) {
+    if d == Dialect::Sqlite {
+        return (schema.clone(), Vec::new());
+    }
+    let mut bare = schema.clone();
+    let mut add = Vec::new();
+    for t in &mut bare.tables {
+        for (i, fk) in std::mem::take(&mut t.foreign_keys).into_iter().enumerate() {
+            let Some(target) = schema.table(&fk.references) else {
+                continue;
+            };
+            let list = |cols: &[String]| {
+                cols.iter()
+                    .map(|c| d.quote(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let prefix: String = t
+                .name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(40)
+                .collect();
+            add.push(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+                d.quote_table(t),
+                d.quote(&format!("fk_{prefix}_{i}")),
+                list(&fk.columns),
+                d.quote_table(target),
+                list(
+                    schema
+                        .table(&t.name)
+                        .expect("a table")
+                        .fk_target_columns(&fk, schema)
+                )
+            ));
+            if d == Dialect::MySql {
+                t.indexes.push(fk.columns.clone());
+            }
+        }
+    }
+    (bare, add)
+}
+
 impl Target {
-    /// Connects to the target, creates the tables when asked, and checks that every table
-    /// exists and is empty and that every foreign key of a cycle is nullable; writes nothing
-    /// else.
+    /// Connects to the target, creates the tables when asked (none of them may exist then),
+    /// and checks that every table exists and is empty and that every foreign key written
+    /// last is nullable; writes nothing else.
     pub(super) async fn open(
         url: &str,
         schema: &Schema,
@@ -77,30 +131,40 @@ impl Target {
         mode: TransactionMode,
         order: &[usize],
     ) -> Result<Target, Error> {
-        for late in late_keys(schema, order) {
-            let t = &schema.tables[late.table];
-            if t.primary_key.is_empty() {
-                return Err(Error::MaskTarget {
-                    message: format!(
-                        "{} is in a cycle of foreign keys and has no primary key; a copy writes \
-                         such keys after every row exists, and finds the rows by their key",
-                        t.name
-                    ),
-                });
-            }
-            if let Some(&c) = late.columns.iter().find(|&&c| !t.columns[c].nullable) {
-                return Err(Error::MaskTarget {
-                    message: format!(
-                        "{}.{} is a NOT NULL foreign key in a cycle of foreign keys; a copy \
-                         writes such keys after every row exists, so it must be nullable",
-                        t.name, t.columns[c].name
-                    ),
-                });
-            }
-        }
         let db = Db::connect(url, 2, Duration::from_secs(30)).await?;
-        let target = Target { db, mode };
-        match target.check(schema, create).await {
+        let (bare, after) = if create {
+            split_foreign_keys(schema, db.dialect())
+        } else {
+            (schema.clone(), Vec::new())
+        };
+        let target = Target { db, mode, after };
+        let checked = async {
+            for late in target.late_keys(schema, order) {
+                let t = &schema.tables[late.table];
+                if t.primary_key.is_empty() {
+                    return Err(Error::MaskTarget {
+                        message: format!(
+                            "{} is in a cycle of foreign keys and has no primary key; a copy \
+                             writes such keys after every row exists, and finds the rows by \
+                             their key",
+                            t.name
+                        ),
+                    });
+                }
+                if let Some(&c) = late.columns.iter().find(|&&c| !t.columns[c].nullable) {
+                    return Err(Error::MaskTarget {
+                        message: format!(
+                            "{}.{} is a NOT NULL foreign key in a cycle of foreign keys; a copy \
+                             into existing tables writes such keys after every row exists, so \
+                             it must be nullable (or let --create make the tables)",
+                            t.name, t.columns[c].name
+                        ),
+                    });
+                }
+            }
+            target.check(schema, &bare, create).await
+        };
+        match checked.await {
             Ok(()) => Ok(target),
             Err(e) => {
                 target.close().await;
@@ -109,30 +173,46 @@ impl Target {
         }
     }
 
-    async fn check(&self, schema: &Schema, create: bool) -> Result<(), Error> {
+    /// The foreign keys written after every table: none when they are added after the data.
+    fn late_keys(&self, schema: &Schema, order: &[usize]) -> Vec<Late> {
+        if self.after.is_empty() {
+            late_keys(schema, order)
+        } else {
+            Vec::new()
+        }
+    }
+
+    async fn check(&self, schema: &Schema, bare: &Schema, create: bool) -> Result<(), Error> {
         let db = &self.db;
+        let mut tx = db
+            .session()
+            .await
+            .map_err(Error::db("cannot reach the target"))?;
         if create {
-            let mut tx = db
-                .session()
-                .await
-                .map_err(Error::db("cannot reach the target"))?;
-            for stmt in schema.ddl(db.dialect()) {
+            for t in &schema.tables {
+                if scan::count(&mut tx, db, t).await.is_ok() {
+                    return Err(Error::MaskTarget {
+                        message: format!(
+                            "target table {} exists; --create makes new tables (drop it, or \
+                             leave out --create to fill existing empty tables)",
+                            t.name
+                        ),
+                    });
+                }
+            }
+            for stmt in bare.ddl(db.dialect()) {
                 tx.execute_script(stmt)
                     .await
                     .map_err(Error::db("cannot create the target's tables"))?;
             }
         }
-        let mut tx = db
-            .session()
-            .await
-            .map_err(Error::db("cannot reach the target"))?;
         for t in &schema.tables {
             let n = scan::count(&mut tx, db, t)
                 .await
                 .map_err(|e| Error::MaskTarget {
                     message: format!(
                         "the target has no table {} that can be read ({e}); pass --create to \
-                     create the source's tables",
+                         create the source's tables",
                         t.name
                     ),
                 })?;
@@ -165,7 +245,7 @@ impl Target {
         kept: Option<&Kept>,
         progress: &(dyn Fn(MaskProgress<'_>) + Sync),
     ) -> Result<Vec<MaskedTable>, Error> {
-        let late = late_keys(schema, order);
+        let late = self.late_keys(schema, order);
         let mut read = source
             .begin_snapshot()
             .await
@@ -228,6 +308,22 @@ impl Target {
             self.set_late(&mut tx, t, &cols, updates)
                 .await
                 .map_err(|e| self.failed(e, t, &done))?;
+        }
+        for stmt in &self.after {
+            tx.execute_script(stmt.clone())
+                .await
+                .map_err(|e| Error::MaskFailed {
+                    message: format!(
+                        "the copy's foreign keys do not hold ({stmt}): {}; {}",
+                        crate::error::db_message(&e),
+                        match self.mode {
+                            TransactionMode::Whole => "nothing was written",
+                            TransactionMode::Table => {
+                                "the tables stay written, without this key (transaction = \"table\")"
+                            }
+                        }
+                    ),
+                })?;
         }
         let identity: Vec<(String, Vec<String>)> = order
             .iter()
