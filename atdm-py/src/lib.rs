@@ -12,6 +12,7 @@
 //! used from many threads: its calls run on one shared tokio runtime.
 
 mod generate;
+mod mask;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -125,6 +126,18 @@ create_exception!(
 );
 create_exception!(
     atdm,
+    InvalidMask,
+    AtdmError,
+    "A masking job cannot run as asked: a malformed rules file, a short key, a rule that does not fit its column, a target that is not empty. Nothing was written."
+);
+create_exception!(
+    atdm,
+    UnmaskedSensitive,
+    AtdmError,
+    "Columns that hold personal data have no masking rule (the message names each with a suggested rule); nothing was written."
+);
+create_exception!(
+    atdm,
     AuditStoreError,
     AtdmError,
     "The audit store failed; when it happens before an action, the action did not happen."
@@ -177,6 +190,8 @@ fn py_err(py: Python<'_>, e: atdm_sqlx::Error) -> PyErr {
         C::UnknownPack => UnknownPack::new_err(msg),
         C::FilesExist => FilesExist::new_err(msg),
         C::InvalidDataset => InvalidDataset::new_err(msg),
+        C::InvalidMask => InvalidMask::new_err(msg),
+        C::UnmaskedSensitive => UnmaskedSensitive::new_err(msg),
         _ => AtdmError::new_err(msg),
     };
     let failures = match &e {
@@ -550,6 +565,43 @@ impl PyEngine {
         to_py(py, &r)
     }
 
+    /// Copies the database at `source` into `to` (a database URL, or a directory for files)
+    /// with every column the rules file `rules` names transformed under `key` (else
+    /// `ATDM_MASK_KEY`), keeping the subset the rules ask for; with `verify`, checks the copy
+    /// (see `report["verification"]["passed"]`). Recorded in this engine's audit trail.
+    /// Raises `UnmaskedSensitive` for a sensitive column without a rule and `InvalidMask` for
+    /// rules, keys and targets that cannot be used, both before anything is written.
+    #[pyo3(signature = (source, to, rules, *, key=None, create=false, verify=false, format="parquet", force=false, sample_rows=1000))]
+    #[allow(clippy::too_many_arguments)]
+    fn mask<'py>(
+        &self,
+        py: Python<'py>,
+        source: &str,
+        to: &str,
+        rules: PathBuf,
+        key: Option<String>,
+        create: bool,
+        verify: bool,
+        format: &str,
+        force: bool,
+        sample_rows: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let job = mask::job(
+            py,
+            source,
+            to,
+            rules,
+            key,
+            create,
+            verify,
+            format,
+            force,
+            sample_rows,
+        )?;
+        let r = block_on(py, self.engine.mask(&job, &|_| {})).map_err(|e| py_err(py, e))?;
+        to_py(py, &r)
+    }
+
     /// A run's audit page: one self-contained HTML document.
     fn audit_html(&self, py: Python<'_>, run_id: &str) -> PyResult<String> {
         block_on(py, self.engine.audit_html(run_id)).map_err(|e| py_err(py, e))
@@ -691,6 +743,7 @@ fn atdm_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(introspect, m)?)?;
     m.add_function(wrap_pyfunction!(generate::generate_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(generate::part_range, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::suggest_mask_rules, m)?)?;
     m.add("AtdmError", py.get_type::<AtdmError>())?;
     m.add("ScenarioNotFound", py.get_type::<ScenarioNotFound>())?;
     m.add("InvalidConstraint", py.get_type::<InvalidConstraint>())?;
@@ -709,6 +762,8 @@ fn atdm_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UnknownPack", py.get_type::<UnknownPack>())?;
     m.add("FilesExist", py.get_type::<FilesExist>())?;
     m.add("InvalidDataset", py.get_type::<InvalidDataset>())?;
+    m.add("InvalidMask", py.get_type::<InvalidMask>())?;
+    m.add("UnmaskedSensitive", py.get_type::<UnmaskedSensitive>())?;
     m.add("GENERATOR_VERSION", atdm_core::generate::GENERATOR_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

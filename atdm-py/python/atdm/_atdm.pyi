@@ -11,6 +11,7 @@ from atdm._types import (
     BaselineManifest,
     CoverageReport,
     Failure,
+    MaskReport,
     PlanResult,
     ResetAllReport,
     ResetReport,
@@ -36,6 +37,7 @@ __all__ = [
     "FilesExist",
     "GENERATOR_VERSION",
     "InvalidDataset",
+    "InvalidMask",
     "InvalidConstraint",
     "InvalidScenario",
     "InvalidUrl",
@@ -46,12 +48,14 @@ __all__ = [
     "SeedFailed",
     "TokenMismatch",
     "UnknownPack",
+    "UnmaskedSensitive",
     "ValidatorRejected",
     "__version__",
     "generate_ipc",
     "introspect",
     "part_range",
     "plan_json",
+    "suggest_mask_rules",
 ]
 
 GENERATOR_VERSION: int
@@ -64,6 +68,8 @@ class AtdmError(Exception):
 
 class ScenarioNotFound(AtdmError): ...
 class InvalidDataset(AtdmError): ...
+class InvalidMask(AtdmError): ...
+class UnmaskedSensitive(AtdmError): ...
 class InvalidConstraint(AtdmError): ...
 class ValidatorRejected(AtdmError): ...
 class SeedFailed(AtdmError): ...
@@ -136,6 +142,19 @@ class Engine:
     def audit(self, run_id: str) -> AuditTrail: ...
     def audit_html(self, run_id: str) -> str: ...
     def coverage(self, requirements: Optional[Sequence[str]] = None) -> CoverageReport: ...
+    def mask(
+        self,
+        source: str,
+        to: _Path,
+        rules: _Path,
+        *,
+        key: Optional[str] = None,
+        create: bool = False,
+        verify: bool = False,
+        format: str = "parquet",
+        force: bool = False,
+        sample_rows: int = 1000,
+    ) -> MaskReport: ...
     def coverage_html(self, requirements: Optional[Sequence[str]] = None) -> str: ...
     def scenarios(self) -> List[ScenarioDescription]: ...
     def describe(self, scenario: str) -> ScenarioDescription: ...
@@ -175,4 +194,5 @@ def generate_ipc(
     batch_rows: int = 65536,
     edge_cases: str = "none",
 ) -> bytes: ...
+def suggest_mask_rules(source: str, *, sample_rows: int = 1000) -> str: ...
 def part_range(rows: int, parts: int, part: int) -> tuple[int, int]: ...

@@ -15,6 +15,7 @@ __all__ = [
     "BaselineManifest",
     "BaselineTable",
     "CoverageReport",
+    "MaskReport",
     "Failure",
     "KnobDescription",
     "LeftOut",
@@ -116,6 +117,22 @@ class CoverageReport(TypedDict):
     requirements: List[Dict[str, Any]]
     scenarios: List[Dict[str, Any]]
     gaps: Dict[str, List[Any]]
+
+
+class MaskReport(TypedDict, total=False):
+    """What a masking job did (``Engine.mask``): rows per table (``tables``), each column's
+    class and transform (``columns``), and with ``verify=True`` the proof
+    (``verification["passed"]``, per column, foreign key and unique set)."""
+
+    source: str
+    target: str
+    rules_sha256: str
+    subset: bool
+    tables: List[Dict[str, Any]]
+    columns: List[Dict[str, Any]]
+    verification: Dict[str, Any]
+    elapsed_ms: int
+    audit_run_id: str
 
 
 class AuditEvent(TypedDict):
