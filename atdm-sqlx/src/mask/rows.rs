@@ -60,41 +60,48 @@ impl<'a> TableMask<'a> {
         })
     }
 
-    /// The kept rows of `chunk`, masked.
+    /// The kept rows of `chunk`, masked, on every core (in order: the output does not depend
+    /// on the thread count).
     pub(super) fn mask(&self, chunk: Vec<Vec<Value>>) -> Result<Vec<Vec<Value>>, Error> {
-        let mut out = Vec::with_capacity(chunk.len());
-        let mut entity = Vec::new();
-        for row in chunk {
-            if !self.keeps(&row) {
+        use rayon::prelude::*;
+        chunk
+            .into_par_iter()
+            .filter(|row| self.keeps(row))
+            .map_init(Vec::new, |entity, row| self.mask_row(row, entity))
+            .collect()
+    }
+
+    /// One row, masked (the cells that keep their value are moved, not copied).
+    fn mask_row(&self, mut row: Vec<Value>, entity: &mut Vec<Value>) -> Result<Vec<Value>, Error> {
+        let mut out: Vec<Option<Value>> = Vec::with_capacity(row.len());
+        for (i, t) in self.transforms.iter().enumerate() {
+            if matches!(t, Transform::Keep) {
+                out.push(None);
                 continue;
             }
-            let mut masked = Vec::with_capacity(row.len());
-            for (i, v) in row.iter().enumerate() {
-                let t = &self.transforms[i];
-                if matches!(t, Transform::Keep) {
-                    masked.push(v.clone());
-                    continue;
-                }
-                entity.clear();
-                if matches!(t, Transform::Shift { .. } | Transform::Noise { .. }) {
-                    entity.extend(self.entity[i].iter().map(|&e| row[e].clone()));
-                }
-                let m = self
-                    .masker
-                    .apply(
-                        t,
-                        &self.table.name,
-                        &self.table.columns[i],
-                        v,
-                        RowContext { entity: &entity },
-                    )
-                    .map_err(|e| Error::MaskFailed {
-                        message: e.to_string(),
-                    })?;
-                masked.push(m);
+            entity.clear();
+            if matches!(t, Transform::Shift { .. } | Transform::Noise { .. }) {
+                entity.extend(self.entity[i].iter().map(|&e| row[e].clone()));
             }
-            out.push(masked);
+            let m = self
+                .masker
+                .apply(
+                    t,
+                    &self.table.name,
+                    &self.table.columns[i],
+                    &row[i],
+                    RowContext { entity },
+                )
+                .map_err(|e| Error::MaskFailed {
+                    message: e.to_string(),
+                })?;
+            out.push(Some(m));
         }
-        Ok(out)
+        for (cell, m) in row.iter_mut().zip(out) {
+            if let Some(m) = m {
+                *cell = m;
+            }
+        }
+        Ok(row)
     }
 }
