@@ -57,12 +57,6 @@ pub(crate) enum MaskFormat {
     Jsonl,
 }
 
-fn is_url(s: &str) -> bool {
-    ["sqlite:", "postgres:", "postgresql:", "mysql:", "mariadb:"]
-        .iter()
-        .any(|p| s.starts_with(p))
-}
-
 fn io(message: String) -> CliError {
     CliError::failed("IO_ERROR", message)
 }
@@ -106,7 +100,7 @@ pub(crate) async fn run(engine: &Engine, out: &Output, args: MaskArgs) -> Result
         .map_err(|e| CliError::failed("INVALID_MASK", format!("{e}; nothing was written")))?;
     let key = key(&args)?;
     let to = args.to.clone().expect("required by clap");
-    let target = if is_url(&to) {
+    let target = if atdm_sqlx::mask::is_database_url(&to) {
         MaskTarget::Database {
             url: to,
             create: args.create,

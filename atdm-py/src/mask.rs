@@ -12,12 +12,6 @@ use sha2::{Digest, Sha256};
 
 use crate::{block_on, py_err};
 
-fn is_url(s: &str) -> bool {
-    ["sqlite:", "postgres:", "postgresql:", "mysql:", "mariadb:"]
-        .iter()
-        .any(|p| s.starts_with(p))
-}
-
 /// The job `Engine.mask` runs: `rules` is the rules file's path, `key` the secret (else
 /// `ATDM_MASK_KEY`).
 #[allow(clippy::too_many_arguments)]
@@ -55,7 +49,7 @@ pub(crate) fn job(
         })?,
     };
     let key = MaskKey::from_secret(&secret).map_err(|e| py_err(py, atdm_sqlx::Error::Mask(e)))?;
-    let target = if is_url(to) {
+    let target = if atdm_sqlx::mask::is_database_url(to) {
         MaskTarget::Database {
             url: to.to_owned(),
             create,

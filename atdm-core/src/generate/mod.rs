@@ -80,6 +80,7 @@ pub use native::{native_supported, native_value};
 pub use rng::{CellRng, mix, name_hash};
 pub(crate) use row::{RowCells, RowRules};
 pub use semantic::Semantic;
+pub(crate) use semantic::{singular, words};
 
 use crate::schema::{Column, Table};
 

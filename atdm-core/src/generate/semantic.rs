@@ -160,7 +160,7 @@ const CATEGORY_TABLES: &[&str] = &[
 ];
 
 /// Splits a name into lower-case words at non-alphanumerics and camel-case humps.
-fn words(name: &str) -> Vec<String> {
+pub(crate) fn words(name: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
@@ -185,7 +185,7 @@ fn words(name: &str) -> Vec<String> {
 }
 
 /// A word in the singular (`categories` -> `category`, `addresses` -> `address`).
-fn singular(w: &str) -> String {
+pub(crate) fn singular(w: &str) -> String {
     if let Some(stem) = w.strip_suffix("ies") {
         format!("{stem}y")
     } else if w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") {

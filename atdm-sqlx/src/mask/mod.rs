@@ -43,6 +43,14 @@ pub use verify::{ColumnProof, ForeignKeyProof, MIN_CHARS, UniqueProof, Verificat
 /// Rows of each table detection reads.
 pub const DEFAULT_SAMPLE_ROWS: usize = 1000;
 
+/// Whether `to` names a database (`sqlite:`, `postgres:`, `postgresql:`, `mysql:`,
+/// `mariadb:`) rather than a directory for files.
+pub fn is_database_url(to: &str) -> bool {
+    ["sqlite:", "postgres:", "postgresql:", "mysql:", "mariadb:"]
+        .iter()
+        .any(|p| to.starts_with(p))
+}
+
 /// Where a masking job writes.
 #[derive(Debug, Clone)]
 pub enum MaskTarget {

@@ -167,43 +167,7 @@ const WRITTEN_BY_PEOPLE: &[&str] = &[
     "about",
 ];
 
-/// Splits a name into lower-case words at non-alphanumerics and camel-case humps.
-pub(super) fn words(name: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        cur.push(c.to_ascii_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// A word in the singular (`customers` -> `customer`, `addresses` -> `address`).
-fn singular(w: &str) -> String {
-    if let Some(stem) = w.strip_suffix("ies") {
-        format!("{stem}y")
-    } else if w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") {
-        w[..w.len() - 2].to_owned()
-    } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && w.len() > 3 {
-        w[..w.len() - 1].to_owned()
-    } else {
-        w.to_owned()
-    }
-}
+pub(super) use crate::generate::{singular, words};
 
 /// Whether a table's rows are people (`customer`, `app_users`, `Employees`, ...).
 pub(super) fn is_person_table(table: &str) -> bool {
