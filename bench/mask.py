@@ -28,6 +28,7 @@ import argparse
 import os
 import re
 import secrets
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -209,6 +210,7 @@ def main() -> None:
         print(f"  keyed pseudonymization over a plain copy: "
               f"{med['atdm mask (keyed)'] / med['atdm mask (copy)']:.2f}x")
     finally:
+        shutil.rmtree(tmp, ignore_errors=True)
         for db in made:
             subprocess.run(["psql", "-q", url("test"), "-c", f"DROP DATABASE IF EXISTS {db}"],
                            capture_output=True)
