@@ -73,7 +73,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Check, CheckParseError, CmpOp, Operand, parse_checks};
-pub use ddl::Dialect;
+pub use ddl::{DdlSections, Dialect};
 pub use types::{ColumnType, TypeParseError};
 
 use crate::error::SchemaError;
@@ -670,6 +670,18 @@ impl Schema {
     /// statement is idempotent (`IF NOT EXISTS`), so applying it twice is harmless.
     pub fn ddl(&self, dialect: Dialect) -> Vec<String> {
         ddl::render(self, dialect)
+    }
+
+    /// The DDL that creates the schema on `dialect` for a bulk copy, split as `pg_dump` splits
+    /// a restore: tables first, then, once the rows are written, their keys and indexes
+    /// (PostgreSQL) and foreign keys (PostgreSQL, MySQL), so no row waits on a key check and
+    /// each index is built in one pass. MySQL keeps its primary keys and indexes in the tables
+    /// (InnoDB stores rows in primary-key order); SQLite cannot add constraints to a table, so
+    /// everything is in [`DdlSections::before`] there. Only the schema's own indexes are made,
+    /// not the foreign-key indexes [`Schema::ddl`] adds. The statements are not idempotent:
+    /// they are for tables that do not exist yet.
+    pub fn ddl_sections(&self, dialect: Dialect) -> DdlSections {
+        ddl::sections(self, dialect)
     }
 }
 
