@@ -112,6 +112,20 @@ impl BulkLoad {
     }
 }
 
+/// A database's bulk read path: rows as delimited text, in the form [`BulkLoad`] writes them
+/// (PostgreSQL's `COPY` text format), read through [`Conn::copy_out`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TextCopy {
+    /// Statements that fix the session's text forms to the ones [`TextCopy::parse`] reads
+    /// (ISO dates, UTC times, hex bytes), run in the read transaction first.
+    pub(crate) setup: &'static str,
+    /// The statement that reads these columns (quoted) of a table (quoted).
+    pub(crate) statement: fn(&str, &[String]) -> String,
+    /// One field of a row as read (escaped, as it is between the separators) made into a
+    /// value of the type; the message never holds the value.
+    pub(crate) parse: fn(&str, &ColumnType) -> Result<Value, String>,
+}
+
 /// How the rows of a foreign-key cycle are written in one transaction: each row's foreign
 /// keys hold only once all of them are written.
 #[derive(Debug, Clone, Copy)]
@@ -202,6 +216,11 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// The database's bulk path ([`Conn::copy_in`]), if it has one.
     fn bulk_load(&self) -> Option<BulkLoad> {
+        None
+    }
+
+    /// The database's bulk read path ([`Conn::copy_out`]), if it has one.
+    fn text_copy(&self) -> Option<TextCopy> {
         None
     }
 
@@ -417,6 +436,20 @@ pub(crate) trait Conn: Send {
         })
     }
 
+    /// Streams the output of a `COPY ... TO STDOUT` statement, in pieces of whole rows (as
+    /// [`TextCopy`] reads them). Only called where [`Backend::text_copy`] is `Some`.
+    fn copy_out<'a>(
+        &'a mut self,
+        statement: String,
+    ) -> BoxFuture<'a, DbResult<BoxStream<'a, DbResult<Vec<u8>>>>> {
+        let _ = statement;
+        Box::pin(async {
+            Err(sqlx::Error::Protocol(
+                "this database has no COPY TO path".into(),
+            ))
+        })
+    }
+
     /// Runs one statement given as text, without parameters and without preparing it (a
     /// large generated `INSERT`); returns the rows it changed.
     fn execute_script(&mut self, sql: String) -> BoxFuture<'_, DbResult<u64>>;
@@ -577,6 +610,17 @@ impl Tx {
     ) -> DbResult<u64> {
         self.flush().await?;
         self.conn.copy_in(statement, chunks).await
+    }
+
+    /// Runs the queued statements, then streams the output of `statement` (see
+    /// [`Conn::copy_out`]).
+    pub(crate) async fn copy_out(
+        &mut self,
+        statement: String,
+    ) -> DbResult<BoxStream<'_, DbResult<Vec<u8>>>> {
+        self.flush().await?;
+        self.sent = true;
+        self.conn.copy_out(statement).await
     }
 
     /// Runs the queued statements, then `sql` as text (see [`Conn::execute_script`]).

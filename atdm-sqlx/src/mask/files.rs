@@ -6,19 +6,20 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use atdm_core::Value;
 use atdm_core::mask::{MaskPlan, Masker};
 use atdm_core::schema::{Schema, Table};
 use serde::Serialize;
 
-use super::rows::TableMask;
-use super::scan::{self, Rows};
+use super::rows::{self, TableMask, Work};
+use super::scan::Rows;
 use super::subset::Kept;
 use super::{MaskJob, MaskProgress, MaskedTable};
 use crate::backend::{Db, ValueForms};
 use crate::baseline::codec::{ColSpec, specs, stored_value};
 use crate::baseline::objects::build_batch;
 use crate::error::Error;
-use crate::generate::sinks::{Place, Sink};
+use crate::generate::sinks::{Place, Sink, Written};
 use crate::generate::{Destination, FileFormat, put_whole};
 
 /// How values are typed in files: 32-bit integers, uuid and json as text.
@@ -78,6 +79,56 @@ struct Manifest<'a> {
     tables: &'a [MaskedTable],
 }
 
+/// A table's rows masked and stored in its file, on the masking thread.
+struct Store {
+    mask: TableMask,
+    cols: Vec<ColSpec>,
+    sink: Sink,
+}
+
+impl Work for Store {
+    type Chunk = Vec<Vec<Value>>;
+    /// Rows written.
+    type Piece = u64;
+    type Done = Written;
+
+    fn chunk(
+        &mut self,
+        rows: Vec<Vec<Value>>,
+        out: &tokio::sync::mpsc::Sender<u64>,
+    ) -> Result<bool, Error> {
+        let masked = self.mask.mask(rows)?;
+        if masked.is_empty() {
+            return Ok(true);
+        }
+        let name = &self.mask.table().name;
+        let failed = |m: String| Error::MaskFailed {
+            message: format!("table {name}: {m}"),
+        };
+        let stored = masked
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .zip(&self.cols)
+                    .map(|(v, c)| stored_value(v, c))
+                    .collect::<Result<Vec<_>, String>>()
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(failed)?;
+        let batch = build_batch(&self.cols, &stored).map_err(failed)?;
+        self.sink.write(&batch)?;
+        Ok(out.blocking_send(stored.len() as u64).is_ok())
+    }
+
+    fn finish(self) -> Result<Written, Error> {
+        self.sink.finish()
+    }
+
+    fn abandon(self) {
+        self.sink.abandon();
+    }
+}
+
 /// Writes every table in `order` as a file in `dir`, then the manifest.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn write(
@@ -109,7 +160,7 @@ pub(super) async fn write(
             .schema();
         let name = file_name(t, format);
         let path = dir.join(&name);
-        let mut sink = Sink::create(
+        let sink = Sink::create(
             Place::Dir(&path),
             path.clone(),
             format,
@@ -122,47 +173,23 @@ pub(super) async fn write(
             masker,
             kept.and_then(|k| k.get(&t.name)),
         );
-        let source_rows = scan::count(&mut read, source, t).await?;
         let all: Vec<usize> = (0..t.columns.len()).collect();
         let mut rows = Rows::open(&mut read, source, t, &all).await?;
+        // Read here, masked and written on a thread of their own.
+        let (input, mut pieces, end) = rows::spawn("atdm-mask", Store { mask, cols, sink })?;
         let mut count = 0u64;
-        let outcome: Result<(), Error> = async {
-            while let Some(chunk) = rows.next_chunk().await? {
-                let masked = mask.mask(chunk)?;
-                if masked.is_empty() {
-                    continue;
-                }
-                let stored = masked
-                    .into_iter()
-                    .map(|row| {
-                        row.into_iter()
-                            .zip(&cols)
-                            .map(|(v, c)| stored_value(v, c))
-                            .collect::<Result<Vec<_>, String>>()
-                    })
-                    .collect::<Result<Vec<_>, String>>()
-                    .map_err(|m| Error::MaskFailed {
-                        message: format!("table {}: {m}", t.name),
-                    })?;
-                let batch = build_batch(&cols, &stored).map_err(|m| Error::MaskFailed {
-                    message: format!("table {}: {m}", t.name),
-                })?;
-                sink.write(&batch)?;
-                count += stored.len() as u64;
+        let report = async {
+            while let Some(n) = pieces.recv().await {
+                count += n;
                 progress(MaskProgress {
                     table: &t.name,
                     done: count,
                 });
             }
-            Ok(())
-        }
-        .await;
-        drop(rows);
-        if let Err(e) = outcome {
-            sink.abandon();
-            return Err(e);
-        }
-        let written = sink.finish()?;
+        };
+        let (read_out, ()) = tokio::join!(rows::feed(&mut rows, input), report);
+        let written = end.wait().await?;
+        let source_rows = read_out?;
         done.push(MaskedTable {
             table: t.name.clone(),
             source_rows,

@@ -19,6 +19,7 @@
 //! not empty. The key is never written anywhere: not in the target, not in the audit.
 
 mod files;
+mod raw;
 mod rows;
 mod scan;
 mod subset;

@@ -9,6 +9,7 @@
 //! where the table has none): 16 bytes per kept row.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use atdm_core::Value;
 use atdm_core::mask::{MaskKey, Subset, rules::sampled, tuple_digest};
@@ -19,7 +20,7 @@ use crate::backend::Db;
 use crate::error::Error;
 
 /// The kept rows of each table: digests of their identity (see [`identity`]).
-pub(crate) type Kept = HashMap<String, HashSet<u128>>;
+pub(crate) type Kept = HashMap<String, Arc<HashSet<u128>>>;
 
 /// The columns a row is known by: its primary key, or all of its columns.
 pub(super) fn identity(table: &Table) -> Vec<usize> {
@@ -198,6 +199,6 @@ pub(super) async fn kept(
         .tables
         .iter()
         .zip(kept)
-        .map(|(t, k)| (t.name.clone(), k))
+        .map(|(t, k)| (t.name.clone(), Arc::new(k)))
         .collect())
 }

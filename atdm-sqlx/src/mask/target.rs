@@ -1,8 +1,9 @@
 //! Writing a masked copy into a database.
 //!
 //! Tables are written parents first. Tables the job creates (PostgreSQL, MySQL, MariaDB) get
-//! their foreign keys after every row is written, as `pg_restore` does: no row waits on a key
-//! check, and adding the key checks every row at once. Otherwise (existing tables, SQLite) a
+//! their foreign keys after every row is written, and on PostgreSQL their primary keys, unique
+//! constraints and indexes too, as `pg_restore` does ([`Schema::ddl_sections`]): no row waits
+//! on a key check, and each index is built in one pass over the rows. Otherwise (existing tables, SQLite) a
 //! foreign key between tables of one cycle, or of a table to itself, is written NULL with its
 //! row and set by an `UPDATE` once every table is written, so every row exists before
 //! anything points at it, whatever the database and however its constraints are declared;
@@ -15,11 +16,12 @@ use atdm_core::Value;
 use atdm_core::mask::{MaskPlan, Masker, TransactionMode};
 use atdm_core::schema::{Dialect, Generated, Schema, Table};
 
-use super::rows::TableMask;
+use super::raw::{self, Raw};
+use super::rows::{self, TableMask, Work};
 use super::scan::{self, Rows};
 use super::subset::{Kept, identity};
 use super::{MaskProgress, MaskedTable};
-use crate::backend::{Db, Tx, literals};
+use crate::backend::{BulkLoad, Db, Literals, TextCopy, Tx, literals};
 use crate::error::Error;
 use crate::generate::push_sql_literal;
 
@@ -33,7 +35,8 @@ const UPDATES_PER_SCRIPT: usize = 500;
 pub(super) struct Target {
     db: Db,
     mode: TransactionMode,
-    /// Statements run after every row is written (the foreign keys of created tables).
+    /// Statements run after every row is written (the keys, indexes and foreign keys of
+    /// created tables).
     after: Vec<String>,
 }
 
@@ -71,53 +74,125 @@ fn late_keys(schema: &Schema, order: &[usize]) -> Vec<Late> {
     out
 }
 
-/// The schema without its foreign keys, and the statements that add them: tables ATDM
-/// creates get their foreign keys after the data, as `pg_restore` does, so no row waits on a
-/// key check and a cycle needs no second pass. On MySQL each key's columns keep an index (as
-/// the key would make), so column types and lookups stay the same. SQLite cannot add a
-/// foreign key to a table: there they stay.
-fn split_foreign_keys(schema: &Schema, d: Dialect) -> (Schema, Vec<String>) {
-    if d == Dialect::Sqlite {
-        return (schema.clone(), Vec::new());
-    }
-    let mut bare = schema.clone();
-    let mut add = Vec::new();
-    for t in &mut bare.tables {
-        for (i, fk) in std::mem::take(&mut t.foreign_keys).into_iter().enumerate() {
-            let Some(target) = schema.table(&fk.references) else {
-                continue;
-            };
-            let list = |cols: &[String]| {
-                cols.iter()
-                    .map(|c| d.quote(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let prefix: String = t
-                .name
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(40)
-                .collect();
-            add.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-                d.quote_table(t),
-                d.quote(&format!("fk_{prefix}_{i}")),
-                list(&fk.columns),
-                d.quote_table(target),
-                list(
-                    schema
-                        .table(&t.name)
-                        .expect("a table")
-                        .fk_target_columns(&fk, schema)
-                )
-            ));
-            if d == Dialect::MySql {
-                t.indexes.push(fk.columns.clone());
+/// A table's rows masked and encoded for the target, on the masking thread.
+struct Encode {
+    mask: TableMask,
+    /// The columns written (not the computed ones).
+    written: Vec<usize>,
+    /// The identity columns, and the cycle keys written last.
+    id: Vec<usize>,
+    late: Vec<usize>,
+    bulk: Option<BulkLoad>,
+    lits: &'static Literals,
+    /// `INSERT INTO table (columns) VALUES`, where there is no bulk path.
+    head: String,
+}
+
+/// Encoded rows for the target.
+pub(super) struct Piece {
+    pub(super) bytes: Vec<u8>,
+    pub(super) rows: u64,
+    /// The identity and cycle keys of the rows whose cycle keys were written NULL.
+    pub(super) updates: Vec<Vec<Value>>,
+}
+
+impl Work for Encode {
+    type Chunk = Vec<Vec<Value>>;
+    type Piece = Piece;
+    type Done = ();
+
+    fn chunk(
+        &mut self,
+        rows: Vec<Vec<Value>>,
+        out: &tokio::sync::mpsc::Sender<Piece>,
+    ) -> Result<bool, Error> {
+        let mut masked = self.mask.mask(rows)?;
+        if masked.is_empty() {
+            return Ok(true);
+        }
+        let mut updates = Vec::new();
+        if !self.late.is_empty() {
+            for row in &mut masked {
+                if self.late.iter().any(|&c| !row[c].is_null()) {
+                    let mut u: Vec<Value> = self.id.iter().map(|&i| row[i].clone()).collect();
+                    u.extend(self.late.iter().map(|&c| row[c].clone()));
+                    updates.push(u);
+                    for &c in &self.late {
+                        row[c] = Value::Null;
+                    }
+                }
             }
         }
+        let rows = masked.len() as u64;
+        let written = &self.written;
+        let bytes = match self.bulk {
+            Some(bulk) => {
+                use rayon::prelude::*;
+                // Encoded on every core, in order.
+                let parts: Vec<String> = masked
+                    .par_chunks(512)
+                    .map(|rows| {
+                        let mut data = String::with_capacity(rows.len() * written.len() * 16);
+                        for row in rows {
+                            bulk.row(&mut data, written.iter().map(|&i| &row[i]));
+                        }
+                        data
+                    })
+                    .collect();
+                parts.concat()
+            }
+            None => {
+                let mut sql = String::with_capacity(self.head.len() + masked.len() * 64);
+                let mut first = true;
+                let mut in_sql = 0u64;
+                for row in &masked {
+                    // Well inside MySQL's smallest usual max_allowed_packet.
+                    if sql.len() >= BYTES_PER_INSERT {
+                        let piece = Piece {
+                            bytes: std::mem::take(&mut sql).into_bytes(),
+                            rows: std::mem::take(&mut in_sql),
+                            updates: Vec::new(),
+                        };
+                        if out.blocking_send(piece).is_err() {
+                            return Ok(false);
+                        }
+                        first = true;
+                    }
+                    sql.push_str(if first { &self.head } else { ",\n" });
+                    first = false;
+                    sql.push('(');
+                    for (k, &i) in written.iter().enumerate() {
+                        if k > 0 {
+                            sql.push_str(", ");
+                        }
+                        push_sql_literal(&mut sql, self.lits, &row[i]);
+                    }
+                    sql.push(')');
+                    in_sql += 1;
+                }
+                return Ok(out
+                    .blocking_send(Piece {
+                        bytes: sql.into_bytes(),
+                        rows: in_sql,
+                        updates,
+                    })
+                    .is_ok());
+            }
+        };
+        Ok(out
+            .blocking_send(Piece {
+                bytes: bytes.into_bytes(),
+                rows,
+                updates,
+            })
+            .is_ok())
     }
-    (bare, add)
+
+    fn finish(self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn abandon(self) {}
 }
 
 impl Target {
@@ -132,10 +207,11 @@ impl Target {
         order: &[usize],
     ) -> Result<Target, Error> {
         let db = Db::connect(url, 2, Duration::from_secs(30)).await?;
-        let (bare, after) = if create {
-            split_foreign_keys(schema, db.dialect())
+        let (before, after) = if create {
+            let ddl = schema.ddl_sections(db.dialect());
+            (ddl.before, ddl.after)
         } else {
-            (schema.clone(), Vec::new())
+            (Vec::new(), Vec::new())
         };
         let target = Target { db, mode, after };
         let checked = async {
@@ -162,7 +238,7 @@ impl Target {
                     });
                 }
             }
-            target.check(schema, &bare, create).await
+            target.check(schema, before, create).await
         };
         match checked.await {
             Ok(()) => Ok(target),
@@ -182,7 +258,7 @@ impl Target {
         }
     }
 
-    async fn check(&self, schema: &Schema, bare: &Schema, create: bool) -> Result<(), Error> {
+    async fn check(&self, schema: &Schema, before: Vec<String>, create: bool) -> Result<(), Error> {
         let db = &self.db;
         let mut tx = db
             .session()
@@ -200,7 +276,7 @@ impl Target {
                     });
                 }
             }
-            for stmt in bare.ddl(db.dialect()) {
+            for stmt in before {
                 tx.execute_script(stmt)
                     .await
                     .map_err(Error::db("cannot create the target's tables"))?;
@@ -250,6 +326,13 @@ impl Target {
             .begin_snapshot()
             .await
             .map_err(Error::db("cannot open a read transaction on the source"))?;
+        if let Some(copy) = self.text_copy(source) {
+            read.execute_script(copy.setup.to_owned())
+                .await
+                .map_err(Error::db(
+                    "cannot set up the read transaction on the source",
+                ))?;
+        }
         let mut tx: Option<Tx> = None;
         let mut done = Vec::new();
         let mut pending: Vec<(usize, Vec<Vec<Value>>)> = Vec::new();
@@ -270,9 +353,8 @@ impl Target {
                 masker,
                 kept.and_then(|k| k.get(&t.name)),
             );
-            let source_rows = scan::count(&mut read, source, t).await?;
-            let (rows, updates) = self
-                .write_table(w, &mut read, source, t, &mask, &late_cols, progress)
+            let (source_rows, rows, updates) = self
+                .write_table(w, &mut read, source, t, mask, &late_cols, progress)
                 .await
                 .map_err(|e| self.failed(e, t, &done))?;
             if !updates.is_empty() {
@@ -314,7 +396,7 @@ impl Target {
                 .await
                 .map_err(|e| Error::MaskFailed {
                     message: format!(
-                        "the copy's foreign keys do not hold ({stmt}): {}; {}",
+                        "the copy's keys do not hold ({stmt}): {}; {}",
                         crate::error::db_message(&e),
                         match self.mode {
                             TransactionMode::Whole => "nothing was written",
@@ -374,8 +456,8 @@ impl Target {
         }
     }
 
-    /// Streams one table from the source into the target; returns the rows written and, for
-    /// rows whose cycle keys are set, their identity and those keys.
+    /// Streams one table from the source into the target; returns the rows read and written
+    /// and, for rows whose cycle keys are set, their identity and those keys.
     #[allow(clippy::too_many_arguments)]
     async fn write_table(
         &self,
@@ -383,15 +465,12 @@ impl Target {
         read: &mut Tx,
         source: &Db,
         t: &Table,
-        mask: &TableMask<'_>,
+        mask: TableMask,
         late: &[usize],
         progress: &(dyn Fn(MaskProgress<'_>) + Sync),
-    ) -> Result<(u64, Vec<Vec<Value>>), Error> {
+    ) -> Result<(u64, u64, Vec<Vec<Value>>), Error> {
         let d = self.db.dialect();
-        let all: Vec<usize> = (0..t.columns.len()).collect();
-        let written: Vec<usize> = all
-            .iter()
-            .copied()
+        let written: Vec<usize> = (0..t.columns.len())
             .filter(|&i| !matches!(t.columns[i].generated, Some(Generated::Computed(_))))
             .collect();
         let names: Vec<String> = written
@@ -399,78 +478,87 @@ impl Target {
             .map(|&i| d.quote(&t.columns[i].name))
             .collect();
         let quoted = d.quote_table(t);
-        let id = identity(t);
-        let lits = literals(d);
         let bulk = self.db.bulk_load();
-        let head = format!("INSERT INTO {quoted} ({}) VALUES\n", names.join(", "));
-        let ctx = format!("the target refused rows of {}", t.name);
+        let all: Vec<usize> = (0..t.columns.len()).collect();
+        let id = identity(t);
+        // Masked and encoded on a thread of their own, while the source is read and the
+        // target written here.
+        if let (Some(copy), Some(bulk)) = (self.text_copy(source), bulk) {
+            let columns: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| source.dialect().quote(&c.name))
+                .collect();
+            let types = scan::read_specs(source, t)
+                .into_iter()
+                .map(|c| c.ty)
+                .collect();
+            let work = Raw::new(mask, copy, bulk, types, written, id, late.to_vec());
+            let (input, pieces, end) = rows::spawn("atdm-mask", work)?;
+            let statement = (copy.statement)(&source.dialect().quote_table(t), &columns);
+            let read_ctx = format!("cannot read table {} of the source", t.name);
+            let stream = read
+                .copy_out(statement)
+                .await
+                .map_err(Error::db(&read_ctx))?;
+            let feed = raw::feed(stream, input, &read_ctx);
+            return self.load(w, t, &names, feed, pieces, end, progress).await;
+        }
         let mut rows = Rows::open(read, source, t, &all).await?;
-        // The source is read and masked while the target takes the previous piece: a few
-        // pieces in flight, so memory stays flat.
-        let (send, mut receive) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
-        let produce = async {
-            let send = send;
-            let mut count = 0u64;
-            let mut updates = Vec::new();
-            while let Some(chunk) = rows.next_chunk().await? {
-                let mut masked = mask.mask(chunk)?;
-                if masked.is_empty() {
-                    continue;
-                }
-                for row in &mut masked {
-                    if late.iter().any(|&c| !row[c].is_null()) {
-                        let mut u: Vec<Value> = id.iter().map(|&i| row[i].clone()).collect();
-                        u.extend(late.iter().map(|&c| row[c].clone()));
-                        updates.push(u);
-                        for &c in late {
-                            row[c] = Value::Null;
-                        }
-                    }
-                }
-                count += masked.len() as u64;
-                let piece = match bulk {
-                    Some(bulk) => {
-                        use rayon::prelude::*;
-                        // Encoded on every core, in order.
-                        let parts: Vec<String> = masked
-                            .par_chunks(512)
-                            .map(|rows| {
-                                let mut data = String::with_capacity(rows.len() * names.len() * 16);
-                                for row in rows {
-                                    bulk.row(&mut data, written.iter().map(|&i| &row[i]));
-                                }
-                                data
-                            })
-                            .collect();
-                        parts.concat()
-                    }
-                    None => {
-                        let mut sql = String::with_capacity(head.len() + masked.len() * 64);
-                        let mut first = true;
-                        for row in &masked {
-                            // Well inside MySQL's smallest usual max_allowed_packet.
-                            if sql.len() >= BYTES_PER_INSERT {
-                                let full = std::mem::take(&mut sql);
-                                if send.send(full.into_bytes()).await.is_err() {
-                                    break;
-                                }
-                                first = true;
-                            }
-                            sql.push_str(if first { &head } else { ",\n" });
-                            first = false;
-                            sql.push('(');
-                            for (k, &i) in written.iter().enumerate() {
-                                if k > 0 {
-                                    sql.push_str(", ");
-                                }
-                                push_sql_literal(&mut sql, lits, &row[i]);
-                            }
-                            sql.push(')');
-                        }
-                        sql
-                    }
-                };
-                if send.send(piece.into_bytes()).await.is_err() {
+        let encode = Encode {
+            id,
+            late: late.to_vec(),
+            head: format!("INSERT INTO {quoted} ({}) VALUES\n", names.join(", ")),
+            lits: literals(d),
+            bulk,
+            written,
+            mask,
+        };
+        let (input, pieces, end) = rows::spawn("atdm-mask", encode)?;
+        self.load(
+            w,
+            t,
+            &names,
+            rows::feed(&mut rows, input),
+            pieces,
+            end,
+            progress,
+        )
+        .await
+    }
+
+    /// The source's bulk read path, where it writes the text the target's bulk path reads.
+    fn text_copy(&self, source: &Db) -> Option<TextCopy> {
+        let same = source.dialect() == self.db.dialect() && self.db.bulk_load().is_some();
+        source.text_copy().filter(|_| same)
+    }
+
+    /// Writes the pieces of a masking thread into table `t` (its columns `names`) while
+    /// `feed` reads the source into it; returns the rows read and written and the cycle keys
+    /// to set.
+    #[allow(clippy::too_many_arguments)]
+    async fn load(
+        &self,
+        w: &mut Tx,
+        t: &Table,
+        names: &[String],
+        feed: impl Future<Output = Result<u64, Error>>,
+        mut pieces: tokio::sync::mpsc::Receiver<Piece>,
+        end: rows::End<()>,
+        progress: &(dyn Fn(MaskProgress<'_>) + Sync),
+    ) -> Result<(u64, u64, Vec<Vec<Value>>), Error> {
+        let quoted = self.db.dialect().quote_table(t);
+        let ctx = format!("the target refused rows of {}", t.name);
+        let bulk = self.db.bulk_load();
+        let mut count = 0u64;
+        let mut updates = Vec::new();
+        let (bytes, mut into_target) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+        let forward = async {
+            let bytes = bytes;
+            while let Some(piece) = pieces.recv().await {
+                count += piece.rows;
+                updates.extend(piece.updates);
+                if bytes.send(piece.bytes).await.is_err() {
                     // The target stopped; its error is reported.
                     break;
                 }
@@ -479,16 +567,16 @@ impl Target {
                     done: count,
                 });
             }
-            Ok::<_, Error>((count, updates))
+            drop(pieces);
         };
         let consume = async {
             match bulk {
                 Some(bulk) => w
-                    .copy_in((bulk.statement)(&quoted, &names), receive)
+                    .copy_in((bulk.statement)(&quoted, names), into_target)
                     .await
                     .map(|_| ()),
                 None => {
-                    while let Some(sql) = receive.recv().await {
+                    while let Some(sql) = into_target.recv().await {
                         let sql = String::from_utf8(sql).expect("SQL text is UTF-8");
                         w.execute_script(sql).await?;
                     }
@@ -496,9 +584,12 @@ impl Target {
                 }
             }
         };
-        let (produced, consumed) = tokio::join!(produce, consume);
+        let (read_out, (), consumed) = tokio::join!(feed, forward, consume);
+        let masked = end.wait().await;
+        let read = read_out?;
+        masked?;
         consumed.map_err(Error::db(&ctx))?;
-        produced
+        Ok((read, count, updates))
     }
 
     /// Sets the cycle keys of the rows in `updates` (identity values, then the keys).
@@ -544,3 +635,6 @@ impl Target {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,6 @@
 //! PostgreSQL's `COPY` text format: tab-separated fields, `\N` for NULL, backslash escapes.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use arrow_array::Array;
@@ -7,7 +8,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_schema::DataType;
 use atdm_core::Value;
+use atdm_core::schema::ColumnType;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 /// `COPY table (columns) FROM STDIN`.
 pub(super) fn statement(quoted_table: &str, quoted_columns: &[String]) -> String {
@@ -97,6 +101,122 @@ pub(super) fn field(out: &mut String, v: &Value) {
     }
 }
 
+/// The session's text forms while a masked copy reads (as `pg_dump` sets them): what
+/// [`parse`] reads, and the same bytes whatever the server's defaults.
+pub(super) const READ_SETUP: &str = "SET LOCAL DateStyle = ISO; SET LOCAL IntervalStyle = postgres; \
+     SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = hex";
+
+/// `COPY (SELECT columns FROM table) TO STDOUT` (a query, so partitioned tables read too).
+pub(super) fn read_statement(quoted_table: &str, quoted_columns: &[String]) -> String {
+    format!(
+        "COPY (SELECT {} FROM {quoted_table}) TO STDOUT",
+        quoted_columns.join(", ")
+    )
+}
+
+/// Bytes per piece of [`gather`]ed rows.
+const PIECE_BYTES: usize = 256 << 10;
+
+/// `COPY TO`'s rows (one per message) gathered into pieces of about [`PIECE_BYTES`], each of
+/// whole rows.
+pub(super) fn gather<'a, B: AsRef<[u8]> + Send + 'a>(
+    rows: BoxStream<'a, Result<B, sqlx::Error>>,
+) -> BoxStream<'a, Result<Vec<u8>, sqlx::Error>> {
+    futures::stream::unfold(Some(rows), |state| async move {
+        let mut rows = state?;
+        let mut piece = Vec::with_capacity(PIECE_BYTES + (PIECE_BYTES >> 4));
+        while piece.len() < PIECE_BYTES {
+            match rows.next().await {
+                Some(Ok(row)) => piece.extend_from_slice(row.as_ref()),
+                Some(Err(e)) => return Some((Err(e), None)),
+                None if piece.is_empty() => return None,
+                None => return Some((Ok(piece), None)),
+            }
+        }
+        Some((Ok(piece), Some(rows)))
+    })
+    .boxed()
+}
+
+/// A field's text without `COPY`'s backslash escapes.
+fn unescape(field: &str) -> Cow<'_, str> {
+    if !field.contains('\\') {
+        return Cow::Borrowed(field);
+    }
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('v') => out.push('\u{b}'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One field as `COPY TO` writes it under [`READ_SETUP`], as a value of `ty`. The message
+/// says what the text is not, never what it is.
+pub(super) fn parse(field: &str, ty: &ColumnType) -> Result<Value, String> {
+    use ColumnType as T;
+    if field == "\\N" {
+        return Ok(Value::Null);
+    }
+    let text = unescape(field);
+    let s = text.as_ref();
+    let bad = |what: &str| format!("a value is not {what} as PostgreSQL writes it");
+    Ok(match ty {
+        T::Text | T::Varchar(_) | T::Enum { .. } | T::Native { .. } => {
+            Value::Text(text.into_owned())
+        }
+        T::Integer | T::BigInt | T::SizedInt { .. } => {
+            Value::Int(s.parse().map_err(|_| bad("an integer"))?)
+        }
+        T::Numeric { .. } => Value::Numeric(s.parse().map_err(|_| bad("a finite number"))?),
+        T::Boolean => match s {
+            "t" => Value::Bool(true),
+            "f" => Value::Bool(false),
+            _ => return Err(bad("a boolean")),
+        },
+        T::Date => Value::Date(
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| bad("a date of years 1 to 9999"))?,
+        ),
+        T::Timestamp => Value::Timestamp(
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+                .map_err(|_| bad("a timestamp of years 1 to 9999"))?,
+        ),
+        T::TimestampTz => Value::TimestampTz(
+            chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
+                .map_err(|_| bad("a timestamp with time zone of years 1 to 9999"))?
+                .to_utc(),
+        ),
+        T::Uuid => Value::Uuid(s.parse().map_err(|_| bad("a UUID"))?),
+        T::Json => Value::Json(serde_json::from_str(s).map_err(|_| bad("JSON"))?),
+        T::Bytes => {
+            let hex = s.strip_prefix("\\x").ok_or_else(|| bad("hex bytes"))?;
+            if hex.len() % 2 != 0 {
+                return Err(bad("hex bytes"));
+            }
+            let digit = |b: u8| (b as char).to_digit(16).ok_or_else(|| bad("hex bytes"));
+            let mut out = Vec::with_capacity(hex.len() / 2);
+            for pair in hex.as_bytes().chunks(2) {
+                out.push((digit(pair[0])? * 16 + digit(pair[1])?) as u8);
+            }
+            Value::Bytes(out)
+        }
+    })
+}
+
 /// Appends the value of an Arrow column (as a generated batch holds it) at `row`, as
 /// [`field`] writes the same value.
 pub(super) fn cell(out: &mut String, col: &dyn Array, row: usize) {
@@ -139,6 +259,8 @@ pub(super) fn cell(out: &mut String, col: &dyn Array, row: usize) {
 
 #[cfg(test)]
 mod tests {
+    use atdm_core::schema::Dialect;
+
     use super::*;
 
     #[test]
@@ -160,5 +282,112 @@ mod tests {
             out,
             "2026-06-01|2026-06-01 07:08:09.000042|2026-06-01 07:08:09.000042+00|\\N|a\\tb\\\\|"
         );
+    }
+
+    #[test]
+    fn fields_as_postgresql_writes_them_read_back_as_values() {
+        use ColumnType as T;
+        let ts = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        let cases: Vec<(&str, ColumnType, Value)> = vec![
+            ("\\N", T::Text, Value::Null),
+            ("\\N", T::Integer, Value::Null),
+            (
+                "a\\tb\\\\c\\nd\\re",
+                T::Text,
+                Value::Text("a\tb\\c\nd\re".into()),
+            ),
+            ("Zo\u{eb}", T::Varchar(10), Value::Text("Zo\u{eb}".into())),
+            (
+                "{1,2}",
+                T::Native {
+                    dialect: Dialect::Postgres,
+                    name: "integer[]".into(),
+                },
+                Value::Text("{1,2}".into()),
+            ),
+            ("-42", T::BigInt, Value::Int(-42)),
+            (
+                "12.50",
+                T::Numeric {
+                    precision: 10,
+                    scale: 2,
+                },
+                Value::Numeric("12.50".parse().unwrap()),
+            ),
+            ("t", T::Boolean, Value::Bool(true)),
+            ("f", T::Boolean, Value::Bool(false)),
+            (
+                "1999-12-31",
+                T::Date,
+                Value::Date(NaiveDate::from_ymd_opt(1999, 12, 31).unwrap()),
+            ),
+            (
+                "2020-01-01 03:25:45",
+                T::Timestamp,
+                Value::Timestamp(ts("2020-01-01 03:25:45")),
+            ),
+            (
+                "2020-01-01 03:25:45.5",
+                T::Timestamp,
+                Value::Timestamp(ts("2020-01-01 03:25:45.5")),
+            ),
+            (
+                "2020-01-01 03:25:45.000042+00",
+                T::TimestampTz,
+                Value::TimestampTz(ts("2020-01-01 03:25:45.000042").and_utc()),
+            ),
+            (
+                "2020-01-01 08:55:45+05:30",
+                T::TimestampTz,
+                Value::TimestampTz(ts("2020-01-01 03:25:45").and_utc()),
+            ),
+            (
+                "8c1d6a44-7f5b-4f0e-9d3a-0c6e8e6b1b2a",
+                T::Uuid,
+                Value::Uuid("8c1d6a44-7f5b-4f0e-9d3a-0c6e8e6b1b2a".parse().unwrap()),
+            ),
+            (
+                "{\"a\": [1, \"x\\\\ty\"]}",
+                T::Json,
+                Value::Json(serde_json::json!({"a": [1, "x\ty"]})),
+            ),
+            ("\\\\x00ff10", T::Bytes, Value::Bytes(vec![0, 255, 16])),
+        ];
+        for (field, ty, want) in cases {
+            assert_eq!(parse(field, &ty), Ok(want), "{field:?} as {ty}");
+        }
+        // Refusals say what the text is not, never what it is.
+        for (field, ty) in [
+            ("4111-1111", T::Integer),
+            ("infinity", T::Date),
+            ("4111111111111111", T::Boolean),
+            (
+                "NaN",
+                T::Numeric {
+                    precision: 10,
+                    scale: 2,
+                },
+            ),
+            ("\\\\x411", T::Bytes),
+            ("\\\\x41z", T::Bytes),
+        ] {
+            let err = parse(field, &ty).unwrap_err();
+            assert!(!err.contains("4111") && !err.contains("infinity"), "{err}");
+        }
+        // What `field` writes, `parse` reads.
+        for v in [
+            Value::Text("tab\there \\ back".into()),
+            Value::Timestamp(ts("0999-03-04 05:06:07.008")),
+            Value::Bytes(vec![1, 2, 254]),
+        ] {
+            let mut out = String::new();
+            field(&mut out, &v);
+            let ty = match &v {
+                Value::Text(_) => T::Text,
+                Value::Timestamp(_) => T::Timestamp,
+                _ => T::Bytes,
+            };
+            assert_eq!(parse(&out, &ty), Ok(v));
+        }
     }
 }

@@ -21,8 +21,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::query::Query;
 
 use super::{
-    Backend, BulkLoad, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, Tx, ValueForms,
-    invalid_url, opt, unavailable,
+    Backend, BulkLoad, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, TextCopy, Tx,
+    ValueForms, invalid_url, opt, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -51,6 +51,20 @@ impl Postgres {
         Ok(Postgres { pool })
     }
 }
+
+/// PostgreSQL's bulk path: `COPY ... FROM STDIN` in the text format.
+pub(crate) const BULK_LOAD: BulkLoad = BulkLoad {
+    statement: copy::statement,
+    field: copy::field,
+    cell: copy::cell,
+};
+
+/// PostgreSQL's bulk read path: `COPY ... TO STDOUT` in the text format.
+pub(crate) const TEXT_COPY: TextCopy = TextCopy {
+    setup: copy::READ_SETUP,
+    statement: copy::read_statement,
+    parse: copy::parse,
+};
 
 fn placeholder(n: usize) -> String {
     format!("${n}")
@@ -102,11 +116,11 @@ impl Backend for Postgres {
     }
 
     fn bulk_load(&self) -> Option<BulkLoad> {
-        Some(BulkLoad {
-            statement: copy::statement,
-            field: copy::field,
-            cell: copy::cell,
-        })
+        Some(BULK_LOAD)
+    }
+
+    fn text_copy(&self) -> Option<TextCopy> {
+        Some(TEXT_COPY)
     }
 
     fn catalog(&self) -> CatalogSql {
@@ -371,6 +385,16 @@ impl Conn for PgConn {
             }
             let rows = query(stmt).fetch_all(&mut *self.0).await?;
             rows.iter().map(|r| decode_row(r, types)).collect()
+        })
+    }
+
+    fn copy_out<'a>(
+        &'a mut self,
+        statement: String,
+    ) -> BoxFuture<'a, DbResult<BoxStream<'a, DbResult<Vec<u8>>>>> {
+        Box::pin(async move {
+            let rows = self.0.copy_out_raw(&statement).await?;
+            Ok(copy::gather(rows))
         })
     }
 
