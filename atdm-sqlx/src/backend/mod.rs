@@ -126,6 +126,17 @@ pub(crate) struct TextCopy {
     pub(crate) parse: fn(&str, &ColumnType) -> Result<Value, String>,
 }
 
+/// How read transactions on several connections see the same data (PostgreSQL's exported
+/// snapshots, as `pg_dump --jobs` reads).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SnapshotExport {
+    /// The query, run in a snapshot transaction, that returns its snapshot's name.
+    pub(crate) export: &'static str,
+    /// The statement that makes a new snapshot transaction (its first statement) read that
+    /// snapshot; `None` for a name that is not one the database gives.
+    pub(crate) import: fn(&str) -> Option<String>,
+}
+
 /// How the rows of a foreign-key cycle are written in one transaction: each row's foreign
 /// keys hold only once all of them are written.
 #[derive(Debug, Clone, Copy)]
@@ -221,6 +232,11 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// The database's bulk read path ([`Conn::copy_out`]), if it has one.
     fn text_copy(&self) -> Option<TextCopy> {
+        None
+    }
+
+    /// How read transactions on several connections share one snapshot, if they can.
+    fn snapshot_export(&self) -> Option<SnapshotExport> {
         None
     }
 

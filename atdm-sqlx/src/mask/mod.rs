@@ -7,7 +7,8 @@
 //!        --verify (optional)--> proof
 //! ```
 //!
-//! The source is read in one read transaction, table by table, and never written. The target
+//! The source is read in one read transaction, table by table (or, from PostgreSQL into tables
+//! the job creates, a few tables at once on one shared snapshot), and never written. The target
 //! is a database (PostgreSQL, MySQL/MariaDB or SQLite; its tables created from the source's
 //! schema with `create`, or existing and empty) or a directory of Parquet, CSV or JSON Lines
 //! files. Rows stream: a job holds one chunk of rows per table at a time, plus a 16-byte digest
@@ -38,6 +39,10 @@ use crate::backend::Db;
 use crate::error::Error;
 use crate::generate::FileFormat;
 use crate::introspect::{IntrospectOptions, introspect_with};
+
+/// The most tables a job writes at once (each with a connection to the source and one to
+/// the target, besides the job's own).
+const MAX_LANES: u32 = 4;
 
 pub use verify::{ColumnProof, ForeignKeyProof, MIN_CHARS, UniqueProof, Verification};
 
@@ -235,7 +240,7 @@ pub(crate) async fn prepare(
 ) -> Result<Prepared, Error> {
     let schema = introspect_with(source, "source", introspect).await?.schema;
     let plan = rules.resolve(&schema)?;
-    let db = Db::connect(source, 2, Duration::from_secs(30)).await?;
+    let db = Db::connect(source, MAX_LANES + 1, Duration::from_secs(30)).await?;
     let mut findings = Vec::new();
     let sampled = scan::sample(&db, &schema, sample_rows).await;
     let sampled = match sampled {

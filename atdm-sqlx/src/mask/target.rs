@@ -206,7 +206,7 @@ impl Target {
         mode: TransactionMode,
         order: &[usize],
     ) -> Result<Target, Error> {
-        let db = Db::connect(url, 2, Duration::from_secs(30)).await?;
+        let db = Db::connect(url, super::MAX_LANES + 1, Duration::from_secs(30)).await?;
         let (before, after) = if create {
             let ddl = schema.ddl_sections(db.dialect());
             (ddl.before, ddl.after)
@@ -321,6 +321,12 @@ impl Target {
         kept: Option<&Kept>,
         progress: &(dyn Fn(MaskProgress<'_>) + Sync),
     ) -> Result<Vec<MaskedTable>, Error> {
+        let lanes = self.lanes(source, schema, order.len());
+        if lanes > 1 {
+            return self
+                .write_lanes(lanes, source, schema, plan, masker, order, kept, progress)
+                .await;
+        }
         let late = self.late_keys(schema, order);
         let mut read = source
             .begin_snapshot()
@@ -391,6 +397,13 @@ impl Target {
                 .await
                 .map_err(|e| self.failed(e, t, &done))?;
         }
+        self.complete(tx, schema, order).await?;
+        Ok(done)
+    }
+
+    /// Adds the keys written after the data, moves the identity sequences past the copied
+    /// keys, and commits `tx`.
+    async fn complete(&self, mut tx: Tx, schema: &Schema, order: &[usize]) -> Result<(), Error> {
         for stmt in &self.after {
             tx.execute_script(stmt.clone())
                 .await
@@ -428,7 +441,7 @@ impl Target {
         tx.commit()
             .await
             .map_err(Error::db("cannot commit the target"))?;
-        Ok(done)
+        Ok(())
     }
 
     async fn begin(&self) -> Result<Tx, Error> {
@@ -636,5 +649,6 @@ impl Target {
     }
 }
 
+mod lanes;
 #[cfg(test)]
 mod tests;

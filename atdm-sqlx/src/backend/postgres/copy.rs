@@ -56,6 +56,14 @@ fn time(out: &mut String, t: &NaiveDateTime) {
     );
 }
 
+/// A date as PostgreSQL writes years before 1: the year counted back, and ` BC`.
+fn as_era(d: NaiveDate) -> (NaiveDate, &'static str) {
+    match d.with_year(1 - d.year()) {
+        Some(bc) if d.year() < 1 => (bc, " BC"),
+        _ => (d, ""),
+    }
+}
+
 /// Appends one value. Dates and times of years 1 to 9999 are written digit by digit (the bulk
 /// of a large load's formatting); others through chrono's formatter.
 pub(super) fn field(out: &mut String, v: &Value) {
@@ -71,13 +79,16 @@ pub(super) fn field(out: &mut String, v: &Value) {
         Value::Text(s) => escaped(out, s),
         Value::Date(d) if (1..=9999).contains(&d.year()) => date(out, d),
         Value::Date(d) => {
-            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+            let (d, bc) = as_era(*d);
+            let _ = write!(out, "{}{bc}", d.format("%Y-%m-%d"));
         }
         Value::Timestamp(t) if (1..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 => {
             time(out, t)
         }
         Value::Timestamp(t) => {
-            let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f"));
+            let (d, bc) = as_era(t.date());
+            let t = d.and_time(t.time());
+            let _ = write!(out, "{}{bc}", t.format("%Y-%m-%d %H:%M:%S%.6f"));
         }
         Value::TimestampTz(t)
             if (1..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 =>
@@ -86,7 +97,9 @@ pub(super) fn field(out: &mut String, v: &Value) {
             out.push_str("+00");
         }
         Value::TimestampTz(t) => {
-            let _ = write!(out, "{}+00", t.format("%Y-%m-%d %H:%M:%S%.6f"));
+            let (d, bc) = as_era(t.date_naive());
+            let t = d.and_time(t.time());
+            let _ = write!(out, "{}+00{bc}", t.format("%Y-%m-%d %H:%M:%S%.6f"));
         }
         Value::Uuid(u) => {
             let _ = write!(out, "{u}");
@@ -164,6 +177,23 @@ fn unescape(field: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A date or time without PostgreSQL's ` BC` suffix, and whether it had one.
+fn era(s: &str) -> (&str, bool) {
+    match s.strip_suffix(" BC") {
+        Some(s) => (s, true),
+        None => (s, false),
+    }
+}
+
+/// A date of year `y` BC is ISO year `1 - y` (1 BC is year 0).
+fn bc_date(d: NaiveDate, bc: bool) -> NaiveDate {
+    if bc {
+        d.with_year(1 - d.year()).unwrap_or(d)
+    } else {
+        d
+    }
+}
+
 /// One field as `COPY TO` writes it under [`READ_SETUP`], as a value of `ty`. The message
 /// says what the text is not, never what it is.
 pub(super) fn parse(field: &str, ty: &ColumnType) -> Result<Value, String> {
@@ -187,19 +217,26 @@ pub(super) fn parse(field: &str, ty: &ColumnType) -> Result<Value, String> {
             "f" => Value::Bool(false),
             _ => return Err(bad("a boolean")),
         },
-        T::Date => Value::Date(
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| bad("a date of years 1 to 9999"))?,
-        ),
-        T::Timestamp => Value::Timestamp(
-            NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-                .map_err(|_| bad("a timestamp of years 1 to 9999"))?,
-        ),
-        T::TimestampTz => Value::TimestampTz(
-            chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
-                .map_err(|_| bad("a timestamp with time zone of years 1 to 9999"))?
-                .to_utc(),
-        ),
+        T::Date => {
+            let (s, bc) = era(s);
+            Value::Date(bc_date(
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("a finite date"))?,
+                bc,
+            ))
+        }
+        T::Timestamp => {
+            let (s, bc) = era(s);
+            let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+                .map_err(|_| bad("a finite timestamp"))?;
+            Value::Timestamp(bc_date(t.date(), bc).and_time(t.time()))
+        }
+        T::TimestampTz => {
+            let (s, bc) = era(s);
+            let t = chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
+                .map_err(|_| bad("a finite timestamp with time zone"))?
+                .naive_utc();
+            Value::TimestampTz(bc_date(t.date(), bc).and_time(t.time()).and_utc())
+        }
         T::Uuid => Value::Uuid(s.parse().map_err(|_| bad("a UUID"))?),
         T::Json => Value::Json(serde_json::from_str(s).map_err(|_| bad("JSON"))?),
         T::Bytes => {
@@ -337,6 +374,16 @@ mod tests {
                 Value::TimestampTz(ts("2020-01-01 03:25:45.000042").and_utc()),
             ),
             (
+                "0044-03-15 BC",
+                T::Date,
+                Value::Date(NaiveDate::from_ymd_opt(-43, 3, 15).unwrap()),
+            ),
+            (
+                "0001-01-01 00:00:00+00 BC",
+                T::TimestampTz,
+                Value::TimestampTz(ts("0000-01-01 00:00:00").and_utc()),
+            ),
+            (
                 "2020-01-01 08:55:45+05:30",
                 T::TimestampTz,
                 Value::TimestampTz(ts("2020-01-01 03:25:45").and_utc()),
@@ -379,12 +426,15 @@ mod tests {
             Value::Text("tab\there \\ back".into()),
             Value::Timestamp(ts("0999-03-04 05:06:07.008")),
             Value::Bytes(vec![1, 2, 254]),
+            Value::Date(NaiveDate::from_ymd_opt(-43, 3, 15).unwrap()),
+            Value::Timestamp(ts("0000-12-31 23:59:59.5")),
         ] {
             let mut out = String::new();
             field(&mut out, &v);
             let ty = match &v {
                 Value::Text(_) => T::Text,
                 Value::Timestamp(_) => T::Timestamp,
+                Value::Date(_) => T::Date,
                 _ => T::Bytes,
             };
             assert_eq!(parse(&out, &ty), Ok(v));

@@ -21,8 +21,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::query::Query;
 
 use super::{
-    Backend, BulkLoad, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, TextCopy, Tx,
-    ValueForms, invalid_url, opt, unavailable,
+    Backend, BulkLoad, Conn, CycleWrites, DbResult, Returning, SetupLock, SnapshotExport, Stmt,
+    TextCopy, Tx, ValueForms, invalid_url, opt, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -121,6 +121,17 @@ impl Backend for Postgres {
 
     fn text_copy(&self) -> Option<TextCopy> {
         Some(TEXT_COPY)
+    }
+
+    fn snapshot_export(&self) -> Option<SnapshotExport> {
+        Some(SnapshotExport {
+            export: "SELECT pg_export_snapshot()",
+            import: |name| {
+                let safe =
+                    !name.is_empty() && name.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+                safe.then(|| format!("SET TRANSACTION SNAPSHOT '{name}'"))
+            },
+        })
     }
 
     fn catalog(&self) -> CatalogSql {
