@@ -1,17 +1,15 @@
 //! `atdm generate`: whole datasets into files, with a progress bar per table.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use atdm_core::schema::Dialect;
-use atdm_sqlx::{Destination, FileFormat, GenerateOptions, GenerateReport, Progress};
+use atdm_sqlx::{Destination, FileFormat, GenerateOptions, GenerateReport};
 use clap::{Args, ValueEnum};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::args::Global;
 use crate::config;
 use crate::output::{CliError, Output, table};
+use crate::progress::Bars;
 
 /// The rows each table gets when no count is given (times `--scale`).
 pub(crate) const DEFAULT_ROWS: u64 = 1000;
@@ -205,7 +203,9 @@ pub(crate) async fn into(
     load.batch_rows = args.batch_rows;
     load.edge_cases = args.edge_mode();
     let bars = Bars::new(out);
-    let loaded = engine.load(load, &|p| bars.update(p)).await?;
+    let loaded = engine
+        .load(load, &|p| bars.update(p.table, p.done, Some(p.total)))
+        .await?;
     bars.clear();
     out.emit(&loaded, || loaded_human(&loaded))
 }
@@ -282,7 +282,9 @@ pub(crate) fn files(g: &Global, out: &Output, args: GenerateArgs) -> Result<(), 
         ..GenerateOptions::new(rows, args.seed.unwrap_or(1), reference_date)
     };
     let bars = Bars::new(out);
-    let report = atdm_sqlx::generate_files(&pack, &options, format, &to, &|p| bars.update(p))?;
+    let report = atdm_sqlx::generate_files(&pack, &options, format, &to, &|p| {
+        bars.update(p.table, p.done, Some(p.total))
+    })?;
     bars.clear();
     out.emit(&report, || human(&report, &to))
 }
@@ -311,47 +313,6 @@ fn human(r: &GenerateReport, to: &Destination) -> String {
         r.parts,
         to.locate(&r.manifest).display()
     )
-}
-
-/// A progress bar per table on a terminal (rows, rows/s, ETA); nothing in pipes or JSON.
-struct Bars {
-    multi: Option<MultiProgress>,
-    bars: Mutex<HashMap<String, ProgressBar>>,
-}
-
-impl Bars {
-    fn new(out: &Output) -> Bars {
-        let show = !out.is_json() && std::io::stderr().is_terminal();
-        Bars {
-            multi: show.then(MultiProgress::new),
-            bars: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn update(&self, p: Progress<'_>) {
-        let Some(multi) = &self.multi else { return };
-        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
-        let bar = bars.entry(p.table.to_owned()).or_insert_with(|| {
-            let bar = multi.add(ProgressBar::new(p.total));
-            if let Ok(style) = ProgressStyle::with_template(
-                "{prefix:>16} [{bar:30}] {human_pos}/{human_len} rows {per_sec} ETA {eta}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_prefix(p.table.to_owned());
-            bar
-        });
-        bar.set_position(p.done);
-        if p.done == p.total {
-            bar.finish();
-        }
-    }
-
-    fn clear(&self) {
-        if let Some(multi) = &self.multi {
-            let _ = multi.clear();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! `atdm mask`: an anonymized copy or subset of a database, into a database or files.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use atdm_core::mask::{MaskKey, Rules};
@@ -10,6 +9,7 @@ use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 
 use crate::output::{CliError, Output, table};
+use crate::progress::Bars;
 
 /// `atdm mask`'s arguments.
 #[derive(Debug, Clone, Args)]
@@ -132,17 +132,12 @@ pub(crate) async fn run(engine: &Engine, out: &Output, args: MaskArgs) -> Result
     );
     job.verify = args.verify;
     job.sample_rows = args.sample_rows;
-    let tty = std::io::stderr().is_terminal() && !out.is_json();
+    let bars = Bars::new(out);
     let report = engine
-        .mask(&job, &|p| {
-            if tty && p.done % 65_536 < 4096 {
-                eprint!("\r{}: {} rows      ", p.table, p.done);
-            }
-        })
-        .await?;
-    if tty {
-        eprint!("\r{:60}\r", "");
-    }
+        .mask(&job, &|p| bars.update(p.table, p.done, None))
+        .await;
+    bars.clear();
+    let report = report?;
     out.emit(&report, || human(&report))?;
     match &report.verification {
         Some(v) if !v.passed => Err(CliError::failed(
