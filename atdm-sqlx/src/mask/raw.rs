@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use tokio::sync::mpsc;
 
 use super::rows::{Input, TableMask, Work};
-use super::target::Piece;
+use super::target::{Piece, hold_late};
 use crate::backend::{BulkLoad, DbResult, TextCopy};
 use crate::error::Error;
 
@@ -109,14 +109,7 @@ impl Raw {
         let Some(mut masked) = self.mask.mask_one(values, entity)? else {
             return Ok(false);
         };
-        if self.late.iter().any(|&c| !masked[c].is_null()) {
-            let mut u: Vec<Value> = self.id.iter().map(|&i| masked[i].clone()).collect();
-            u.extend(self.late.iter().map(|&c| masked[c].clone()));
-            updates.push(u);
-            for &c in &self.late {
-                masked[c] = Value::Null;
-            }
-        }
+        updates.extend(hold_late(&mut masked, &self.id, &self.late));
         for (k, &i) in self.written.iter().enumerate() {
             if k > 0 {
                 out.push('\t');

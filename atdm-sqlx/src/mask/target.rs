@@ -96,6 +96,19 @@ pub(super) struct Piece {
     pub(super) updates: Vec<Vec<Value>>,
 }
 
+/// Where a row's cycle keys (`late`) are set: writes them NULL and returns the row's identity
+/// and those keys, to set them once every row exists.
+pub(super) fn hold_late(row: &mut [Value], id: &[usize], late: &[usize]) -> Option<Vec<Value>> {
+    if late.iter().all(|&c| row[c].is_null()) {
+        return None;
+    }
+    let held = id.iter().chain(late).map(|&i| row[i].clone()).collect();
+    for &c in late {
+        row[c] = Value::Null;
+    }
+    Some(held)
+}
+
 impl Work for Encode {
     type Chunk = Vec<Vec<Value>>;
     type Piece = Piece;
@@ -113,14 +126,7 @@ impl Work for Encode {
         let mut updates = Vec::new();
         if !self.late.is_empty() {
             for row in &mut masked {
-                if self.late.iter().any(|&c| !row[c].is_null()) {
-                    let mut u: Vec<Value> = self.id.iter().map(|&i| row[i].clone()).collect();
-                    u.extend(self.late.iter().map(|&c| row[c].clone()));
-                    updates.push(u);
-                    for &c in &self.late {
-                        row[c] = Value::Null;
-                    }
-                }
+                updates.extend(hold_late(row, &self.id, &self.late));
             }
         }
         let rows = masked.len() as u64;
