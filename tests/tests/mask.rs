@@ -282,6 +282,20 @@ async fn create_tables(db: &TestDb, schema: &Schema) {
     }
 }
 
+/// The tables of a database.
+async fn tables(db: &TestDb) -> i64 {
+    db.count(match db.kind {
+        Kind::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        }
+        Kind::MySql => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+        }
+        Kind::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+    })
+    .await
+}
+
 fn job(source: &TestDb, target: MaskTarget, rules: &str, secret: &str) -> MaskJob {
     let rules = Rules::from_toml(rules, "rules.toml").unwrap();
     let mut job = MaskJob::new(
@@ -380,12 +394,7 @@ async fn a_masked_subset_is_verified_deterministic_and_audited() {
         assert_eq!(err.code().as_str(), "UNMASKED_SENSITIVE", "{kind:?}: {err}");
         assert!(err.to_string().contains("customer.ssn"), "{err}");
         assert!(err.to_string().contains("national_id"), "{err}");
-        let tables = match kind {
-            Kind::Postgres => refused.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'").await,
-            Kind::MySql => refused.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()").await,
-            Kind::Sqlite => refused.count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").await,
-        };
-        assert_eq!(tables, 0, "{kind:?}: no table was created");
+        assert_eq!(tables(&refused).await, 0, "{kind:?}: no table was created");
 
         // The job, twice with one key and once with another.
         let (a, b, c) = (
@@ -512,5 +521,82 @@ async fn a_masked_subset_is_verified_deterministic_and_audited() {
         }
         let _ = std::fs::remove_dir_all(dir);
         let _ = std::fs::remove_dir_all(dir2);
+    }
+}
+
+/// A copy that fails while writing leaves what its transaction mode says: with one
+/// transaction for the whole target, not even the tables it created (where DDL is
+/// transactional); with one per table, the tables written before the failure, named in the
+/// error. No value of the source is in the message.
+#[tokio::test]
+async fn a_failed_copy_leaves_what_its_transaction_mode_says() {
+    for kind in [Kind::Sqlite, Kind::Postgres] {
+        let Some(source) = fresh(kind).await else {
+            continue;
+        };
+        // `visit` is written after `patient` (parents first); its second date is not one the
+        // model holds.
+        source
+            .exec("CREATE TABLE patient (patient_id INTEGER PRIMARY KEY, born DATE NOT NULL)")
+            .await;
+        source
+            .exec(
+                "CREATE TABLE visit (visit_id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL \
+                 REFERENCES patient (patient_id), seen DATE NOT NULL)",
+            )
+            .await;
+        source
+            .exec("INSERT INTO patient VALUES (1, '1980-02-03'), (2, '1990-04-05')")
+            .await;
+        let bad = match kind {
+            Kind::Postgres => "infinity",
+            _ => "someday",
+        };
+        source
+            .exec(&format!(
+                "INSERT INTO visit VALUES (1, 1, '2024-01-02'), (2, 2, '{bad}')"
+            ))
+            .await;
+        let rules = |mode: &str| {
+            format!(
+                "transaction = \"{mode}\"\n[tables.patient]\nborn = {{ transform = \"generalize\", \
+                 to = \"year\" }}\n[tables.visit]\nseen = {{ transform = \"shift\", days = 10 }}\n"
+            )
+        };
+        for mode in ["whole", "table"] {
+            let target = fresh(kind).await.unwrap();
+            let mut j = job(
+                &source,
+                into(&target),
+                &rules(mode),
+                "a key of twenty chars!",
+            );
+            j.verify = false;
+            // Detection reads only the first row, so the job starts writing.
+            j.sample_rows = 1;
+            let err = atdm_sqlx::mask::mask(&j, &|_| {}).await.unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains("table visit"),
+                "{kind:?} {mode}: {message}"
+            );
+            assert!(
+                !message.contains(bad),
+                "{kind:?}: the value is in {message}"
+            );
+            if mode == "whole" {
+                assert!(message.contains("nothing was written"), "{message}");
+                assert_eq!(tables(&target).await, 0, "{kind:?}: {message}");
+            } else {
+                // One table at a time, `patient` is written first; tables written at once
+                // (PostgreSQL), whichever finished before the failure stays, as the error says.
+                let stays = message.contains("stay (patient)");
+                assert!(stays || kind == Kind::Postgres, "{kind:?}: {message}");
+                let written = target.count("SELECT COUNT(*) FROM patient").await;
+                assert_eq!(written, if stays { 2 } else { 0 }, "{kind:?}: {message}");
+            }
+            target.drop_db().await;
+        }
+        source.drop_db().await;
     }
 }

@@ -38,6 +38,9 @@ pub(super) struct Target {
     /// Statements run after every row is written (the keys, indexes and foreign keys of
     /// created tables).
     after: Vec<String>,
+    /// Statements that create the tables in the write transaction, so a failed job leaves
+    /// nothing (`transaction = "whole"`, where DDL is transactional: PostgreSQL, SQLite).
+    create_in_tx: Vec<String>,
 }
 
 /// A foreign key written after every table: its table and columns (positions).
@@ -202,9 +205,10 @@ impl Work for Encode {
 }
 
 impl Target {
-    /// Connects to the target, creates the tables when asked (none of them may exist then),
-    /// and checks that every table exists and is empty and that every foreign key written
-    /// last is nullable; writes nothing else.
+    /// Connects to the target, creates the tables when asked (none of them may exist then;
+    /// with `transaction = "whole"` on PostgreSQL and SQLite they are created in the write
+    /// transaction instead), and checks that every table exists and is empty and that every
+    /// foreign key written last is nullable; writes nothing else.
     pub(super) async fn open(
         url: &str,
         schema: &Schema,
@@ -213,13 +217,23 @@ impl Target {
         order: &[usize],
     ) -> Result<Target, Error> {
         let db = Db::connect(url, super::MAX_LANES + 1, Duration::from_secs(30)).await?;
-        let (before, after) = if create {
+        let (mut before, after) = if create {
             let ddl = schema.ddl_sections(db.dialect());
             (ddl.before, ddl.after)
         } else {
             (Vec::new(), Vec::new())
         };
-        let target = Target { db, mode, after };
+        let create_in_tx = if mode == TransactionMode::Whole && db.dialect() != Dialect::MySql {
+            std::mem::take(&mut before)
+        } else {
+            Vec::new()
+        };
+        let target = Target {
+            db,
+            mode,
+            after,
+            create_in_tx,
+        };
         let checked = async {
             for late in target.late_keys(schema, order) {
                 let t = &schema.tables[late.table];
@@ -281,6 +295,10 @@ impl Target {
                         ),
                     });
                 }
+            }
+            if !self.create_in_tx.is_empty() {
+                // Made with the rows, in the write transaction.
+                return Ok(());
             }
             for stmt in before {
                 tx.execute_script(stmt)
@@ -351,7 +369,13 @@ impl Target {
         for &ti in order {
             let t = &schema.tables[ti];
             if tx.is_none() {
-                tx = Some(self.begin().await?);
+                let mut w = self.begin().await?;
+                for stmt in &self.create_in_tx {
+                    w.execute_script(stmt.clone())
+                        .await
+                        .map_err(Error::db("cannot create the target's tables"))?;
+                }
+                tx = Some(w);
             }
             let w = tx.as_mut().expect("open");
             let late_cols: Vec<usize> = late

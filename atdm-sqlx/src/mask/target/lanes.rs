@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use atdm_core::Value;
 use atdm_core::mask::{MaskPlan, Masker, TransactionMode};
@@ -68,60 +69,79 @@ impl Target {
         // large table started last would run alone.
         let queue = Mutex::new(order.iter().rev().copied().collect::<VecDeque<usize>>());
         let done = Mutex::new(Vec::new());
+        // After a failure no lane takes another table; the tables in flight finish, so the
+        // error names exactly the tables that stay written.
+        let stop = AtomicBool::new(false);
         let lane = || async {
-            let mut read = source.session().await.map_err(opening())?;
+            let mut read = source.session().await.map_err(|e| (opening()(e), None))?;
             read.queue(Stmt::new(source.begin_snapshot_sql()));
             read.queue(Stmt::new(import.clone()));
             if let Some(copy) = self.text_copy(source) {
                 read.execute_script(copy.setup.to_owned())
                     .await
-                    .map_err(Error::db("cannot set up a read transaction on the source"))?;
+                    .map_err(|e| {
+                        let setup = Error::db("cannot set up a read transaction on the source");
+                        (setup(e), None)
+                    })?;
             }
-            loop {
+            while !stop.load(Ordering::Relaxed) {
                 let Some(ti) = queue.lock().expect("not poisoned").pop_front() else {
                     break;
                 };
                 let t = &schema.tables[ti];
-                let written = |e: Error| self.failed(e, t, &done.lock().expect("not poisoned"));
                 let mask = TableMask::new(
                     t,
                     &plan.tables[&t.name],
                     masker,
                     kept.and_then(|k| k.get(&t.name)),
                 );
-                let mut w = self.begin().await.map_err(written)?;
-                let (source_rows, rows, _) = self
-                    .write_table(&mut w, &mut read, source, t, mask, &[], progress)
-                    .await
-                    .map_err(written)?;
-                w.commit()
-                    .await
-                    .map_err(|e| written(Error::db("cannot commit")(e)))?;
-                done.lock().expect("not poisoned").push(MaskedTable {
-                    table: t.name.clone(),
-                    source_rows,
-                    rows,
-                    file: None,
-                    sha256: None,
-                });
+                let copied = async {
+                    let mut w = self.begin().await?;
+                    let (source_rows, rows, _) = self
+                        .write_table(&mut w, &mut read, source, t, mask, &[], progress)
+                        .await?;
+                    w.commit().await.map_err(Error::db("cannot commit"))?;
+                    Ok::<_, Error>((source_rows, rows))
+                };
+                match copied.await {
+                    Ok((source_rows, rows)) => {
+                        done.lock().expect("not poisoned").push(MaskedTable {
+                            table: t.name.clone(),
+                            source_rows,
+                            rows,
+                            file: None,
+                            sha256: None,
+                        })
+                    }
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err((e, Some(ti)));
+                    }
+                }
             }
-            read.commit()
-                .await
-                .map_err(Error::db("cannot close a read transaction on the source"))
+            read.commit().await.map_err(|e| {
+                let closing = Error::db("cannot close a read transaction on the source");
+                (closing(e), None)
+            })
         };
-        let outcome = futures::future::try_join_all((0..lanes).map(|_| lane())).await;
+        let outcomes = futures::future::join_all((0..lanes).map(|_| lane())).await;
         let closed = main
             .commit()
             .await
             .map_err(Error::db("cannot close the read transaction on the source"));
-        outcome?;
-        closed?;
         let mut done = done.into_inner().expect("not poisoned");
         done.sort_by_key(|d: &MaskedTable| {
             order
                 .iter()
                 .position(|&ti| schema.tables[ti].name == d.table)
         });
+        if let Some((e, table)) = outcomes.into_iter().find_map(Result::err) {
+            return Err(match table {
+                Some(ti) => self.failed(e, &schema.tables[ti], &done),
+                None => e,
+            });
+        }
+        closed?;
         let tx = self.begin().await?;
         self.complete(tx, schema, order).await?;
         Ok(done)
