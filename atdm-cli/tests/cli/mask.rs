@@ -22,10 +22,10 @@ async fn source(path: &Path) {
     .await
     .unwrap();
     for i in 1..=60 {
-        let notes = if i % 4 == 0 {
-            format!("'called back, wrote to ines.moreau{i}@post.example'")
-        } else {
-            "NULL".to_owned()
+        let notes = match i % 4 {
+            0 => format!("'called back, wrote to ines.moreau{i}@post.example'"),
+            1 => format!("'asked for Ines Moreau{i} (her, not the office)'"),
+            _ => "NULL".to_owned(),
         };
         c.execute(sqlx::AssertSqlSafe(format!(
             "INSERT INTO customer VALUES ({i}, 'Ines Moreau{i}', 'ines.moreau{i}@post.example', \
@@ -211,6 +211,39 @@ async fn mask_suggests_refuses_and_writes_verified_copies() {
         &["--from", &from, "--to", "out", "--rules", "rules.toml"],
     )
     .fails_with("FILES_EXIST");
+
+    // Notes allowed unmasked keep the customers' emails and names: --verify finds both, the
+    // name (two words) inside longer text too, and the job fails.
+    std::fs::write(
+        dir.join("leaky.toml"),
+        "allow_unmasked = [\"customer.notes\"]\n[tables.customer]\n\
+         name = { transform = \"fake\", kind = \"full_name\" }\nemail = \"email\"\n\
+         phone = \"phone\"\n",
+    )
+    .unwrap();
+    let leaky = format!("sqlite://{}", dir.join("leaky.sqlite").display());
+    let r = mask(
+        dir,
+        Some(KEY),
+        &[
+            "--from",
+            &from,
+            "--to",
+            &leaky,
+            "--rules",
+            "leaky.toml",
+            "--create",
+            "--verify",
+        ],
+    )
+    .fails_with("VERIFY_FAILED");
+    for leak in [
+        "customer.email: 15 found in customer.notes",
+        "customer.name: 15 found in customer.notes",
+    ] {
+        assert!(r.stdout.contains(leak), "{leak}: {}", r.stdout);
+    }
+    assert!(!r.stdout.contains("ines.moreau") && !r.stdout.contains("Moreau"));
 
     // The audit trail holds the job, and neither values nor the key.
     let mut c = atdm_in(dir);

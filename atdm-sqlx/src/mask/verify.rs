@@ -2,8 +2,9 @@
 //!
 //! - **No source value left.** Every text value of at least [`MIN_CHARS`] characters of every
 //!   sensitive column of the source (all its rows, kept or not) is looked for in every cell of
-//!   every output table, whole and as a word of longer text (words split at white space and
-//!   `,;:<>()[]{}"'`). Values are compared by keyed digest, so the check keeps no value. A
+//!   every output table, whole, as a word of longer text and, for a value of several words, as
+//!   a run of those words inside longer text (words split at white space and `,;:<>()[]{}"'`,
+//!   runs of up to 8 words). Values are compared by keyed digest, so the check keeps no value. A
 //!   match in a column whose transform draws from a closed list (fake, generalize, constant)
 //!   is counted apart as a coincidence of that list, not as a leak: such a value was drawn,
 //!   not copied. Dates and numbers are left to their transforms (shift, generalize, noise).
@@ -47,7 +48,8 @@ pub struct ColumnProof {
     pub transform: String,
     /// Distinct source values looked for.
     pub source_values: u64,
-    /// Output cells (or words of them) holding one of those values: leaks.
+    /// Output cells holding one of those values (whole, as a word or as a run of words):
+    /// leaks.
     pub found: u64,
     /// Where they were found (`table.column`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -111,10 +113,19 @@ fn drawn(t: &Transform) -> bool {
     )
 }
 
-fn words(s: &str) -> impl Iterator<Item = &str> {
+/// The words of a text: split at white space and `,;:<>()[]{}"'`.
+fn tokens(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| c.is_whitespace() || ",;:<>()[]{}\"'".contains(c))
-        .filter(|w| w.chars().count() >= MIN_CHARS)
+        .filter(|w| !w.is_empty())
 }
+
+/// The words long enough to look for alone.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    tokens(s).filter(|w| w.chars().count() >= MIN_CHARS)
+}
+
+/// The most words of a source value looked for as a run of words inside longer text.
+const MAX_RUN: usize = 8;
 
 /// Checks the job's output; see the module docs.
 pub(super) async fn verify(job: &MaskJob, p: &Prepared) -> Result<Verification, Error> {
@@ -123,6 +134,7 @@ pub(super) async fn verify(job: &MaskJob, p: &Prepared) -> Result<Verification, 
     // The sensitive columns, and the digests of their source values.
     let mut columns = Vec::new();
     let mut wanted: HashMap<u128, usize> = HashMap::new();
+    let mut longest_run = 0usize;
     let mut read =
         p.db.begin_snapshot()
             .await
@@ -152,6 +164,13 @@ pub(super) async fn verify(job: &MaskJob, p: &Prepared) -> Result<Verification, 
                             && wanted.insert(text_digest(key, t), at).is_none()
                         {
                             distinct += 1;
+                            // A value of several words is also looked for as a run of those
+                            // words inside longer text ("12 Elm Street" in a note).
+                            let run: Vec<&str> = tokens(t).collect();
+                            if (2..=MAX_RUN).contains(&run.len()) {
+                                wanted.insert(text_digest(key, &run.join(" ")), at);
+                                longest_run = longest_run.max(run.len());
+                            }
                         }
                     }
                 }
@@ -196,7 +215,21 @@ pub(super) async fn verify(job: &MaskJob, p: &Prepared) -> Result<Verification, 
                         hits.push(c);
                     }
                 }
+                let run: Vec<&str> = tokens(text).collect();
+                for n in 2..=longest_run.min(run.len()) {
+                    for window in run.windows(n) {
+                        let joined = window.join(" ");
+                        if joined.chars().count() >= MIN_CHARS
+                            && let Some(&c) = wanted.get(&text_digest(key, &joined))
+                        {
+                            hits.push(c);
+                        }
+                    }
+                }
             }
+            // One hit per source column and cell.
+            hits.sort_unstable();
+            hits.dedup();
             for c in hits {
                 if drawn(&transforms[i]) {
                     columns[c].coincidences += 1;
