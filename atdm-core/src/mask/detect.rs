@@ -18,8 +18,9 @@
 //!   A name with a word that makes it *about* a kind (`email_verified`, `card_type`,
 //!   `password_changed_at`, `phone_ext`) names no kind, nor does a card or bank-account name
 //!   with a key word (`card_id`).
-//! - **Values.** The first 5,000 non-NULL values of the sample are matched whole against US
-//!   social security numbers, card numbers (13 to 19 digits, Luhn-valid), IBANs (mod-97
+//! - **Values.** The first 5,000 non-NULL values of the sample are matched whole against
+//!   national ids (US social security numbers, Brazilian CPFs and French NIRs with their check
+//!   digits), card numbers (13 to 19 digits, Luhn-valid), IBANs (mod-97
 //!   valid), emails, IPv4 and IPv6 addresses and formatted phone numbers (7 to 15 digits with
 //!   `+ ( ) - .` or spaces; bare digit strings only where the name says phone). When one kind
 //!   covers at least 60% of them it decides the column, over the name when they disagree,
@@ -254,7 +255,7 @@ impl PiiKind {
         match self {
             PiiKind::Email => "emails",
             PiiKind::Phone => "phone numbers",
-            PiiKind::NationalId => "US social security numbers",
+            PiiKind::NationalId => "national ids",
             PiiKind::CardNumber => "Luhn-valid card numbers",
             PiiKind::Iban => "valid IBANs",
             PiiKind::IpAddress => "IP addresses",

@@ -1,13 +1,13 @@
 //! What a column's values say it holds: small hand-written matchers for the shapes of
 //! personal data, and the counts of a sample's values that have each shape.
 //!
-//! Whole values are matched in this order, the first match counting: a US social security
-//! number (`ddd-dd-dddd`), a card number (13 to 19 digits, optionally grouped by single spaces
+//! Whole values are matched in this order, the first match counting: a national id (a US
+//! social security number `ddd-dd-dddd`, a Brazilian CPF, a French NIR), a card number (13 to 19 digits, optionally grouped by single spaces
 //! or dashes, Luhn-valid), an IBAN (two letters, two check digits, 11 to 30 letters and digits,
 //! optionally in groups of four, mod-97 valid), an email, an IPv4 or IPv6 address, and a
 //! formatted phone number (7 to 15 digits with `+ ( ) - .` or space separators). Inside free
-//! text, emails, phone numbers, social security numbers, card numbers and IBANs are found
-//! anywhere in the text.
+//! text, emails, phone numbers, national ids, card numbers and IBANs are found anywhere in the
+//! text.
 
 use super::PiiKind;
 use crate::Value;
@@ -22,7 +22,7 @@ pub(super) struct Embedded {
     pub(super) email: usize,
     /// Values with a phone number in them.
     pub(super) phone: usize,
-    /// Values with a social security number in them.
+    /// Values with a national id in them.
     pub(super) ssn: usize,
     /// Values with a card number in them.
     pub(super) card: usize,
@@ -35,7 +35,7 @@ pub(super) struct Embedded {
 pub(super) struct Stats {
     /// Non-NULL values looked at.
     pub(super) n: usize,
-    /// Values that are US social security numbers.
+    /// Values that are national ids.
     pub(super) ssn: usize,
     /// Values that are card numbers (text or integers).
     pub(super) card: usize,
@@ -193,7 +193,7 @@ impl Stats {
         [
             (e.email, "emails"),
             (e.phone, "phone numbers"),
-            (e.ssn, "social security numbers"),
+            (e.ssn, "national ids"),
             (e.card, "card numbers"),
             (e.iban, "IBANs"),
         ]
@@ -206,7 +206,7 @@ impl Stats {
 
 /// The kind a whole (trimmed) value has, if any.
 pub(super) fn whole_kind(s: &str) -> Option<PiiKind> {
-    if is_ssn(s) {
+    if is_national_id(s) {
         Some(PiiKind::NationalId)
     } else if is_card(s) {
         Some(PiiKind::CardNumber)
@@ -272,6 +272,69 @@ pub(super) fn is_ssn(s: &str) -> bool {
         return false;
     }
     &b[0..3] != b"000" && &b[0..3] != b"666" && &b[4..6] != b"00" && &b[7..11] != b"0000"
+}
+
+/// A national id of the generators' locales, written as people write it: a US social security
+/// number, a Brazilian CPF (`ddd.ddd.ddd-dd`, both check digits right) or a French NIR (15
+/// characters, grouped by spaces or not, its key right).
+pub(super) fn is_national_id(s: &str) -> bool {
+    is_ssn(s) || is_cpf(s) || is_nir(s)
+}
+
+/// A Brazilian CPF `ddd.ddd.ddd-dd` whose two mod-11 check digits hold (not one digit
+/// repeated).
+pub(super) fn is_cpf(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 14 || b[3] != b'.' || b[7] != b'.' || b[11] != b'-' {
+        return false;
+    }
+    let d: Vec<u32> = [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13]
+        .iter()
+        .map(|&i| b[i])
+        .take_while(u8::is_ascii_digit)
+        .map(|x| u32::from(x - b'0'))
+        .collect();
+    if d.len() != 11 || d.iter().all(|&x| x == d[0]) {
+        return false;
+    }
+    let check = |n: usize| {
+        let sum: u32 = (0..n).map(|i| d[i] * (n as u32 + 1 - i as u32)).sum();
+        match sum % 11 {
+            0 | 1 => 0,
+            r => 11 - r,
+        }
+    };
+    check(9) == d[9] && check(10) == d[10]
+}
+
+/// A French NIR (numero de securite sociale): sex (1, 2, 3, 7 or 8), year, month,
+/// department (2A and 2B for Corsica), commune, order and a key of `97 - n mod 97`; 15
+/// characters, alone or in the groups 1 2 2 2 3 3 2 separated by single spaces.
+pub(super) fn is_nir(s: &str) -> bool {
+    let compact: String = if s.len() == 15 {
+        s.to_owned()
+    } else {
+        let groups: Vec<&str> = s.split(' ').collect();
+        let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        if lens != [1, 2, 2, 2, 3, 3, 2] {
+            return false;
+        }
+        groups.concat()
+    };
+    let b = compact.as_bytes();
+    if b.len() != 15 || !matches!(b[0], b'1' | b'2' | b'3' | b'7' | b'8') {
+        return false;
+    }
+    // Corsica's departments count as 19 (2A) and 18 (2B) in the key.
+    let body = match &compact[5..7] {
+        "2A" | "2a" => format!("{}19{}", &compact[..5], &compact[7..13]),
+        "2B" | "2b" => format!("{}18{}", &compact[..5], &compact[7..13]),
+        _ => compact[..13].to_owned(),
+    };
+    let (Ok(n), Ok(key)) = (body.parse::<u64>(), compact[13..].parse::<u64>()) else {
+        return false;
+    };
+    body.bytes().all(|x| x.is_ascii_digit()) && key == 97 - n % 97
 }
 
 /// The Luhn check over ASCII digits.
@@ -521,7 +584,7 @@ pub(super) struct Found {
     pub(super) email: bool,
     /// A phone number.
     pub(super) phone: bool,
-    /// A US social security number.
+    /// A national id (see [`is_national_id`]).
     pub(super) ssn: bool,
     /// A card number.
     pub(super) card: bool,
@@ -529,8 +592,7 @@ pub(super) struct Found {
     pub(super) iban: bool,
 }
 
-/// Finds emails, phone numbers, social security numbers, card numbers and IBANs anywhere in
-/// a text.
+/// Finds emails, phone numbers, national ids, card numbers and IBANs anywhere in a text.
 pub(super) fn scan(text: &str) -> Found {
     let mut f = Found::default();
     if text.len() < 7 {
@@ -561,7 +623,9 @@ pub(super) fn scan(text: &str) -> Found {
             .trim_end_matches(|c: char| !c.is_ascii_digit());
         let card = card_in_run(run);
         f.card |= card;
-        if !card && !f.phone && !is_ssn(run) {
+        let id = is_cpf(run) || is_nir(run);
+        f.ssn |= id;
+        if !card && !id && !f.phone && !is_ssn(run) {
             f.phone = is_phone(run, false);
         }
     }

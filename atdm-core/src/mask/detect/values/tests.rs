@@ -40,6 +40,29 @@ fn ssns_cards_and_ibans() {
     ] {
         assert!(!is_ssn(bad), "{bad}");
     }
+    // Brazil's CPF and France's NIR, with their check digits.
+    for ok in [
+        "529.982.247-25",
+        "111.444.777-35",
+        "1 84 12 76 451 089 46",
+        "184127645108946",
+        "2 69 05 2A 123 456 88",
+    ] {
+        assert!(is_national_id(ok), "{ok}");
+        assert_eq!(whole_kind(ok), Some(PiiKind::NationalId), "{ok}");
+    }
+    for bad in [
+        "529.982.247-24",
+        "111.111.111-11",
+        "52998224725",
+        "1 84 12 76 451 089 47",
+        "484127645108946",
+        "1 84 12 76 451 08946",
+    ] {
+        assert!(!is_national_id(bad), "{bad}");
+    }
+    let f = scan("CPF 529.982.247-25 on file; NIR 1 84 12 76 451 089 46.");
+    assert!(f.ssn && !f.phone, "{f:?}");
     for ok in [
         "4111111111111111",
         "4111 1111 1111 1111",
