@@ -177,6 +177,32 @@ fn unescape(field: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]` (chrono's own ISO readers: no format string to read per
+/// value).
+fn date_time(s: &str) -> Option<(NaiveDate, chrono::NaiveTime)> {
+    let (d, t) = s.split_once(' ')?;
+    Some((d.parse().ok()?, t.parse().ok()?))
+}
+
+/// An offset as PostgreSQL writes it (`+00`, `-03:30`, `+05:53:28`), in seconds east of UTC.
+fn utc_offset(s: &str) -> Option<i32> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let mut seconds = 0;
+    let mut parts = 0;
+    for (part, scale) in rest.split(':').zip([3600, 60, 1]) {
+        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        seconds += part.parse::<i32>().ok()? * scale;
+        parts += 1;
+    }
+    (parts > 0 && rest.split(':').count() == parts).then_some(sign * seconds)
+}
+
 /// A date or time without PostgreSQL's ` BC` suffix, and whether it had one.
 fn era(s: &str) -> (&str, bool) {
     match s.strip_suffix(" BC") {
@@ -219,23 +245,23 @@ pub(super) fn parse(field: &str, ty: &ColumnType) -> Result<Value, String> {
         },
         T::Date => {
             let (s, bc) = era(s);
-            Value::Date(bc_date(
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("a finite date"))?,
-                bc,
-            ))
+            let d = s.parse().map_err(|_| bad("a finite date"))?;
+            Value::Date(bc_date(d, bc))
         }
         T::Timestamp => {
             let (s, bc) = era(s);
-            let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-                .map_err(|_| bad("a finite timestamp"))?;
-            Value::Timestamp(bc_date(t.date(), bc).and_time(t.time()))
+            let (d, t) = date_time(s).ok_or_else(|| bad("a finite timestamp"))?;
+            Value::Timestamp(bc_date(d, bc).and_time(t))
         }
         T::TimestampTz => {
             let (s, bc) = era(s);
-            let t = chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
-                .map_err(|_| bad("a finite timestamp with time zone"))?
-                .naive_utc();
-            Value::TimestampTz(bc_date(t.date(), bc).and_time(t.time()).and_utc())
+            let bad = || bad("a finite timestamp with time zone");
+            // The offset: the last sign after the time's start.
+            let at = s.rfind(['+', '-']).filter(|&i| i > 10).ok_or_else(bad)?;
+            let (d, t) = date_time(&s[..at]).ok_or_else(bad)?;
+            let offset = utc_offset(&s[at..]).ok_or_else(bad)?;
+            let local = bc_date(d, bc).and_time(t);
+            Value::TimestampTz((local - chrono::TimeDelta::seconds(offset.into())).and_utc())
         }
         T::Uuid => Value::Uuid(s.parse().map_err(|_| bad("a UUID"))?),
         T::Json => Value::Json(serde_json::from_str(s).map_err(|_| bad("JSON"))?),
@@ -384,6 +410,11 @@ mod tests {
                 Value::TimestampTz(ts("0000-01-01 00:00:00").and_utc()),
             ),
             (
+                "2020-01-01 00:00:00-03:30:15",
+                T::TimestampTz,
+                Value::TimestampTz(ts("2020-01-01 03:30:15").and_utc()),
+            ),
+            (
                 "2020-01-01 08:55:45+05:30",
                 T::TimestampTz,
                 Value::TimestampTz(ts("2020-01-01 03:25:45").and_utc()),
@@ -407,6 +438,9 @@ mod tests {
         for (field, ty) in [
             ("4111-1111", T::Integer),
             ("infinity", T::Date),
+            ("4111-01-01T00:00:00", T::Timestamp),
+            ("4111-01-01 00:00:00", T::TimestampTz),
+            ("4111-01-01 00:00:00+1", T::TimestampTz),
             ("4111111111111111", T::Boolean),
             (
                 "NaN",
