@@ -1,14 +1,16 @@
 //! Writing a masked copy into a database.
 //!
 //! Tables are written parents first. Tables the job creates (PostgreSQL, MySQL, MariaDB) get
-//! their foreign keys after every row is written, and on PostgreSQL their primary keys, unique
-//! constraints and indexes too, as `pg_restore` does ([`Schema::ddl_sections`]): no row waits
-//! on a key check, and each index is built in one pass over the rows. Otherwise (existing tables, SQLite) a
-//! foreign key between tables of one cycle, or of a table to itself, is written NULL with its
-//! row and set by an `UPDATE` once every table is written, so every row exists before
-//! anything points at it, whatever the database and however its constraints are declared;
-//! such foreign keys must be nullable. PostgreSQL loads through `COPY`; MySQL, MariaDB and
-//! SQLite through multi-row `INSERT`s.
+//! their foreign keys after every row is written, and on PostgreSQL their primary keys,
+//! unique constraints and indexes too, as `pg_restore` does ([`Schema::ddl_sections`]): no
+//! row waits on a key check, and each index is built in one pass over the rows. Otherwise
+//! (existing tables, SQLite) a foreign key between tables of one cycle, or of a table to
+//! itself, is written NULL with its row and set by an `UPDATE` once every table is written,
+//! so every row exists before anything points at it, whatever the database and however its
+//! constraints are declared; such foreign keys must be nullable. PostgreSQL loads through
+//! `COPY` (from a PostgreSQL source, rows travel as `COPY` text: see [`super::raw`]); MySQL,
+//! MariaDB and SQLite through multi-row `INSERT`s. Where tables do not wait on each other,
+//! several are written at once ([`lanes`]).
 
 use std::time::Duration;
 
