@@ -147,9 +147,10 @@ set = { status = "active" }
 
     #[test]
     fn a_missing_directory_is_an_io_error() {
-        let dir = temp_dir().join("absent");
-        let e = pack_from_dir(&dir).unwrap_err();
+        let parent = temp_dir();
+        let e = pack_from_dir(&parent.join("absent")).unwrap_err();
         assert!(matches!(e, Error::Io { .. }), "{e}");
+        std::fs::remove_dir_all(&parent).unwrap();
     }
 
     #[test]
