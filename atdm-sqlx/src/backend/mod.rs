@@ -21,6 +21,7 @@
 //! [`Backend`] and [`Conn`] on its sqlx driver (or any driver that can bind [`Value`]s and
 //! decode rows by [`ColumnType`]), and one arm in [`Db::connect`].
 
+mod bulk;
 mod literals;
 pub(crate) mod mysql;
 pub(crate) mod postgres;
@@ -35,6 +36,7 @@ use atdm_core::schema::{Column, ColumnType, Dialect, Table};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
+pub(crate) use bulk::{BulkLoad, SnapshotExport, TextCopy};
 pub(crate) use literals::{Literals, hex_bytes, literals, standard_text};
 
 use crate::catalog::CatalogSql;
@@ -84,57 +86,6 @@ pub(crate) struct ValueForms {
     pub(crate) integer_is_64_bit: bool,
     /// uuid and json columns hold text (SQLite, MySQL), not typed values.
     pub(crate) uuid_json_as_text: bool,
-}
-
-/// A database's bulk path: a statement that starts a load, fed through [`Conn::copy_in`] with
-/// rows as delimited text (values separated by tabs, rows ended by newlines, as PostgreSQL's
-/// `COPY` text format and MySQL's `LOAD DATA` read them), each value in the database's form.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BulkLoad {
-    /// The statement that loads into a table (quoted) with these columns (quoted).
-    pub(crate) statement: fn(&str, &[String]) -> String,
-    /// Appends one value.
-    pub(crate) field: fn(&mut String, &Value),
-    /// Appends the value of an Arrow column at a row (a generated batch's).
-    pub(crate) cell: fn(&mut String, &dyn arrow_array::Array, usize),
-}
-
-impl BulkLoad {
-    /// Appends one row.
-    pub(crate) fn row<'a>(&self, out: &mut String, values: impl IntoIterator<Item = &'a Value>) {
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                out.push('\t');
-            }
-            (self.field)(out, v);
-        }
-        out.push('\n');
-    }
-}
-
-/// A database's bulk read path: rows as delimited text, in the form [`BulkLoad`] writes them
-/// (PostgreSQL's `COPY` text format), read through [`Conn::copy_out`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TextCopy {
-    /// Statements that fix the session's text forms to the ones [`TextCopy::parse`] reads
-    /// (ISO dates, UTC times, hex bytes), run in the read transaction first.
-    pub(crate) setup: &'static str,
-    /// The statement that reads these columns (quoted) of a table (quoted).
-    pub(crate) statement: fn(&str, &[String]) -> String,
-    /// One field of a row as read (escaped, as it is between the separators) made into a
-    /// value of the type; the message never holds the value.
-    pub(crate) parse: fn(&str, &ColumnType) -> Result<Value, String>,
-}
-
-/// How read transactions on several connections see the same data (PostgreSQL's exported
-/// snapshots, as `pg_dump --jobs` reads).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SnapshotExport {
-    /// The query, run in a snapshot transaction, that returns its snapshot's name.
-    pub(crate) export: &'static str,
-    /// The statement that makes a new snapshot transaction (its first statement) read that
-    /// snapshot; `None` for a name that is not one the database gives.
-    pub(crate) import: fn(&str) -> Option<String>,
 }
 
 /// How the rows of a foreign-key cycle are written in one transaction: each row's foreign
