@@ -4,7 +4,7 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use fake::locales::{Data, EN};
 use rust_decimal::Decimal;
 
@@ -110,10 +110,13 @@ impl fmt::Debug for ColumnGen {
 }
 
 /// Bounds in days relative to the reference date, or absolute (days since 1970-01-01).
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+/// Days from 0001-01-01 to 1970-01-01, as [`Datelike::num_days_from_ce`] counts them.
+const EPOCH_FROM_CE: i64 = 719_163;
 
+/// `(d - EPOCH).num_days()`, without the duration arithmetic (this runs for every generated
+/// date and timestamp).
 fn days_since_epoch(d: NaiveDate) -> i64 {
-    (d - EPOCH).num_days()
+    i64::from(d.num_days_from_ce()) - EPOCH_FROM_CE
 }
 
 /// A date bound in days since 1970-01-01, and whether it is strict.
@@ -512,28 +515,21 @@ impl ColumnGen {
             }
             Kind::Bool => Scalar::Bool(rng.below(2) == 1),
             Kind::Date { lo, hi } => {
-                let (lo, hi) = (
-                    Bound::decode(*lo, ctx.reference_date),
-                    Bound::decode(*hi, ctx.reference_date),
-                );
+                let today = days_since_epoch(ctx.reference_date);
+                let (lo, hi) = (Bound::decode(*lo, today), Bound::decode(*hi, today));
                 let d = if self.unique {
                     lo + ((offset().wrapping_add(ctx.row)) % (hi - lo + 1).max(1) as u64) as i64
                 } else {
                     rng.range(lo, hi)
                 };
-                Scalar::Date(EPOCH + Duration::days(d))
+                Scalar::Date(d)
             }
             Kind::Timestamp { lo, hi, tz } => {
-                let (lo, hi) = (
-                    Bound::decode(*lo, ctx.reference_date),
-                    Bound::decode(*hi, ctx.reference_date),
-                );
-                let secs = rng.range(lo * 86_400, hi * 86_400 + 86_399);
-                let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default();
-                if *tz {
-                    Scalar::TimestampTz(t)
-                } else {
-                    Scalar::Timestamp(t.naive_utc())
+                let today = days_since_epoch(ctx.reference_date);
+                let (lo, hi) = (Bound::decode(*lo, today), Bound::decode(*hi, today));
+                Scalar::Timestamp {
+                    secs: rng.range(lo * 86_400, hi * 86_400 + 86_399),
+                    tz: *tz,
                 }
             }
             Kind::Uuid => {
@@ -578,7 +574,7 @@ impl ColumnGen {
         let unique = self.unique && matches!(self.kind, Kind::Semantic(_) | Kind::Words);
         let tag = (ctx.seed >> 40) as u32 & 0xFF_FFFF;
         let email = self.semantic == Some(Semantic::Email);
-        let mut suffix = String::new();
+        let mut suffix = Suffix::new();
         if unique {
             suffix.push(match (email, &self.kind) {
                 (true, _) => '.',
@@ -586,47 +582,56 @@ impl ColumnGen {
                 (false, _) => '-',
             });
             push_hex6(&mut suffix, tag);
-            push_decimal(&mut suffix, ctx.row);
+            suffix.push_str(itoa::Buffer::new().format(ctx.row));
         }
+        let suffix = suffix.as_str();
         let budget = self.max_len.map(|m| m.saturating_sub(suffix.len()));
         if email {
             if let Some(b) = budget {
                 shorten_local_part(buf, b);
             }
             let at = buf.find('@').unwrap_or(buf.len());
-            buf.insert_str(at, &suffix);
+            buf.insert_str(at, suffix);
         } else {
-            if let Some(b) = budget
-                && let Some((cut, _)) = buf.char_indices().nth(b)
-            {
-                buf.truncate(cut);
+            if let Some(b) = budget {
+                truncate_chars(buf, b);
             }
-            buf.push_str(&suffix);
+            buf.push_str(suffix);
         }
-        if let Some(max) = self.max_len
-            && let Some((cut, _)) = buf.char_indices().nth(max)
-        {
-            buf.truncate(cut);
+        if let Some(max) = self.max_len {
+            truncate_chars(buf, max);
         }
     }
 }
+
+/// Cuts `s` to its first `n` characters.
+fn truncate_chars(s: &mut String, n: usize) {
+    // No text has more characters than bytes: most values are short enough to skip the walk.
+    if s.len() > n
+        && let Some((cut, _)) = s.char_indices().nth(n)
+    {
+        s.truncate(cut);
+    }
+}
+
+/// A unique value's suffix (a separator, six hex digits and a row number), made on the stack
+/// because every row of a unique text column has one.
+type Suffix = arrayvec::ArrayString<32>;
 
 /// Appends `v` (below 2^24) as six lower-case hex digits, as `{v:06x}` does.
-fn push_hex6(out: &mut String, v: u32) {
+fn push_hex6(out: &mut Suffix, v: u32) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for shift in (0..6).rev() {
-        out.push(HEX[((v >> (shift * 4)) & 0xF) as usize] as char);
+        out.push(char::from(HEX[((v >> (shift * 4)) & 0xF) as usize]));
     }
-}
-
-/// Appends `v` in decimal, as `{v}` does, without the formatting machinery.
-fn push_decimal(out: &mut String, v: u64) {
-    super::push_num(out, v, 0);
 }
 
 /// Cuts an email that is longer than `max` characters in its local part, so the domain (and
 /// its synthetic marker) survives `varchar(n)`.
 fn shorten_local_part(email: &mut String, max: usize) {
+    if email.len() <= max {
+        return;
+    }
     let len = email.chars().count();
     let Some(at) = email.find('@') else { return };
     let local = email[..at].chars().count();
@@ -661,11 +666,12 @@ impl Bound {
         }
     }
 
-    fn decode(v: i64, today: NaiveDate) -> i64 {
+    /// The bound in days since 1970-01-01; `today` is the reference date's.
+    fn decode(v: i64, today: i64) -> i64 {
         if v > ABS_FLAG / 2 {
             v - ABS_FLAG
         } else {
-            days_since_epoch(today) + v
+            today + v
         }
     }
 }
@@ -675,14 +681,11 @@ mod digits_tests {
     #[test]
     fn hex_and_decimal_match_the_formatter() {
         for v in [0u32, 1, 0xabc, 0xFF_FFFF] {
-            let mut s = String::new();
+            let mut s = super::Suffix::new();
             super::push_hex6(&mut s, v);
-            assert_eq!(s, format!("{v:06x}"));
+            assert_eq!(s.as_str(), format!("{v:06x}"));
         }
         for v in [0u64, 7, 10, 99_999, u64::MAX] {
-            let mut s = String::new();
-            super::push_decimal(&mut s, v);
-            assert_eq!(s, v.to_string());
             for width in [0usize, 2, 3, 5, 24] {
                 let mut s = String::new();
                 super::super::push_num(&mut s, v, width);

@@ -85,7 +85,10 @@ impl ColBuilder {
             (ColBuilder::Int32(b), Scalar::Int(i)) => b.append_value(i as i32),
             (ColBuilder::Int64(b), Scalar::Int(i)) => b.append_value(i),
             (ColBuilder::Bool(b), Scalar::Bool(v)) => b.append_value(v),
-            (ColBuilder::Date(b), Scalar::Date(d)) => b.append_value((d - EPOCH).num_days() as i32),
+            (ColBuilder::Date(b), Scalar::Date(d)) => b.append_value(d as i32),
+            (ColBuilder::Ts(b), Scalar::Timestamp { secs, .. }) => {
+                b.append_value(Scalar::micros(secs))
+            }
             // As `Value::to_json` writes it (lower-case, hyphenated), without an allocation.
             (ColBuilder::Utf8(b), Scalar::Uuid(u)) => b.append_value(
                 u.hyphenated()

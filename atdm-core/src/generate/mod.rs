@@ -63,7 +63,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 pub use column::ColumnGen;
@@ -86,22 +86,13 @@ use crate::schema::{Column, Table};
 
 /// Appends `v` in decimal, zero-padded to `width` digits, as `{v:0width$}` does, without the
 /// formatting machinery (a hot path of generation).
-pub(crate) fn push_num(out: &mut String, mut v: u64, width: usize) {
-    let mut digits = [b'0'; 24];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+pub(crate) fn push_num(out: &mut String, v: u64, width: usize) {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(v);
+    for _ in digits.len()..width {
+        out.push('0');
     }
-    let start = i.min(digits.len().saturating_sub(width));
-    out.reserve(digits.len() - start);
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
+    out.push_str(digits);
 }
 use crate::value::Value;
 
@@ -251,24 +242,48 @@ pub(crate) enum Scalar {
     Bool(bool),
     Int(i64),
     Numeric(Decimal),
-    Date(NaiveDate),
-    Timestamp(NaiveDateTime),
-    TimestampTz(DateTime<Utc>),
+    /// Days since 1970-01-01.
+    Date(i64),
+    /// Seconds since 1970-01-01 00:00 UTC; `tz` for a `timestamptz`. Seconds outside what
+    /// chrono can hold are the epoch.
+    Timestamp {
+        secs: i64,
+        tz: bool,
+    },
     Uuid(uuid::Uuid),
     /// The text is in the buffer.
     Text,
     Other(Value),
 }
 
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+
 impl Scalar {
+    /// A timestamp's microseconds since the epoch, as its [`Value`] holds them.
+    pub(crate) fn micros(secs: i64) -> i64 {
+        const MIN: i64 = DateTime::<Utc>::MIN_UTC.timestamp();
+        const MAX: i64 = DateTime::<Utc>::MAX_UTC.timestamp();
+        if (MIN..=MAX).contains(&secs) {
+            secs * 1_000_000
+        } else {
+            0
+        }
+    }
+
     pub(crate) fn into_value(self, buf: &str) -> Value {
         match self {
             Scalar::Bool(b) => Value::Bool(b),
             Scalar::Int(i) => Value::Int(i),
             Scalar::Numeric(d) => Value::Numeric(d),
-            Scalar::Date(d) => Value::Date(d),
-            Scalar::Timestamp(t) => Value::Timestamp(t),
-            Scalar::TimestampTz(t) => Value::TimestampTz(t),
+            Scalar::Date(d) => Value::Date(EPOCH + chrono::Duration::days(d)),
+            Scalar::Timestamp { secs, tz } => {
+                let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default();
+                if tz {
+                    Value::TimestampTz(t)
+                } else {
+                    Value::Timestamp(t.naive_utc())
+                }
+            }
             Scalar::Uuid(u) => Value::Uuid(u),
             Scalar::Text => Value::Text(buf.to_owned()),
             Scalar::Other(v) => v,

@@ -9,8 +9,6 @@
 //! `state`, `district` and `zip` one place, in the planner and in bulk generation alike, and a
 //! cell stays computable alone.
 
-use std::fmt::Write as _;
-
 use fake::locales::{Data, EN};
 
 use super::locale::{Locale, ascii_name};
@@ -47,16 +45,35 @@ pub(crate) struct TextCtx<'a> {
 }
 
 impl TextCtx<'_> {
-    /// One of the row person's names: the marker policy's, or the locale's.
-    fn person(&self, kind: Semantic, out: &mut String) {
+    /// One of the row person's names: the locale's word, or `None` where the marker policy
+    /// wrote one into `out`.
+    fn person_word(&self, kind: Semantic, out: &mut String) -> Option<&'static str> {
         let (part, list) = match kind {
             Semantic::FirstName => (PERSON_FIRST, self.locale.first_names()),
             _ => (PERSON_LAST, self.locale.last_names()),
         };
         let mut rng = self.row.stream(part);
-        if !self.policy.generate(kind, &mut rng, out) {
-            out.push_str(rng.word(list));
+        if self.policy.generate(kind, &mut rng, out) {
+            None
+        } else {
+            Some(rng.word(list))
         }
+    }
+
+    /// One of the row person's names: the marker policy's, or the locale's.
+    fn person(&self, kind: Semantic, out: &mut String) {
+        if let Some(word) = self.person_word(kind, out) {
+            out.push_str(word);
+        }
+    }
+
+    /// One of the row person's names in ASCII, appended to `out`.
+    fn ascii_person(&self, kind: Semantic, out: &mut String) {
+        let mut written = String::new();
+        match self.person_word(kind, &mut written) {
+            Some(word) => ascii_name(word, out),
+            None => ascii_name(&written, out),
+        };
     }
 
     fn region(&self) -> &'static super::locale::Region {
@@ -64,15 +81,28 @@ impl TextCtx<'_> {
         &regions[self.row.stream(ADDRESS_REGION).below(regions.len() as u64) as usize]
     }
 
-    /// The row person's first and last names in ASCII (empty where none can be made).
-    fn ascii_names(&self) -> (String, String) {
-        let (mut first, mut last) = (String::new(), String::new());
-        self.person(Semantic::FirstName, &mut first);
-        self.person(Semantic::LastName, &mut last);
-        let (mut a, mut b) = (String::new(), String::new());
-        ascii_name(&first, &mut a);
-        ascii_name(&last, &mut b);
-        (a, b)
+    /// Writes the row person's first and last names in ASCII (either empty where none can
+    /// be made) into `names`, first then last, and returns where the last name starts.
+    fn ascii_names(&self, names: &mut String) -> usize {
+        names.clear();
+        self.ascii_person(Semantic::FirstName, names);
+        let split = names.len();
+        self.ascii_person(Semantic::LastName, names);
+        split
+    }
+
+    /// An email or user-name local part from the row person's ASCII names (see
+    /// [`local_part`]). The names go through a buffer each thread keeps, as this runs for
+    /// every generated email.
+    fn local_part(&self, rng: &mut CellRng, out: &mut String) {
+        thread_local! {
+            static NAMES: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        NAMES.with_borrow_mut(|names| {
+            let split = self.ascii_names(names);
+            let (first, last) = names.split_at(split);
+            local_part(first, last, rng, out);
+        });
     }
 }
 
@@ -99,8 +129,7 @@ pub(crate) fn write(kind: Semantic, cx: &TextCtx<'_>, rng: &mut CellRng, out: &m
             if cx.policy.generate(kind, rng, out) {
                 return;
             }
-            let (first, last) = cx.ascii_names();
-            local_part(&first, &last, rng, out);
+            cx.local_part(rng, out);
             if rng.below(2) == 0 {
                 super::push_num(out, rng.below(100), 0);
             }
@@ -111,8 +140,7 @@ pub(crate) fn write(kind: Semantic, cx: &TextCtx<'_>, rng: &mut CellRng, out: &m
             if cx.policy.generate(kind, rng, out) {
                 return;
             }
-            let (first, last) = cx.ascii_names();
-            local_part(&first, &last, rng, out);
+            cx.local_part(rng, out);
             super::push_num(out, rng.below(1000), 0);
         }
         State | Region | City | Zip => {
@@ -167,21 +195,21 @@ pub(crate) fn write(kind: Semantic, cx: &TextCtx<'_>, rng: &mut CellRng, out: &m
 /// `flast` or `first_last`; the name that exists when only one does; `user` when neither.
 fn local_part(first: &str, last: &str, rng: &mut CellRng, out: &mut String) {
     match (first.is_empty(), last.is_empty()) {
-        (false, false) => match rng.below(4) {
-            0 => {
-                let _ = write!(out, "{first}.{last}");
+        (false, false) => {
+            match rng.below(4) {
+                0 => {
+                    out.push_str(first);
+                    out.push('.');
+                }
+                1 => out.push_str(first),
+                2 => out.extend(first.chars().take(1)),
+                _ => {
+                    out.push_str(first);
+                    out.push('_');
+                }
             }
-            1 => {
-                let _ = write!(out, "{first}{last}");
-            }
-            2 => {
-                out.extend(first.chars().take(1));
-                out.push_str(last);
-            }
-            _ => {
-                let _ = write!(out, "{first}_{last}");
-            }
-        },
+            out.push_str(last);
+        }
         (true, false) => out.push_str(last),
         (false, true) => out.push_str(first),
         (true, true) => out.push_str("user"),
@@ -222,9 +250,11 @@ mod tests {
                 assert!(full.contains(&first) && full.contains(&last), "{full}");
                 let email = cell(Semantic::Email, "email");
                 assert!(email.is_ascii() && email.contains("@example."), "{email}");
-                let (a, b) = cx.ascii_names();
+                let mut names = String::new();
+                let split = cx.ascii_names(&mut names);
+                let (a, b) = names.split_at(split);
                 assert!(
-                    (!a.is_empty() && email.contains(&a)) || (!b.is_empty() && email.contains(&b)),
+                    (!a.is_empty() && email.contains(a)) || (!b.is_empty() && email.contains(b)),
                     "{locale} {first} {last}: {email}"
                 );
                 let state = cell(Semantic::Region, "district");

@@ -430,6 +430,12 @@ impl<'de> Deserialize<'de> for Locale {
 /// ASCII could be made of it.
 pub(crate) fn ascii_name(name: &str, out: &mut String) -> bool {
     let start = out.len();
+    // Most names are ASCII letters already: copied and lower-cased in one pass.
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        out.push_str(name);
+        out[start..].make_ascii_lowercase();
+        return true;
+    }
     // Romanised names are all written in Japanese script: ASCII names skip the search.
     if !name.is_ascii()
         && let Some(r) = regions::romaji(name)
