@@ -23,7 +23,7 @@ use super::rows::{self, TableMask, Work};
 use super::scan::{self, Rows};
 use super::subset::{Kept, identity};
 use super::{MaskProgress, MaskedTable};
-use crate::backend::{BulkLoad, Db, Literals, TextCopy, Tx, literals};
+use crate::backend::{BulkLoad, CycleWrites, Db, Literals, TextCopy, Tx, literals};
 use crate::error::Error;
 use crate::generate::push_sql_literal;
 
@@ -43,6 +43,9 @@ pub(super) struct Target {
     /// Statements that create the tables in the write transaction, so a failed job leaves
     /// nothing (`transaction = "whole"`, where DDL is transactional: PostgreSQL, SQLite).
     create_in_tx: Vec<String>,
+    /// Tables a `"whole"` job creates before its write transaction, where DDL commits at once
+    /// (MySQL, MariaDB), quoted: a failed job drops them again.
+    created: Vec<String>,
 }
 
 /// A foreign key written after every table: its table and columns (positions).
@@ -230,11 +233,20 @@ impl Target {
         } else {
             Vec::new()
         };
+        let created = if create && mode == TransactionMode::Whole && create_in_tx.is_empty() {
+            order
+                .iter()
+                .map(|&i| db.dialect().quote_table(&schema.tables[i]))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let target = Target {
             db,
             mode,
             after,
             create_in_tx,
+            created,
         };
         let checked = async {
             for late in target.late_keys(schema, order) {
@@ -335,9 +347,64 @@ impl Target {
         self.db.close().await;
     }
 
-    /// Writes every table in `order` from the source, masked.
+    /// Writes every table in `order` from the source, masked. A failed `"whole"` job leaves
+    /// nothing: the tables it created outside its transaction are dropped again.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn write(
+        &self,
+        source: &Db,
+        schema: &Schema,
+        plan: &MaskPlan,
+        masker: &Masker,
+        order: &[usize],
+        kept: Option<&Kept>,
+        progress: &(dyn Fn(MaskProgress<'_>) + Sync),
+    ) -> Result<Vec<MaskedTable>, Error> {
+        let written = self
+            .write_all(source, schema, plan, masker, order, kept, progress)
+            .await;
+        match written {
+            Err(e) if !self.created.is_empty() => Err(self.drop_created(e).await),
+            written => written,
+        }
+    }
+
+    /// Drops the tables a failed job created outside its transaction, children first; `e`
+    /// is the failure, which says where they cannot be dropped.
+    async fn drop_created(&self, e: Error) -> Error {
+        let mut script: Vec<String> = self
+            .created
+            .iter()
+            .rev()
+            .map(|t| format!("DROP TABLE IF EXISTS {t}"))
+            .collect();
+        // Keys added after the data may already tie the tables to each other.
+        if let CycleWrites::Unchecked { off, on } = self.db.cycle_writes() {
+            script.insert(0, off.to_owned());
+            script.push(on.to_owned());
+        }
+        let dropped = async {
+            let mut session = self.db.session().await?;
+            for stmt in script {
+                session.execute_script(stmt).await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        };
+        match dropped.await {
+            Ok(()) => e,
+            Err(d) => Error::MaskFailed {
+                message: format!(
+                    "{e}; but the tables the job created could not be dropped ({}), and stay \
+                     empty or partly written: {}",
+                    crate::error::db_message(&d),
+                    self.created.join(", ")
+                ),
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_all(
         &self,
         source: &Db,
         schema: &Schema,
