@@ -9,6 +9,8 @@
 //! `state`, `district` and `zip` one place, in the planner and in bulk generation alike, and a
 //! cell stays computable alone.
 
+use std::borrow::Cow;
+
 use fake::locales::{Data, EN};
 
 use super::locale::{Locale, ascii_name};
@@ -45,35 +47,16 @@ pub(crate) struct TextCtx<'a> {
 }
 
 impl TextCtx<'_> {
-    /// One of the row person's names: the locale's word, or `None` where the marker policy
-    /// wrote one into `out`.
-    fn person_word(&self, kind: Semantic, out: &mut String) -> Option<&'static str> {
+    /// One of the row person's names: the marker policy's, or the locale's.
+    fn person(&self, kind: Semantic, out: &mut String) {
         let (part, list) = match kind {
             Semantic::FirstName => (PERSON_FIRST, self.locale.first_names()),
             _ => (PERSON_LAST, self.locale.last_names()),
         };
         let mut rng = self.row.stream(part);
-        if self.policy.generate(kind, &mut rng, out) {
-            None
-        } else {
-            Some(rng.word(list))
+        if !self.policy.generate(kind, &mut rng, out) {
+            out.push_str(rng.word(list));
         }
-    }
-
-    /// One of the row person's names: the marker policy's, or the locale's.
-    fn person(&self, kind: Semantic, out: &mut String) {
-        if let Some(word) = self.person_word(kind, out) {
-            out.push_str(word);
-        }
-    }
-
-    /// One of the row person's names in ASCII, appended to `out`.
-    fn ascii_person(&self, kind: Semantic, out: &mut String) {
-        let mut written = String::new();
-        match self.person_word(kind, &mut written) {
-            Some(word) => ascii_name(word, out),
-            None => ascii_name(&written, out),
-        };
     }
 
     fn region(&self) -> &'static super::locale::Region {
@@ -81,28 +64,34 @@ impl TextCtx<'_> {
         &regions[self.row.stream(ADDRESS_REGION).below(regions.len() as u64) as usize]
     }
 
-    /// Writes the row person's first and last names in ASCII (either empty where none can
-    /// be made) into `names`, first then last, and returns where the last name starts.
-    fn ascii_names(&self, names: &mut String) -> usize {
-        names.clear();
-        self.ascii_person(Semantic::FirstName, names);
-        let split = names.len();
-        self.ascii_person(Semantic::LastName, names);
-        split
+    /// One of the row person's names in ASCII (empty where none can be made): the locale's
+    /// list in that form is made once, so an email costs no transliteration.
+    fn ascii_person(&self, kind: Semantic) -> Cow<'static, str> {
+        let first = kind == Semantic::FirstName;
+        let (part, list) = if first {
+            (PERSON_FIRST, self.locale.first_names())
+        } else {
+            (PERSON_LAST, self.locale.last_names())
+        };
+        let mut rng = self.row.stream(part);
+        let mut written = String::new();
+        if self.policy.generate(kind, &mut rng, &mut written) {
+            let mut ascii = String::new();
+            ascii_name(&written, &mut ascii);
+            Cow::Owned(ascii)
+        } else {
+            // The draw `rng.word(list)` makes.
+            let i = rng.below(list.len() as u64) as usize;
+            Cow::Borrowed(self.locale.ascii_names(first)[i].as_str())
+        }
     }
 
     /// An email or user-name local part from the row person's ASCII names (see
-    /// [`local_part`]). The names go through a buffer each thread keeps, as this runs for
-    /// every generated email.
+    /// [`local_part`]).
     fn local_part(&self, rng: &mut CellRng, out: &mut String) {
-        thread_local! {
-            static NAMES: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-        }
-        NAMES.with_borrow_mut(|names| {
-            let split = self.ascii_names(names);
-            let (first, last) = names.split_at(split);
-            local_part(first, last, rng, out);
-        });
+        let first = self.ascii_person(Semantic::FirstName);
+        let last = self.ascii_person(Semantic::LastName);
+        local_part(&first, &last, rng, out);
     }
 }
 
@@ -250,9 +239,11 @@ mod tests {
                 assert!(full.contains(&first) && full.contains(&last), "{full}");
                 let email = cell(Semantic::Email, "email");
                 assert!(email.is_ascii() && email.contains("@example."), "{email}");
-                let mut names = String::new();
-                let split = cx.ascii_names(&mut names);
-                let (a, b) = names.split_at(split);
+                let (a, b) = (
+                    cx.ascii_person(Semantic::FirstName),
+                    cx.ascii_person(Semantic::LastName),
+                );
+                let (a, b) = (a.as_ref(), b.as_ref());
                 assert!(
                     (!a.is_empty() && email.contains(a)) || (!b.is_empty() && email.contains(b)),
                     "{locale} {first} {last}: {email}"

@@ -80,6 +80,28 @@ impl Locale {
         }
     }
 
+    /// The first names (`first`) or family names in the form [`ascii_name`] gives them, in
+    /// the order of [`Locale::first_names`] and [`Locale::last_names`]; made once per process.
+    pub(crate) fn ascii_names(self, first: bool) -> &'static [String] {
+        static LISTS: [std::sync::OnceLock<Vec<String>>; 2 * Locale::ALL.len()] =
+            [const { std::sync::OnceLock::new() }; 2 * Locale::ALL.len()];
+        let (slot, names) = if first {
+            (2 * self as usize, self.first_names())
+        } else {
+            (2 * self as usize + 1, self.last_names())
+        };
+        LISTS[slot].get_or_init(|| {
+            names
+                .iter()
+                .map(|n| {
+                    let mut ascii = String::new();
+                    ascii_name(n, &mut ascii);
+                    ascii
+                })
+                .collect()
+        })
+    }
+
     /// [`ascii_name`], for code outside `generate` (masking's fake emails and user names).
     pub(crate) fn ascii_name(name: &str, out: &mut String) -> bool {
         ascii_name(name, out)
