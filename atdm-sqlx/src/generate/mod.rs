@@ -384,14 +384,22 @@ pub(crate) fn generate_into(
             Some(remote) => Place::Store(remote, &name),
             None => Place::Dir(&path),
         };
-        let sink = Sink::create(place, path.clone(), format, model, schema)?;
+        let sized = sizing(&dataset, table, total, options.batch_rows);
+        let sink = Sink::create(
+            place,
+            path.clone(),
+            format,
+            model,
+            schema,
+            sized.row_group_rows,
+        )?;
         let written = write_table(
             &dataset,
             table,
             range.clone(),
             sink,
             &pool,
-            options,
+            sized.batch_rows,
             progress,
         )?;
         let edge_rows = dataset
@@ -478,6 +486,43 @@ impl Serialize for ManifestView<'_> {
     }
 }
 
+/// About the most bytes of one batch in memory. A batch per thread is made while the writer
+/// takes others from a channel, so this bounds a job's memory whatever the table's width.
+const BATCH_BYTES: u64 = 4 << 20;
+
+/// About the most bytes of Arrow data in one Parquet row group, which the writer holds until
+/// the group is complete.
+const ROW_GROUP_BYTES: u64 = 12 << 20;
+
+/// The most rows of a Parquet row group.
+pub(crate) const ROW_GROUP_ROWS: u64 = 64 * 1024;
+
+/// How a table is cut: rows per batch and per Parquet row group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Sizing {
+    /// At most the caller's batch size; fewer for wide rows.
+    pub(crate) batch_rows: u64,
+    /// 64Ki rows; fewer for wide rows.
+    pub(crate) row_group_rows: usize,
+}
+
+/// The sizing of `table` (`total` rows in the dataset), from the size in memory of its first
+/// rows: ordinary tables keep `batch_rows` and 64Ki-row row groups, wide ones (long text in
+/// many columns) get fewer rows so batches stay near [`BATCH_BYTES`] and row groups near
+/// [`ROW_GROUP_BYTES`]. The first rows are the same in every part, process and thread count,
+/// so the files are too; the batch size never changes a file.
+pub(crate) fn sizing(dataset: &Dataset<'_>, table: &str, total: u64, batch_rows: u64) -> Sizing {
+    let probe = total.min(256);
+    let row_bytes = match dataset.batch(table, 0..probe) {
+        Some(b) if probe > 0 => (b.get_array_memory_size() as u64 / probe).max(1),
+        _ => 1,
+    };
+    Sizing {
+        batch_rows: (BATCH_BYTES / row_bytes).clamp(64.min(batch_rows), batch_rows),
+        row_group_rows: (ROW_GROUP_BYTES / row_bytes).clamp(1024, ROW_GROUP_ROWS) as usize,
+    }
+}
+
 /// Splits `range` into batches.
 pub(crate) fn batches(range: Range<u64>, batch_rows: u64) -> Vec<Range<u64>> {
     (range.start..range.end)
@@ -494,11 +539,11 @@ fn write_table(
     range: Range<u64>,
     sink: Sink,
     pool: &rayon::ThreadPool,
-    options: &GenerateOptions,
+    batch_rows: u64,
     progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Result<sinks::Written, Error> {
     let total = range.end - range.start;
-    let work = batches(range, options.batch_rows);
+    let work = batches(range, batch_rows);
     let window = pool.current_num_threads().max(1) * 2;
     let (send, receive) = mpsc::sync_channel::<RecordBatch>(window);
     std::thread::scope(|scope| {

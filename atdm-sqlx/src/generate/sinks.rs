@@ -135,14 +135,15 @@ fn failed(path: &Path, e: impl std::fmt::Display) -> crate::Error {
 }
 
 impl Sink {
-    /// Starts the file at `place` for `table`'s batches of `schema`; `shown` names it in
-    /// messages.
+    /// Starts the file at `place` for `table`'s batches of `schema`, in row groups of
+    /// `row_group_rows` where it is Parquet; `shown` names it in messages.
     pub(crate) fn create(
         place: Place<'_>,
         shown: PathBuf,
         format: FileFormat,
         table: &Table,
         schema: arrow_schema::SchemaRef,
+        row_group_rows: usize,
     ) -> Result<Sink, crate::Error> {
         let (target, partial, final_path) = match place {
             Place::Dir(path) => {
@@ -167,7 +168,7 @@ impl Sink {
             FileFormat::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
-                    .set_max_row_group_row_count(Some(64 * 1024))
+                    .set_max_row_group_row_count(Some(row_group_rows.max(1)))
                     .set_created_by(format!("atdm {}", env!("CARGO_PKG_VERSION")))
                     .build();
                 Writer::Parquet(

@@ -240,3 +240,75 @@ fn a_dataset_is_pinned_byte_for_byte() {
         "{e}"
     );
 }
+
+#[test]
+fn wide_tables_get_smaller_batches_and_row_groups_and_the_same_files() {
+    let mut toml = String::from(
+        "name = \"wide\"\n[[tables]]\nname = \"wide\"\nprimary_key = [\"id\"]\ncolumns = [\n  \
+         { name = \"id\", type = \"bigint\" },\n",
+    );
+    for i in 0..40 {
+        toml.push_str(&format!(
+            "  {{ name = \"note_{i}\", type = \"varchar(200)\" }},\n"
+        ));
+    }
+    toml.push_str("]\n");
+    let schema = atdm_core::schema::Schema::from_toml(&toml, "wide.toml").unwrap();
+    let wide = atdm_core::Pack::builder("wide", schema).build().unwrap();
+    let n = rows(&[("wide", 10_000)]);
+    let options = GenerateOptions::new(n.clone(), 3, date());
+    let dataset = Dataset::new(
+        wide.schema(),
+        &n,
+        wide.generators(),
+        wide.markers(),
+        &dataset_options(&wide, 3, date()),
+    )
+    .unwrap();
+    let sized = sizing(&dataset, "wide", 10_000, options.batch_rows);
+    assert!(sized.batch_rows < options.batch_rows, "{sized:?}");
+    assert!((sized.row_group_rows as u64) < ROW_GROUP_ROWS, "{sized:?}");
+    assert!(sized.row_group_rows < 10_000, "{sized:?}");
+    // An ordinary table keeps the batch size it is given and 64Ki-row row groups.
+    let pack = healthcare::pack();
+    let n = rows(&[("plan", 5), ("member", 300)]);
+    let narrow = Dataset::new(
+        pack.schema(),
+        &n,
+        pack.generators(),
+        pack.markers(),
+        &dataset_options(&pack, 3, date()),
+    )
+    .unwrap();
+    assert_eq!(
+        sizing(&narrow, "member", 300, 16 * 1024),
+        Sizing {
+            batch_rows: 16 * 1024,
+            row_group_rows: ROW_GROUP_ROWS as usize
+        }
+    );
+
+    let (a, b) = (tmp(), tmp());
+    let mut one = options.clone();
+    one.threads = 1;
+    let first = generate_files(&wide, &one, FileFormat::Parquet, &at(&a), &|_| {}).unwrap();
+    let mut many = options;
+    many.threads = 3;
+    many.batch_rows = 700;
+    let second = generate_files(&wide, &many, FileFormat::Parquet, &at(&b), &|_| {}).unwrap();
+    assert_eq!(first.tables[0].sha256, second.tables[0].sha256);
+    let file = std::fs::File::open(a.join(&first.tables[0].file)).unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(
+        &parquet::file::reader::SerializedFileReader::new(file).unwrap(),
+    )
+    .clone();
+    let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+    assert!(groups.len() > 1, "{groups:?}");
+    assert!(
+        groups.iter().all(|&g| g <= sized.row_group_rows as i64),
+        "{groups:?} {sized:?}"
+    );
+    assert_eq!(groups.iter().sum::<i64>(), 10_000);
+    let _ = std::fs::remove_dir_all(a);
+    let _ = std::fs::remove_dir_all(b);
+}

@@ -166,6 +166,7 @@ pub(super) async fn write(
             format,
             t,
             Arc::clone(&arrow),
+            crate::generate::ROW_GROUP_ROWS as usize,
         )?;
         let mask = TableMask::new(
             t,
