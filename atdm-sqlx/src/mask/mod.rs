@@ -365,12 +365,12 @@ async fn run(
         MaskTarget::Database { url, create } => {
             let out = target::Target::open(url, &p.schema, *create, job.rules.transaction, &order)
                 .await?;
-            let kept = match &p.plan.subset {
-                Some(s) => Some(subset::kept(&p.db, &p.schema, s, &job.key).await?),
-                None => None,
-            };
-            let written = out
-                .write(
+            let written = async {
+                let kept = match &p.plan.subset {
+                    Some(s) => Some(subset::kept(&p.db, &p.schema, s, &job.key).await?),
+                    None => None,
+                };
+                out.write(
                     &p.db,
                     &p.schema,
                     &p.plan,
@@ -379,7 +379,12 @@ async fn run(
                     kept.as_ref(),
                     progress,
                 )
-                .await;
+                .await
+            };
+            let written = match written.await {
+                Err(e) => Err(out.undo(e).await),
+                written => written,
+            };
             out.close().await;
             written?
         }

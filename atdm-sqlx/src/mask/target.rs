@@ -347,31 +347,13 @@ impl Target {
         self.db.close().await;
     }
 
-    /// Writes every table in `order` from the source, masked. A failed `"whole"` job leaves
-    /// nothing: the tables it created outside its transaction are dropped again.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn write(
-        &self,
-        source: &Db,
-        schema: &Schema,
-        plan: &MaskPlan,
-        masker: &Masker,
-        order: &[usize],
-        kept: Option<&Kept>,
-        progress: &(dyn Fn(MaskProgress<'_>) + Sync),
-    ) -> Result<Vec<MaskedTable>, Error> {
-        let written = self
-            .write_all(source, schema, plan, masker, order, kept, progress)
-            .await;
-        match written {
-            Err(e) if !self.created.is_empty() => Err(self.drop_created(e).await),
-            written => written,
+    /// After a failed job: drops the tables it created outside its transaction (a
+    /// `"whole"` job on MySQL or MariaDB), children first, so it leaves nothing. Returns the
+    /// failure `e`, which names the tables if they cannot be dropped.
+    pub(super) async fn undo(&self, e: Error) -> Error {
+        if self.created.is_empty() {
+            return e;
         }
-    }
-
-    /// Drops the tables a failed job created outside its transaction, children first; `e`
-    /// is the failure, which says where they cannot be dropped.
-    async fn drop_created(&self, e: Error) -> Error {
         let mut script: Vec<String> = self
             .created
             .iter()
@@ -403,8 +385,9 @@ impl Target {
         }
     }
 
+    /// Writes every table in `order` from the source, masked.
     #[allow(clippy::too_many_arguments)]
-    async fn write_all(
+    pub(super) async fn write(
         &self,
         source: &Db,
         schema: &Schema,
