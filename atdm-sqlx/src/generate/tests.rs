@@ -147,6 +147,7 @@ fn progress_counts_every_row_and_bad_options_write_nothing() {
         assert_eq!(e.code().as_str(), code, "{e}");
         assert!(e.to_string().contains("nothing was written"), "{e}");
         assert!(!fresh.exists(), "{e}");
+        let _ = std::fs::remove_dir_all(fresh.parent().unwrap());
     }
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
