@@ -502,14 +502,14 @@ pub(crate) const ROW_GROUP_ROWS: u64 = 64 * 1024;
 pub(crate) struct Sizing {
     /// At most the caller's batch size; fewer for wide rows.
     pub(crate) batch_rows: u64,
-    /// 64Ki rows; fewer for wide rows.
+    /// About [`ROW_GROUP_BYTES`] of rows, at least 1024 and at most 64Ki.
     pub(crate) row_group_rows: usize,
 }
 
 /// The sizing of `table` (`total` rows in the dataset), from the size in memory of its first
-/// rows: ordinary tables keep `batch_rows` and 64Ki-row row groups, wide ones (long text in
-/// many columns) get fewer rows so batches stay near [`BATCH_BYTES`] and row groups near
-/// [`ROW_GROUP_BYTES`]. The first rows are the same in every part, process and thread count,
+/// rows: ordinary tables keep `batch_rows` and get row groups of tens of thousands of rows;
+/// wide ones (long text in many columns) get fewer rows, so batches stay near
+/// [`BATCH_BYTES`] and row groups near [`ROW_GROUP_BYTES`]. The first rows are the same in every part, process and thread count,
 /// so the files are too; the batch size never changes a file.
 pub(crate) fn sizing(dataset: &Dataset<'_>, table: &str, total: u64, batch_rows: u64) -> Sizing {
     let probe = total.min(256);
