@@ -12,7 +12,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, TimeUnit}
 use chrono::NaiveDate;
 
 use super::row::{RowCells, RowRules};
-use super::{ColumnGen, GenContext, GeneratorRegistry, MarkerPolicy, Scalar};
+use super::{ColumnGen, EPOCH, GenContext, GeneratorRegistry, MarkerPolicy, Scalar};
 use crate::schema::{Column, ColumnType, Generated, Table};
 use crate::value::Value;
 
@@ -48,8 +48,6 @@ pub(crate) enum ColBuilder {
     Ts(TimestampMicrosecondBuilder),
     Binary(BinaryBuilder),
 }
-
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
 
 impl ColBuilder {
     pub(crate) fn new(ty: &ColumnType, capacity: usize) -> Self {

@@ -256,7 +256,8 @@ pub(crate) enum Scalar {
     Other(Value),
 }
 
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+/// 1970-01-01, from which Arrow and [`Scalar`] count days.
+pub(crate) const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
 
 impl Scalar {
     /// A timestamp's microseconds since the epoch, as its [`Value`] holds them.

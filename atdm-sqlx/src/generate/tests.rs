@@ -23,6 +23,18 @@ fn date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
 }
 
+/// The dataset of `pack` with `n` rows, seed 3.
+fn dataset_of<'p>(pack: &'p atdm_core::Pack, n: &BTreeMap<String, u64>) -> Dataset<'p> {
+    Dataset::new(
+        pack.schema(),
+        n,
+        pack.generators(),
+        pack.markers(),
+        &dataset_options(pack, 3, date()),
+    )
+    .unwrap()
+}
+
 #[test]
 fn files_do_not_depend_on_threads_or_batches_and_parts_cover_the_whole() {
     let pack = healthcare::pack();
@@ -258,14 +270,7 @@ fn wide_tables_get_smaller_batches_and_row_groups_and_the_same_files() {
     let wide = atdm_core::Pack::builder("wide", schema).build().unwrap();
     let n = rows(&[("wide", 10_000)]);
     let options = GenerateOptions::new(n.clone(), 3, date());
-    let dataset = Dataset::new(
-        wide.schema(),
-        &n,
-        wide.generators(),
-        wide.markers(),
-        &dataset_options(&wide, 3, date()),
-    )
-    .unwrap();
+    let dataset = dataset_of(&wide, &n);
     let sized = sizing(&dataset, "wide", 10_000, options.batch_rows);
     assert!(sized.batch_rows < options.batch_rows, "{sized:?}");
     assert!((sized.row_group_rows as u64) < ROW_GROUP_ROWS, "{sized:?}");
@@ -274,14 +279,7 @@ fn wide_tables_get_smaller_batches_and_row_groups_and_the_same_files() {
     // thousands of rows.
     let pack = healthcare::pack();
     let n = rows(&[("plan", 5), ("member", 300)]);
-    let narrow = Dataset::new(
-        pack.schema(),
-        &n,
-        pack.generators(),
-        pack.markers(),
-        &dataset_options(&pack, 3, date()),
-    )
-    .unwrap();
+    let narrow = dataset_of(&pack, &n);
     let ordinary = sizing(&narrow, "member", 300, 16 * 1024);
     assert_eq!(ordinary.batch_rows, 16 * 1024, "{ordinary:?}");
     assert!(ordinary.row_group_rows > 32 * 1024, "{ordinary:?}");
