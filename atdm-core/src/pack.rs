@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Error, SchemaError};
 use crate::generate::{GeneratorRegistry, Locale, MarkerPolicy, ReservedMarkers, ValueGenerator};
-use crate::plan::{CompiledScenario, ExistingRows, Plan, RunContext};
+use crate::plan::{CompiledScenario, ExistingRows, Plan, RunContext, STREAM_BATCH, Streamer};
 use crate::scenario::{Catalog, Count, Domain, Expr, Scenario, parse_scenarios};
 use crate::schema::Schema;
 use crate::validate::{ColumnSemantics, GateInputs, ValidatedPlan, Validator, ValidatorRegistry};
@@ -372,7 +372,22 @@ impl Pack {
         ctx: &RunContext,
         existing: &ExistingRows,
     ) -> Result<Plan, Error> {
-        self.plan_with(scenario, constraints, ctx, existing, false)
+        self.plan_with(scenario, constraints, ctx, existing, false, false)
+    }
+
+    /// Plans a scenario as [`Pack::plan`] does, except that entries of
+    /// [`STREAM_ROWS`](crate::plan::STREAM_ROWS) rows or more that no other entry refers to are not planned row by
+    /// row: [`Plan::streams`] lists them, and a [`Streamer`] makes their rows, the same rows
+    /// [`Pack::plan`] holds, a validated batch at a time. The engine seeds this way, so a
+    /// request for a million rows does not hold them all.
+    pub fn plan_streaming(
+        &self,
+        scenario: &str,
+        constraints: &Constraints,
+        ctx: &RunContext,
+        existing: &ExistingRows,
+    ) -> Result<Plan, Error> {
+        self.plan_with(scenario, constraints, ctx, existing, false, true)
     }
 
     /// Plans a scenario as [`Pack::plan`] does, and says where every value came from: each
@@ -385,10 +400,10 @@ impl Pack {
         ctx: &RunContext,
         existing: &ExistingRows,
     ) -> Result<Plan, Error> {
-        self.plan_with(scenario, constraints, ctx, existing, true)
+        self.plan_with(scenario, constraints, ctx, existing, true, false)
     }
 
-    fn compiled(&self, scenario: &str) -> Result<&CompiledScenario, Error> {
+    pub(crate) fn compiled(&self, scenario: &str) -> Result<&CompiledScenario, Error> {
         self.inner
             .compiled
             .get(scenario)
@@ -405,6 +420,7 @@ impl Pack {
         ctx: &RunContext,
         existing: &ExistingRows,
         explain: bool,
+        stream: bool,
     ) -> Result<Plan, Error> {
         self.compiled(scenario)?.plan(
             &self.inner.schema,
@@ -414,6 +430,7 @@ impl Pack {
             &self.inner.reference,
             self.inner.markers.as_ref(),
             explain,
+            stream,
         )
     }
 
@@ -423,20 +440,47 @@ impl Pack {
         Ok(self.compiled(scenario)?.existing_tables())
     }
 
-    /// Runs the gate on a plan: schema validators, then the scenario's validators.
-    pub fn validate(&self, plan: Plan, existing: &ExistingRows) -> Result<ValidatedPlan, Error> {
-        let inputs = GateInputs {
+    fn gate_inputs<'a>(&'a self, existing: &'a ExistingRows) -> GateInputs<'a> {
+        GateInputs {
             schema: &self.inner.schema,
             reference: &self.inner.reference,
             existing,
             markers: self.inner.markers.as_ref(),
             semantics: &self.inner.semantics,
-        };
+        }
+    }
+
+    /// Runs the gate on a plan: schema validators, then the scenario's validators. A plan
+    /// with streamed entries ([`Pack::plan_streaming`]) is checked with the first batch of
+    /// each of them added to its rows, so what a request would refuse is refused here.
+    pub fn validate(&self, plan: Plan, existing: &ExistingRows) -> Result<ValidatedPlan, Error> {
+        let inputs = self.gate_inputs(existing);
         let v = &self.inner.validators;
-        Ok(match self.inner.compiled.get(&plan.scenario) {
+        let validated = match self.inner.compiled.get(&plan.scenario) {
             Some(c) => v.validate_with(plan, &c.gate, inputs)?,
             None => v.validate(plan, &[], inputs)?,
-        })
+        };
+        if !validated.plan().streams.is_empty() {
+            let mut streamer = Streamer::new(self, &validated, existing);
+            for s in 0..validated.plan().streams.len() {
+                streamer.batch(s, 0..STREAM_BATCH)?;
+            }
+        }
+        Ok(validated)
+    }
+
+    /// Runs the gate on `plan` without taking it.
+    pub(crate) fn check(&self, plan: &Plan, existing: &ExistingRows) -> Result<(), Error> {
+        let inputs = self.gate_inputs(existing);
+        let v = &self.inner.validators;
+        let names: Vec<String> = match self.inner.compiled.get(&plan.scenario) {
+            Some(c) => c.gate.to_vec(),
+            None => crate::validate::SCHEMA_VALIDATORS
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect(),
+        };
+        Ok(v.check(plan, &names, inputs)?)
     }
 
     /// [`Pack::plan`] then [`Pack::validate`].

@@ -189,6 +189,21 @@ impl ValidatorRegistry {
         names: &Arc<[String]>,
         inputs: GateInputs<'_>,
     ) -> Result<ValidatedPlan, Rejection> {
+        self.check(&plan, names, inputs)?;
+        Ok(ValidatedPlan {
+            plan,
+            validators: names.clone(),
+        })
+    }
+
+    /// Runs the validators `names` on `plan` without taking it (the batches of streamed
+    /// entries are checked this way, added to the planned rows).
+    pub(crate) fn check(
+        &self,
+        plan: &Plan,
+        names: &[String],
+        inputs: GateInputs<'_>,
+    ) -> Result<(), Rejection> {
         let layout = plan
             .tables
             .iter()
@@ -199,7 +214,7 @@ impl ValidatorRegistry {
             })
             .collect();
         let ctx = CheckContext {
-            plan: &plan,
+            plan,
             schema: inputs.schema,
             reference: inputs.reference,
             existing: inputs.existing,
@@ -220,10 +235,7 @@ impl ValidatorRegistry {
             }
         }
         if report.failures.is_empty() {
-            Ok(ValidatedPlan {
-                plan,
-                validators: names.clone(),
-            })
+            Ok(())
         } else {
             Err(Rejection {
                 scenario: plan.scenario.clone(),

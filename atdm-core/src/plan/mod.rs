@@ -22,6 +22,7 @@ mod dates;
 mod edges;
 mod explain;
 mod run;
+mod stream;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::value::Value;
 pub(crate) use compile::CompiledScenario;
 pub use edges::PlannedEdge;
 pub use explain::Source;
+pub use stream::{MAX_STREAM_ROWS, STREAM_BATCH, STREAM_ROWS, Stream, Streamer, ValidatedBatch};
 
 /// The seed of a run, derived from its run id: the first eight bytes of SHA-256 of the run
 /// id's UTF-8 bytes, read as a big-endian unsigned integer. Stable across processes,
@@ -177,6 +179,10 @@ pub struct Plan {
     /// [`Pack::validate_with_edge_cases`](crate::Pack::validate_with_edge_cases)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edge_rows: Vec<PlannedEdge>,
+    /// The entries whose rows are made a batch at a time, not held here
+    /// ([`Pack::plan_streaming`](crate::Pack::plan_streaming)); their entities have no rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<Stream>,
 }
 
 /// A read-only view of one planned row.
@@ -253,21 +259,35 @@ impl Plan {
         e.rows.first().map(|&index| RowView { table: t, index })
     }
 
-    /// The number of planned rows.
+    /// The number of planned rows (streamed rows not included: see
+    /// [`Plan::streamed_rows`]).
     pub fn row_count(&self) -> usize {
         self.tables.iter().map(|t| t.rows.len()).sum()
     }
 
+    /// The number of rows of the streamed entries.
+    pub fn streamed_rows(&self) -> u64 {
+        self.streams.iter().map(|s| s.rows).sum()
+    }
+
     /// The keys of the seeded entities, by output name: a row's primary key value (an object
     /// for composite keys; a list for entries with several rows). `assigned` supplies values
-    /// the database assigned (identity keys) once they are known.
+    /// the database assigned (identity keys) once they are known. A streamed entry gives
+    /// `{"table": ..., "rows": n}` instead of its keys.
     pub fn entity_keys(
         &self,
         schema: &Schema,
         assigned: &dyn Fn(&CellRef) -> Option<Value>,
     ) -> serde_json::Map<String, serde_json::Value> {
         let mut out = serde_json::Map::new();
-        for e in &self.entities {
+        for (ei, e) in self.entities.iter().enumerate() {
+            if let Some(s) = self.streams.iter().find(|s| s.entry == ei) {
+                out.insert(
+                    e.output.to_string(),
+                    serde_json::json!({ "table": &*s.table, "rows": s.rows }),
+                );
+                continue;
+            }
             let (Some(tp), Some(t)) = (self.table(&e.table), schema.table(&e.table)) else {
                 continue;
             };

@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::compile::{ColPlan, ref_target_column};
+use super::Source;
+use super::compile::{ColPlan, CompiledRow, ref_target_column};
 use super::dates::not_before_parents;
 use super::explain::{RowSources, mark_changed, row_rules_on};
+use super::stream::{MAX_STREAM_ROWS, Stream};
 use super::{Cell, CellRef, CompiledScenario, Entity, ExistingRows, Plan, RunContext, TablePlan};
 use crate::error::Error;
 use crate::generate::{
@@ -15,9 +17,41 @@ use crate::scenario::{Count, Expr, Part, Var, builtin, push_text};
 use crate::schema::{Schema, Table};
 use crate::value::Value;
 
+/// A link to an entry planned later (rows of one foreign-key cycle): (table slot, row,
+/// column, entry, referenced column, the row's index within its entry).
+pub(super) type Forward = (usize, usize, usize, usize, String, usize);
+
+/// What planning one run reads: the pack's parts and the run's inputs.
+pub(super) struct Planner<'a> {
+    pub(super) compiled: &'a CompiledScenario,
+    pub(super) schema: &'a Schema,
+    pub(super) constraints: &'a BTreeMap<String, Value>,
+    pub(super) knobs: &'a BTreeMap<String, Value>,
+    pub(super) ctx: &'a RunContext,
+    pub(super) existing: &'a ExistingRows,
+    pub(super) reference: &'a ExistingRows,
+    pub(super) policy: &'a dyn MarkerPolicy,
+    pub(super) explain: bool,
+}
+
+/// Where a planned row goes: its entry's row `i`, at `plan` in its table's plan (slot
+/// `slot`), and `gen` among all rows of its table, streamed ones included (the index
+/// generation uses).
+#[derive(Clone, Copy)]
+pub(super) struct At {
+    pub(super) i: usize,
+    pub(super) slot: usize,
+    pub(super) plan: usize,
+    pub(super) gen_row: u64,
+}
+
 impl CompiledScenario {
-    /// Plans the scenario; with `explain`, says where every value came from.
-    #[allow(clippy::too_many_arguments)] // the pack's parts, the run's inputs, and the mode
+    /// Plans the scenario; with `explain`, says where every value came from. With `stream`,
+    /// entries of [`STREAM_ROWS`](super::STREAM_ROWS) rows or more that no other entry
+    /// refers to are not planned row by row: the plan lists them in [`Plan::streams`], and
+    /// their rows are made batch by batch afterwards ([`Pack::stream_batch`](crate::Pack::stream_batch)),
+    /// the same rows a plan without streaming holds.
+    #[allow(clippy::too_many_arguments)] // the pack's parts, the run's inputs, and the modes
     pub(crate) fn plan(
         &self,
         schema: &Schema,
@@ -27,6 +61,7 @@ impl CompiledScenario {
         reference: &ExistingRows,
         policy: &dyn MarkerPolicy,
         explain: bool,
+        stream: bool,
     ) -> Result<Plan, Error> {
         let s = &self.scenario;
         if ctx.generator_version != GENERATOR_VERSION {
@@ -43,26 +78,34 @@ impl CompiledScenario {
             scenario: s.id.clone(),
             message,
         };
-        let mut tables: Vec<TablePlan> = Vec::new();
-        let mut table_slot: Vec<Option<usize>> = vec![None; schema.tables.len()];
-        let mut entities: Vec<Entity> = Vec::with_capacity(self.rows.len());
-        let mut buf = String::new();
-        // Links to entries planned later (rows of one foreign-key cycle): (table slot, row,
-        // column, entry, referenced column, the row's index within its entry).
-        let mut forward: Vec<(usize, usize, usize, usize, String, usize)> = Vec::new();
         // Counts come from input (a knob): the plan's size is checked before anything is
         // allocated for it, so no request can exhaust the process's memory.
-        let mut cells: u64 = 0;
-        for r in &self.rows {
-            let n = match (&r.when, &r.count) {
-                (Some(w), _) if !w.holds(&knobs) => 0,
-                (_, Count::Fixed(n)) => u64::from(*n),
+        let counts: Vec<Option<u64>> = self
+            .rows
+            .iter()
+            .map(|r| match (&r.when, &r.count) {
+                (Some(w), _) if !w.holds(&knobs) => Some(0),
+                (_, Count::Fixed(n)) => Some(u64::from(*n)),
                 (_, Count::Knob(k)) => match knobs.get(k) {
-                    Some(Value::Int(n)) if *n >= 0 => *n as u64,
-                    _ => 0, // reported below, with the knob's value
+                    Some(Value::Int(n)) if *n >= 0 => Some(*n as u64),
+                    _ => None, // reported below, with the knob's value
                 },
-            };
-            cells = cells.saturating_add(n.saturating_mul(r.cols.len().max(1) as u64));
+            })
+            .collect();
+        let streamed = if stream && !explain {
+            self.streamable(&counts)
+        } else {
+            vec![false; self.rows.len()]
+        };
+        let mut cells: u64 = 0;
+        let mut streamed_rows: u64 = 0;
+        for ((r, n), streamed) in self.rows.iter().zip(&counts).zip(&streamed) {
+            let n = n.unwrap_or(0);
+            if *streamed {
+                streamed_rows = streamed_rows.saturating_add(n);
+            } else {
+                cells = cells.saturating_add(n.saturating_mul(r.cols.len().max(1) as u64));
+            }
         }
         if cells > super::MAX_PLAN_CELLS {
             return Err(plan_err(format!(
@@ -70,28 +113,63 @@ impl CompiledScenario {
                 super::MAX_PLAN_CELLS
             )));
         }
-        for r in &self.rows {
-            let count = match (&r.when, &r.count) {
-                (Some(w), _) if !w.holds(&knobs) => 0,
-                (_, Count::Fixed(n)) => *n as usize,
-                (_, Count::Knob(k)) => match knobs.get(k) {
-                    Some(Value::Int(n)) if *n >= 0 => *n as usize,
-                    other => {
-                        return Err(plan_err(format!(
-                            "count knob {k:?} must be a non-negative integer, not {}",
-                            other.cloned().unwrap_or(Value::Null)
-                        )));
-                    }
-                },
+        if streamed_rows > MAX_STREAM_ROWS {
+            return Err(plan_err(format!(
+                "the scenario asks for {streamed_rows} rows, more than the {MAX_STREAM_ROWS} one request may seed; ask for fewer rows (the count knobs), or use `atdm generate` for that volume"
+            )));
+        }
+        let planner = Planner {
+            compiled: self,
+            schema,
+            constraints,
+            knobs: &knobs,
+            ctx,
+            existing,
+            reference,
+            policy,
+            explain,
+        };
+        let mut tables: Vec<TablePlan> = Vec::new();
+        let mut table_slot: Vec<Option<usize>> = vec![None; schema.tables.len()];
+        // Per schema table: the rows of its streamed entries so far.
+        let mut skipped: Vec<u64> = vec![0; schema.tables.len()];
+        let mut streams: Vec<Stream> = Vec::new();
+        let mut entities: Vec<Entity> = Vec::with_capacity(self.rows.len());
+        let mut buf = String::new();
+        let mut forward: Vec<Forward> = Vec::new();
+        for (e, r) in self.rows.iter().enumerate() {
+            let count = match counts[e] {
+                Some(n) => n as usize,
+                None => {
+                    let Count::Knob(k) = &r.count else {
+                        unreachable!("fixed counts are known")
+                    };
+                    return Err(plan_err(format!(
+                        "count knob {k:?} must be a non-negative integer, not {}",
+                        knobs.get(k).cloned().unwrap_or(Value::Null)
+                    )));
+                }
             };
-            let table = &schema.tables[r.table];
             let mut entity = Entity {
                 alias: r.alias.clone(),
                 output: r.output.clone(),
                 table: r.table_name.clone(),
-                rows: Vec::with_capacity(count),
+                rows: Vec::with_capacity(if streamed[e] { 0 } else { count }),
                 single: matches!(r.count, Count::Fixed(1)),
             };
+            let planned = table_slot[r.table].map_or(0, |s| tables[s].rows.len());
+            if streamed[e] {
+                streams.push(Stream {
+                    entry: e,
+                    table: r.table_name.clone(),
+                    columns: self.columns[r.table].clone(),
+                    rows: count as u64,
+                    first_row: planned as u64 + skipped[r.table],
+                });
+                skipped[r.table] += count as u64;
+                entities.push(entity);
+                continue;
+            }
             if count == 0 {
                 entities.push(entity);
                 continue;
@@ -111,160 +189,22 @@ impl CompiledScenario {
                 }
             };
             for i in 0..count {
-                let row_index = tables[slot].rows.len();
-                let gctx = GenContext {
-                    seed: ctx.seed,
-                    run_id: &ctx.run_id,
-                    reference_date: ctx.reference_date,
-                    table: &table.name,
-                    column: "",
-                    row: row_index as u64,
+                let plan_index = tables[slot].rows.len();
+                let at = At {
+                    i,
+                    slot,
+                    plan: plan_index,
+                    gen_row: plan_index as u64 + skipped[r.table],
                 };
-                let mut cells = Vec::with_capacity(r.cols.len());
-                // Per column: the planned row it points at (a link or an `@alias`).
-                let mut parents: Vec<Option<(Arc<str>, usize)>> = vec![None; r.cols.len()];
-                let linked = |p: usize| {
-                    let e = &entities[p];
-                    (!e.rows.is_empty()).then(|| (e.table.clone(), e.rows[i % e.rows.len()]))
-                };
-                for (ci, cp) in r.cols.iter().enumerate() {
-                    let cell = match cp {
-                        ColPlan::Lit(v) => Cell::Value(v.clone()),
-                        ColPlan::RunId => Cell::Value(Value::Text(ctx.run_id.clone())),
-                        ColPlan::DbAssigned => Cell::Default,
-                        ColPlan::Null => Cell::Value(Value::Null),
-                        ColPlan::Gen(g) => Cell::Value(g.value_or_null(&gctx, policy)),
-                        ColPlan::Link(p, col) if *p >= entities.len() => {
-                            forward.push((slot, row_index, ci, *p, col.clone(), i));
-                            Cell::Value(Value::Null)
-                        }
-                        ColPlan::Link(p, col) => {
-                            parents[ci] = linked(*p);
-                            link(&entities[*p], &tables, col, i)
-                        }
-                        ColPlan::MaybeLink {
-                            entry,
-                            column,
-                            key,
-                            rate,
-                        } => {
-                            if fills(
-                                ctx.seed,
-                                name_hash(&table.name),
-                                row_index as u64,
-                                *key,
-                                *rate,
-                            ) {
-                                if *entry >= entities.len() {
-                                    forward.push((slot, row_index, ci, *entry, column.clone(), i));
-                                    Cell::Value(Value::Null)
-                                } else {
-                                    parents[ci] = linked(*entry);
-                                    link(&entities[*entry], &tables, column, i)
-                                }
-                            } else {
-                                Cell::Value(Value::Null)
-                            }
-                        }
-                        ColPlan::Existing(t, col, key) => {
-                            let mut rng = CellRng::new(
-                                ctx.seed,
-                                name_hash(&table.name),
-                                row_index as u64,
-                                name_hash(key),
-                            );
-                            pick_existing(t, col, &mut rng, existing, reference).ok_or_else(|| plan_err(format!(
-                                "{}.{} must point at an existing {t:?} row, and none exists; seed one in the scenario or create it first",
-                                table.name, self.columns[r.table][ci]
-                            )))?
-                        }
-                        ColPlan::Expr(e) => {
-                            let col_name = &self.columns[r.table][ci];
-                            let column =
-                                table.get_column(col_name).expect("compiled from the table");
-                            let env = Env {
-                                scenario: &s.id,
-                                schema,
-                                table,
-                                column: col_name,
-                                knobs: &knobs,
-                                ctx,
-                                row: i as u32,
-                                row_index,
-                                entities: &entities,
-                                tables: &tables,
-                                existing,
-                                reference,
-                                linked: std::cell::Cell::new(None),
-                            };
-                            let cell = env.eval(e, &mut buf)?;
-                            parents[ci] = env.linked.get().and_then(linked);
-                            match cell {
-                                Cell::Value(v) => {
-                                    Cell::Value(v.coerce(&column.ty).map_err(|m| {
-                                        plan_err(format!("{}.{col_name}: {m}", table.name))
-                                    })?)
-                                }
-                                other => other,
-                            }
-                        }
-                    };
-                    cells.push(cell);
-                }
-                let mut sources = explain.then(|| {
-                    let rs = RowSources {
-                        caller: constraints,
-                        knobs: &knobs,
-                        entities: &entities,
-                        i,
-                    };
-                    (r.cols.iter().zip(&r.sources).zip(&cells))
-                        .map(|((cp, base), cell)| rs.cell(base, cp, cell))
-                        .collect::<Vec<_>>()
-                });
-                let before = sources.is_some().then(|| cells.clone());
-                not_before_parents(
-                    table,
-                    &self.columns[r.table],
-                    &r.generated,
-                    &parents,
-                    &tables,
-                    &mut cells,
-                    &gctx,
-                );
-                if let (Some(srcs), Some(before)) = (&mut sources, &before) {
-                    let mut of: Vec<&str> = parents.iter().flatten().map(|(t, _)| &**t).collect();
-                    of.dedup();
-                    let rule = format!(
-                        "a date not before the rows it references ({})",
-                        of.join(", ")
-                    );
-                    mark_changed(before, &cells, srcs, &|_| rule.clone());
-                }
-                let before = sources.is_some().then(|| cells.clone());
-                let mut regenerate = |ci: usize| match &r.cols[ci] {
-                    ColPlan::Gen(g) => Some(g.value(&gctx, policy)),
-                    _ => None,
-                };
-                r.rules.apply(
-                    &table.name,
-                    ctx.seed,
-                    row_index as u64,
-                    &mut PlannedRow(&mut cells),
-                    &r.generated,
-                    &mut regenerate,
-                );
-                if let (Some(srcs), Some(before)) = (&mut sources, &before) {
-                    let names = &self.columns[r.table];
-                    mark_changed(before, &cells, srcs, &|ci| row_rules_on(table, &names[ci]));
-                }
+                let (cells, sources) =
+                    planner.row(r, at, &entities, &tables, &mut forward, &mut buf)?;
                 let tp = &mut tables[slot];
                 if let (Some(all), Some(srcs)) = (&mut tp.sources, sources) {
                     all.push(srcs);
                 }
                 tp.rows.push(cells);
                 tp.aliases.push(r.alias.clone());
-                entity.rows.push(row_index);
+                entity.rows.push(plan_index);
             }
             entities.push(entity);
         }
@@ -297,7 +237,166 @@ impl CompiledScenario {
             tables,
             entities,
             edge_rows: Vec::new(),
+            streams,
         })
+    }
+}
+
+impl Planner<'_> {
+    /// One row of entry `r`, with its sources when explaining. Links to entries planned
+    /// later go to `forward` (NULL until then).
+    pub(super) fn row(
+        &self,
+        r: &CompiledRow,
+        at: At,
+        entities: &[Entity],
+        tables: &[TablePlan],
+        forward: &mut Vec<Forward>,
+        buf: &mut String,
+    ) -> Result<(Vec<Cell>, Option<Vec<Source>>), Error> {
+        let (schema, ctx, policy) = (self.schema, self.ctx, self.policy);
+        let s = &self.compiled.scenario;
+        let plan_err = |message: String| Error::Plan {
+            scenario: s.id.clone(),
+            message,
+        };
+        let table = &schema.tables[r.table];
+        let names = &self.compiled.columns[r.table];
+        let i = at.i;
+        let gctx = GenContext {
+            seed: ctx.seed,
+            run_id: &ctx.run_id,
+            reference_date: ctx.reference_date,
+            table: &table.name,
+            column: "",
+            row: at.gen_row,
+        };
+        let mut cells = Vec::with_capacity(r.cols.len());
+        // Per column: the planned row it points at (a link or an `@alias`).
+        let mut parents: Vec<Option<(Arc<str>, usize)>> = vec![None; r.cols.len()];
+        let linked = |p: usize| {
+            let e = &entities[p];
+            (!e.rows.is_empty()).then(|| (e.table.clone(), e.rows[i % e.rows.len()]))
+        };
+        for (ci, cp) in r.cols.iter().enumerate() {
+            let cell = match cp {
+                ColPlan::Lit(v) => Cell::Value(v.clone()),
+                ColPlan::RunId => Cell::Value(Value::Text(ctx.run_id.clone())),
+                ColPlan::DbAssigned => Cell::Default,
+                ColPlan::Null => Cell::Value(Value::Null),
+                ColPlan::Gen(g) => Cell::Value(g.value_or_null(&gctx, policy)),
+                ColPlan::Link(p, col) if *p >= entities.len() => {
+                    forward.push((at.slot, at.plan, ci, *p, col.clone(), i));
+                    Cell::Value(Value::Null)
+                }
+                ColPlan::Link(p, col) => {
+                    parents[ci] = linked(*p);
+                    link(&entities[*p], tables, col, i)
+                }
+                ColPlan::MaybeLink {
+                    entry,
+                    column,
+                    key,
+                    rate,
+                } => {
+                    if fills(ctx.seed, name_hash(&table.name), at.gen_row, *key, *rate) {
+                        if *entry >= entities.len() {
+                            forward.push((at.slot, at.plan, ci, *entry, column.clone(), i));
+                            Cell::Value(Value::Null)
+                        } else {
+                            parents[ci] = linked(*entry);
+                            link(&entities[*entry], tables, column, i)
+                        }
+                    } else {
+                        Cell::Value(Value::Null)
+                    }
+                }
+                ColPlan::Existing(t, col, key) => {
+                    let mut rng =
+                        CellRng::new(ctx.seed, name_hash(&table.name), at.gen_row, name_hash(key));
+                    pick_existing(t, col, &mut rng, self.existing, self.reference).ok_or_else(|| plan_err(format!(
+                        "{}.{} must point at an existing {t:?} row, and none exists; seed one in the scenario or create it first",
+                        table.name, names[ci]
+                    )))?
+                }
+                ColPlan::Expr(e) => {
+                    let col_name = &names[ci];
+                    let column = table.get_column(col_name).expect("compiled from the table");
+                    let env = Env {
+                        scenario: &s.id,
+                        schema,
+                        table,
+                        column: col_name,
+                        knobs: self.knobs,
+                        ctx,
+                        row: i as u32,
+                        gen_row: at.gen_row,
+                        entities,
+                        tables,
+                        existing: self.existing,
+                        reference: self.reference,
+                        linked: std::cell::Cell::new(None),
+                    };
+                    let cell = env.eval(e, buf)?;
+                    parents[ci] = env.linked.get().and_then(linked);
+                    match cell {
+                        Cell::Value(v) => Cell::Value(
+                            v.coerce(&column.ty)
+                                .map_err(|m| plan_err(format!("{}.{col_name}: {m}", table.name)))?,
+                        ),
+                        other => other,
+                    }
+                }
+            };
+            cells.push(cell);
+        }
+        let mut sources = self.explain.then(|| {
+            let rs = RowSources {
+                caller: self.constraints,
+                knobs: self.knobs,
+                entities,
+                i,
+            };
+            (r.cols.iter().zip(&r.sources).zip(&cells))
+                .map(|((cp, base), cell)| rs.cell(base, cp, cell))
+                .collect::<Vec<_>>()
+        });
+        let before = sources.is_some().then(|| cells.clone());
+        not_before_parents(
+            table,
+            names,
+            &r.generated,
+            &parents,
+            tables,
+            &mut cells,
+            &gctx,
+        );
+        if let (Some(srcs), Some(before)) = (&mut sources, &before) {
+            let mut of: Vec<&str> = parents.iter().flatten().map(|(t, _)| &**t).collect();
+            of.dedup();
+            let rule = format!(
+                "a date not before the rows it references ({})",
+                of.join(", ")
+            );
+            mark_changed(before, &cells, srcs, &|_| rule.clone());
+        }
+        let before = sources.is_some().then(|| cells.clone());
+        let mut regenerate = |ci: usize| match &r.cols[ci] {
+            ColPlan::Gen(g) => Some(g.value(&gctx, policy)),
+            _ => None,
+        };
+        r.rules.apply(
+            &table.name,
+            ctx.seed,
+            at.gen_row,
+            &mut PlannedRow(&mut cells),
+            &r.generated,
+            &mut regenerate,
+        );
+        if let (Some(srcs), Some(before)) = (&mut sources, &before) {
+            mark_changed(before, &cells, srcs, &|ci| row_rules_on(table, &names[ci]));
+        }
+        Ok((cells, sources))
     }
 }
 
@@ -352,7 +451,7 @@ struct Env<'a> {
     knobs: &'a BTreeMap<String, Value>,
     ctx: &'a RunContext,
     row: u32,
-    row_index: usize,
+    gen_row: u64,
     entities: &'a [Entity],
     tables: &'a [TablePlan],
     existing: &'a ExistingRows,
@@ -420,7 +519,7 @@ impl Env<'_> {
                 let mut rng = CellRng::new(
                     self.ctx.seed,
                     name_hash(&self.table.name),
-                    self.row_index as u64,
+                    self.gen_row,
                     name_hash(self.column),
                 );
                 Cell::Value(rng.pick(values).clone())
@@ -432,7 +531,7 @@ impl Env<'_> {
                 let mut rng = CellRng::new(
                     self.ctx.seed,
                     name_hash(&self.table.name),
-                    self.row_index as u64,
+                    self.gen_row,
                     name_hash(table),
                 );
                 pick_existing(table, &col, &mut rng, self.existing, self.reference).ok_or_else(

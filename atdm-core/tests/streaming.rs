@@ -1,0 +1,223 @@
+//! A scenario entry with many rows is streamed: the plan lists it instead of holding its
+//! rows, and its rows come a validated batch at a time, the same rows, cell for cell, that a
+//! plan holding everything has.
+
+use std::collections::BTreeMap;
+
+use atdm_core::plan::{STREAM_BATCH, Streamer};
+use atdm_core::schema::Schema;
+use atdm_core::{Constraints, Error, Pack, Plan, RunContext, Value};
+use chrono::NaiveDate;
+
+const SCHEMA: &str = r#"
+name = "shop"
+
+[[tables]]
+name = "customer"
+primary_key = ["customer_id"]
+unique = [["email"]]
+columns = [
+  { name = "customer_id", type = "integer", generated = "identity" },
+  { name = "first_name", type = "varchar(45)" },
+  { name = "last_name", type = "varchar(45)" },
+  { name = "email", type = "varchar(50)" },
+  { name = "created_on", type = "date" },
+]
+
+[[tables]]
+name = "rental"
+primary_key = ["rental_id"]
+checks = ["return_date >= rental_date", "kind in ('dvd', 'bluray', 'stream')"]
+columns = [
+  { name = "rental_id", type = "integer", generated = "identity" },
+  { name = "customer_id", type = "integer" },
+  { name = "rental_date", type = "timestamptz" },
+  { name = "return_date", type = "timestamptz", nullable = true },
+  { name = "kind", type = "varchar(10)" },
+  { name = "note", type = "text" },
+  { name = "tier", type = "text", nullable = true },
+]
+foreign_keys = [{ columns = ["customer_id"], references = "customer" }]
+
+[[tables]]
+name = "payment"
+primary_key = ["payment_id"]
+columns = [
+  { name = "payment_id", type = "text" },
+  { name = "rental_id", type = "integer" },
+  { name = "amount", type = "numeric(6,2)" },
+]
+foreign_keys = [{ columns = ["rental_id"], references = "rental" }]
+"#;
+
+const SCENARIOS: &str = r#"
+id = "busy_customer"
+description = "One customer with many rentals, then two late ones."
+
+[knobs.rentals]
+type = "integer"
+default = 20000
+
+[[rows]]
+alias = "customer"
+table = "customer"
+
+[[rows]]
+alias = "rental"
+table = "rental"
+count = "{rentals}"
+set = { customer_id = "@customer", note = "r-{row}-{run_id}", tier = { pick = ["gold", "silver"] } }
+
+[[rows]]
+alias = "late"
+table = "rental"
+count = 2
+"#;
+
+const PAID: &str = r#"
+id = "paid_rentals"
+description = "Many rentals, each paid."
+
+[[rows]]
+alias = "customer"
+table = "customer"
+
+[[rows]]
+alias = "rental"
+table = "rental"
+count = 12000
+
+[[rows]]
+alias = "payment"
+table = "payment"
+count = 12000
+set = { rental_id = "@rental" }
+"#;
+
+const SAME_EMAIL: &str = r#"
+id = "same_email"
+description = "Many customers with one email: the unique check refuses it."
+
+[[rows]]
+alias = "customer"
+table = "customer"
+count = 10000
+set = { email = "same@example.com" }
+"#;
+
+fn pack() -> Pack {
+    let schema = Schema::from_toml(SCHEMA, "shop.toml").unwrap();
+    Pack::builder("shop", schema)
+        .scenario("busy.toml", SCENARIOS)
+        .scenario("paid.toml", PAID)
+        .scenario("same.toml", SAME_EMAIL)
+        .build()
+        .unwrap()
+}
+
+fn ctx() -> RunContext {
+    RunContext::new(
+        "01J0000000000000000000STRM",
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+    )
+}
+
+/// Every row of every streamed entry, batch by batch, appended to its table's planned rows
+/// in entry order, as a plan holding everything would have them.
+fn streamed(
+    pack: &Pack,
+    scenario: &str,
+    c: &Constraints,
+) -> (Plan, BTreeMap<String, Vec<Vec<atdm_core::Cell>>>) {
+    let none = BTreeMap::new();
+    let plan = pack.plan_streaming(scenario, c, &ctx(), &none).unwrap();
+    let validated = pack.validate(plan.clone(), &none).unwrap();
+    let mut streamer = Streamer::new(pack, &validated, &none);
+    let mut rows: BTreeMap<String, Vec<Vec<atdm_core::Cell>>> = BTreeMap::new();
+    for (si, s) in plan.streams.iter().enumerate() {
+        let mut from = 0;
+        let mut got = Vec::new();
+        while from < s.rows {
+            let b = streamer.batch(si, from..from + STREAM_BATCH).unwrap();
+            assert_eq!(b.first(), from);
+            got.extend(b.rows().rows.iter().cloned());
+            from += STREAM_BATCH;
+        }
+        assert_eq!(got.len() as u64, s.rows);
+        rows.insert(format!("{}#{}", s.table, s.entry), got);
+    }
+    (plan, rows)
+}
+
+#[test]
+fn a_streamed_entry_has_the_rows_a_whole_plan_has() {
+    let pack = pack();
+    let none = BTreeMap::new();
+    let c = Constraints::new();
+    let whole = pack.plan("busy_customer", &c, &ctx(), &none).unwrap();
+    let (plan, rows) = streamed(&pack, "busy_customer", &c);
+
+    // The big entry is listed, not held; the small ones are held.
+    assert_eq!(plan.streams.len(), 1);
+    let s = &plan.streams[0];
+    assert_eq!((&*s.table, s.rows, s.first_row), ("rental", 20_000, 0));
+    assert_eq!(plan.row_count(), 3);
+    assert_eq!(plan.streamed_rows(), 20_000);
+
+    let all = &whole.table("rental").unwrap().rows;
+    assert_eq!(all.len(), 20_002);
+    // Cell for cell: generated values, `{row}` templates, picks, the link to the customer,
+    // dates moved after the customer's, checks made to hold.
+    assert_eq!(rows["rental#1"], all[..20_000]);
+    // The entry after the streamed one keeps the row indexes it had.
+    assert_eq!(plan.table("rental").unwrap().rows, all[20_000..]);
+    assert_eq!(plan.table("customer"), whole.table("customer"));
+
+    // The result names the streamed entry's table and count instead of 20,000 keys.
+    let keys = plan.entity_keys(pack.schema(), &|_| Some(Value::Int(7)));
+    assert_eq!(
+        keys["rental"],
+        serde_json::json!({ "table": "rental", "rows": 20_000 })
+    );
+    assert_eq!(keys["late"], serde_json::json!([7, 7]));
+
+    // A small count is planned row by row, as before.
+    let small = Constraints::from([("rentals".to_owned(), Value::Int(9_999))]);
+    let p = pack
+        .plan_streaming("busy_customer", &small, &ctx(), &none)
+        .unwrap();
+    assert!(p.streams.is_empty());
+    assert_eq!(p.row_count(), 10_002);
+}
+
+#[test]
+fn an_entry_others_refer_to_is_held_and_the_one_referring_is_streamed() {
+    let pack = pack();
+    let none = BTreeMap::new();
+    let c = Constraints::new();
+    let whole = pack.plan("paid_rentals", &c, &ctx(), &none).unwrap();
+    let (plan, rows) = streamed(&pack, "paid_rentals", &c);
+    let tables: Vec<&str> = plan.streams.iter().map(|s| &*s.table).collect();
+    assert_eq!(tables, ["payment"]);
+    assert_eq!(plan.table("rental").unwrap().rows.len(), 12_000);
+    assert_eq!(rows["payment#2"], whole.table("payment").unwrap().rows);
+}
+
+#[test]
+fn the_gate_sees_streamed_rows_before_anything_is_written() {
+    let pack = pack();
+    let none = BTreeMap::new();
+    let plan = pack
+        .plan_streaming("same_email", &Constraints::new(), &ctx(), &none)
+        .unwrap();
+    assert_eq!(plan.streams.len(), 1);
+    match pack.validate(plan, &none) {
+        Err(Error::Rejected(r)) => {
+            assert!(
+                r.failures.iter().any(|f| f.validator == "schema.unique"),
+                "{r:?}"
+            );
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
