@@ -128,12 +128,30 @@ pub(crate) fn plan(p: &Plan, validators: &[String]) -> String {
     }
     let mut s = key_values(&pairs);
     s.push_str("\nrows (nothing was written)\n");
-    let rows: Vec<Vec<String>> = p
+    // Rows of streamed entries are made a batch at a time when seeded; they count too.
+    let mut counts: Vec<(&str, u64)> = p
         .tables
         .iter()
-        .map(|t| vec![t.table.to_string(), t.rows.len().to_string()])
+        .map(|t| (&*t.table, t.rows.len() as u64))
+        .collect();
+    for st in &p.streams {
+        match counts.iter_mut().find(|(t, _)| *t == &*st.table) {
+            Some((_, n)) => *n += st.rows,
+            None => counts.push((&st.table, st.rows)),
+        }
+    }
+    let rows: Vec<Vec<String>> = counts
+        .iter()
+        .map(|(t, n)| vec![t.to_string(), n.to_string()])
         .collect();
     s.push_str(&indent(&table(&["table", "rows"], &rows)));
+    for st in &p.streams {
+        let _ = writeln!(
+            s,
+            "@{}: {} rows of {}, made and validated a batch at a time when seeded",
+            p.entities[st.entry].alias, st.rows, st.table
+        );
+    }
     for t in &p.tables {
         let Some(sources) = &t.sources else { continue };
         for (ri, (row, srcs)) in t.rows.iter().zip(sources).enumerate() {

@@ -12,6 +12,7 @@ mod request;
 mod reset;
 mod seed;
 mod setup;
+mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use atdm_core::audit::{AuditAction, AuditStatus};
 use atdm_core::generate::EdgeCases;
 use atdm_core::token::CleanupToken;
-use atdm_core::{Cell, Constraints, RunContext, ValidatedPlan, Value};
+use atdm_core::{Cell, Constraints, ExistingRows, RunContext, ValidatedPlan, Value};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -185,7 +185,7 @@ impl Engine {
             .plan_audited(scenario, request, &run_id, &mut audit, explain)
             .await;
         audit.write_after().await?;
-        planned
+        planned.map(|(validated, _)| validated)
     }
 
     fn invoker_of(&self, request: &Request) -> String {
@@ -196,7 +196,9 @@ impl Engine {
     }
 
     /// Plans and validates, recording `plan_resolved` and then `validators_passed` or
-    /// `plan_rejected`.
+    /// `plan_rejected`; also returns the existing rows it planned with. Entries with many
+    /// rows are streamed ([`Pack::plan_streaming`](atdm_core::Pack::plan_streaming)), except
+    /// when explaining or adding edge-case rows, which need every row planned.
     async fn plan_audited(
         &self,
         scenario: &str,
@@ -204,7 +206,7 @@ impl Engine {
         run_id: &str,
         audit: &mut Recorder<'_>,
         explain: bool,
-    ) -> Result<ValidatedPlan, Error> {
+    ) -> Result<(ValidatedPlan, ExistingRows), Error> {
         let pack = self.pack();
         let planned = async {
             pack.scenario(scenario)?;
@@ -215,6 +217,8 @@ impl Engine {
             }
             let plan = if explain {
                 pack.explain(scenario, &request.constraints, &ctx, &existing)?
+            } else if request.edge_cases == EdgeCases::None {
+                pack.plan_streaming(scenario, &request.constraints, &ctx, &existing)?
             } else {
                 pack.plan(scenario, &request.constraints, &ctx, &existing)?
             };
@@ -242,7 +246,7 @@ impl Engine {
                     serde_json::json!({}),
                     serde_json::json!({ "validators": v.validators() }),
                 );
-                Ok(v)
+                Ok((v, existing))
             }
             Err(e) => {
                 let e = Error::Core(e);
@@ -271,7 +275,7 @@ impl Engine {
             request_inputs(scenario, &request),
             serde_json::json!({ "request_id": request_id }),
         );
-        let validated = match self
+        let (validated, existing) = match self
             .plan_audited(scenario, &request, &run_id, &mut audit, false)
             .await
         {
@@ -345,6 +349,7 @@ impl Engine {
         let seeded = self
             .seed(
                 &validated,
+                &existing,
                 &token,
                 &request_id,
                 &invoker,
@@ -371,7 +376,12 @@ impl Engine {
         metrics.request(scenario, "ok");
         metrics.seeded_rows(&written.rows);
         let data = data_of(&written);
-        tracing::info!(run_id = %run_id, scenario, rows = plan.row_count(), "seeded");
+        tracing::info!(
+            run_id = %run_id,
+            scenario,
+            rows = plan.row_count() as u64 + plan.streamed_rows(),
+            "seeded"
+        );
         let fixture = atdm_core::fixtures::Fixture {
             scenario_id: scenario.to_owned(),
             test_run_id: run_id.clone(),
@@ -463,8 +473,28 @@ fn request_inputs(scenario: &str, r: &Request) -> serde_json::Value {
 /// How many planned rows per table the audit shows in full.
 const AUDITED_ROWS: usize = 20;
 
-/// A plan as audited: its parameters, row counts, and the first rows of each table.
+/// A plan as audited: its parameters, row counts, the first rows of each table, and the
+/// streamed entries (alias, table, rows).
 fn plan_summary(plan: &atdm_core::Plan) -> serde_json::Value {
+    let mut summary = plan_tables(plan);
+    if !plan.streams.is_empty() {
+        summary["streamed"] = plan
+            .streams
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "alias": &*plan.entities[s.entry].alias,
+                    "table": &*s.table,
+                    "rows": s.rows,
+                })
+            })
+            .collect();
+    }
+    summary
+}
+
+/// The parameters, row counts and first rows of a plan's planned tables.
+fn plan_tables(plan: &atdm_core::Plan) -> serde_json::Value {
     let cell = |c: &Cell| match c {
         Cell::Value(v) => v.to_json(),
         Cell::Default => serde_json::json!({ "default": true }),

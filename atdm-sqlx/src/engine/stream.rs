@@ -1,0 +1,155 @@
+//! Writing the streamed entries of a plan (see [`atdm_core::plan::Streamer`]) in the seed's
+//! transaction, after the planned rows.
+//!
+//! A thread of its own makes and validates the batches while the database takes the
+//! previous ones; two are in flight at most, so memory stays flat whatever the count. Each
+//! batch is written like a table of planned rows, and its rows go to the run's ledger, so a
+//! reset deletes them exactly as it deletes planned rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use atdm_core::plan::{STREAM_BATCH, Streamer, TablePlan, ValidatedBatch};
+use atdm_core::schema::Table;
+use atdm_core::{Cell, CellRef, ExistingRows, ValidatedPlan, Value};
+
+use super::Engine;
+use super::seed::ledger_keys;
+use crate::backend::{DbResult, Tx};
+use crate::error::Error;
+
+impl Engine {
+    /// Writes every batch of every streamed entry of `validated`, with its ledger rows
+    /// (numbered from `first_seq`), and adds the rows written to `rows`. `planned` are the
+    /// values the database assigned to the planned rows, which streamed rows may reference.
+    /// The inner error is a batch the gate refused or could not make: nothing may commit.
+    pub(super) async fn write_streams(
+        &self,
+        tx: &mut Tx,
+        validated: &ValidatedPlan,
+        existing: &ExistingRows,
+        planned: &HashMap<CellRef, Value>,
+        first_seq: u64,
+        rows: &mut BTreeMap<String, u64>,
+    ) -> DbResult<Result<(), Error>> {
+        if validated.plan().streams.is_empty() {
+            return Ok(Ok(()));
+        }
+        let (send, mut receive) = tokio::sync::mpsc::channel(2);
+        let mut streamer = Streamer::new(self.pack(), validated, existing);
+        let producer = std::thread::Builder::new()
+            .name("atdm-stream".into())
+            .spawn(move || {
+                for s in 0..streamer.streams().len() {
+                    let total = streamer.streams()[s].rows;
+                    let mut from = 0;
+                    while from < total {
+                        let batch = streamer.batch(s, from..from + STREAM_BATCH);
+                        let stop = batch.is_err();
+                        // A closed channel: the writer stopped; so does the producer.
+                        if send.blocking_send(batch).is_err() || stop {
+                            return;
+                        }
+                        from += STREAM_BATCH;
+                    }
+                }
+            })
+            .map_err(sqlx::Error::Io)?;
+        let run_id = &validated.plan().run_id;
+        let mut seq = first_seq;
+        let mut outcome = Ok(Ok(()));
+        while let Some(batch) = receive.recv().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    outcome = Ok(Err(Error::Core(e)));
+                    break;
+                }
+            };
+            match self.write_batch(tx, &batch, planned, run_id, seq).await {
+                Ok(n) => {
+                    seq += n;
+                    *rows.entry(batch.rows().table.to_string()).or_insert(0) += n;
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(receive);
+        if producer.join().is_err() && matches!(outcome, Ok(Ok(()))) {
+            outcome = Ok(Err(Error::SeedFailed {
+                run_id: run_id.clone(),
+                scenario: validated.plan().scenario.clone(),
+                message:
+                    "the thread making the streamed rows stopped unexpectedly; nothing was written"
+                        .into(),
+            }));
+        }
+        outcome
+    }
+
+    /// Writes one validated batch and its ledger rows; returns how many rows it wrote.
+    async fn write_batch(
+        &self,
+        tx: &mut Tx,
+        batch: &ValidatedBatch,
+        planned: &HashMap<CellRef, Value>,
+        run_id: &str,
+        first_seq: u64,
+    ) -> DbResult<u64> {
+        let t = self
+            .schema()
+            .table(&batch.rows().table)
+            .expect("plans use the pack's schema");
+        let tp = resolved(t, batch.rows(), planned);
+        let mut assigned = HashMap::new();
+        // Integer keys are drawn, so the rows go out in bulk and the ledger knows them
+        // without reading each row back.
+        let int_key = match t.primary_key.as_slice() {
+            [k] => t.get_column(k).is_some_and(|c| c.ty.int_range().is_some()),
+            _ => false,
+        };
+        self.draw_keys(tx, t, &tp, &mut assigned, int_key).await?;
+        self.write_planned(tx, t, &tp, &mut assigned).await?;
+        self.write_ledger(tx, run_id, ledger_keys(t, &tp, &assigned), first_seq)
+            .await?;
+        Ok(tp.rows.len() as u64)
+    }
+}
+
+/// A batch ready to write: references to planned rows hold the values the database assigned
+/// them, and columns the database fills (defaults, computed values) are left to it, except
+/// the primary key, which the ledger needs. No row refers to a streamed row, so nothing
+/// else has to be read back.
+fn resolved(t: &Table, tp: &TablePlan, planned: &HashMap<CellRef, Value>) -> TablePlan {
+    let keep: Vec<usize> = (0..tp.columns.len())
+        .filter(|&ci| {
+            t.primary_key.contains(&tp.columns[ci])
+                || tp
+                    .rows
+                    .first()
+                    .is_none_or(|r| !matches!(r[ci], Cell::Default))
+        })
+        .collect();
+    TablePlan {
+        table: tp.table.clone(),
+        columns: keep.iter().map(|&ci| tp.columns[ci].clone()).collect(),
+        aliases: tp.aliases.clone(),
+        rows: tp
+            .rows
+            .iter()
+            .map(|r| {
+                keep.iter()
+                    .map(|&ci| match &r[ci] {
+                        Cell::Ref(to) => {
+                            Cell::Value(planned.get(to).cloned().unwrap_or(Value::Null))
+                        }
+                        other => other.clone(),
+                    })
+                    .collect()
+            })
+            .collect(),
+        sources: None,
+    }
+}

@@ -1,0 +1,161 @@
+//! A scenario with a large count, requested on every backend: its big entries are streamed
+//! in batches (never all held at once), land in one transaction with the planned rows, are
+//! owned by the run, and reset exactly; a batch the database refuses rolls everything back.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use atdm_core::Pack;
+use atdm_core::schema::Schema;
+use atdm_sqlx::{Engine, Request, Store};
+use serde_json::json;
+use support::{Kind, TestDb, d, quoted};
+
+const SHOP: &str = include_str!("support/shop.toml");
+
+const SCENARIO: &str = r#"
+id = "order_book"
+description = "One customer with many orders, and a big catalog."
+
+[knobs.orders]
+type = "integer"
+default = 20000
+
+[knobs.products]
+type = "integer"
+default = 12000
+
+[[rows]]
+alias = "customer"
+table = "customer"
+
+[[rows]]
+alias = "order"
+table = "orders"
+count = "{orders}"
+set = { customer_id = "@customer", status = { pick = ["new", "paid"] } }
+
+[[rows]]
+alias = "catalog"
+table = "product"
+count = "{products}"
+"#;
+
+async fn count(db: &TestDb, table: &str) -> i64 {
+    db.count(&format!("SELECT COUNT(*) FROM {}", quoted(db.kind, table)))
+        .await
+}
+
+async fn counts(db: &TestDb) -> [i64; 3] {
+    [
+        count(db, "customer").await,
+        count(db, "orders").await,
+        count(db, "product").await,
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_count_is_streamed_owned_and_reset_exactly() {
+    let schema = Schema::from_toml(SHOP, "shop.toml").unwrap();
+    let pack = Pack::builder("shop", schema)
+        .scenario("order_book.toml", SCENARIO)
+        .build()
+        .unwrap();
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let e = Engine::builder(pack.clone())
+            .database_url(&db.url)
+            .store(Store::from_url("memory://").unwrap())
+            .reference_date(d())
+            .connect()
+            .await
+            .unwrap();
+        // A row written by hand: no reset touches it.
+        db.exec(&format!(
+            "INSERT INTO {} (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.org')",
+            quoted(kind, "customer")
+        ))
+        .await;
+
+        let first = e.request("order_book", Request::new()).await.unwrap();
+        let expected: BTreeMap<String, u64> = [
+            ("customer".to_owned(), 1),
+            ("orders".to_owned(), 20_000),
+            ("product".to_owned(), 12_000),
+        ]
+        .into();
+        assert_eq!(first.rows, expected, "{kind:?}");
+        assert_eq!(
+            first.data["order"],
+            json!({ "table": "orders", "rows": 20_000 }),
+            "{kind:?}: a streamed entry reports its count, not its keys"
+        );
+        assert_eq!(counts(&db).await, [2, 20_000, 12_000], "{kind:?}");
+        // Every order points at the run's customer, whose key the database assigned.
+        let customer = first.data["customer"].as_i64().unwrap();
+        assert_eq!(
+            db.count(&format!(
+                "SELECT COUNT(*) FROM {} WHERE customer_id = {customer} AND status IN ('new', 'paid')",
+                quoted(kind, "orders")
+            ))
+            .await,
+            20_000,
+            "{kind:?}"
+        );
+
+        let small = Request::new()
+            .constraint("orders", 15_000i64)
+            .constraint("products", 10_000i64);
+        let second = e.request("order_book", small).await.unwrap();
+        assert_eq!(counts(&db).await, [3, 35_000, 22_000], "{kind:?}");
+
+        // A batch the database refuses rolls the whole request back.
+        let limit = db
+            .count(&format!(
+                "SELECT MAX(order_id) FROM {}",
+                quoted(kind, "orders")
+            ))
+            .await
+            + 10_000;
+        let stop = match kind {
+            Kind::Sqlite => format!(
+                "CREATE TRIGGER stop BEFORE INSERT ON orders WHEN NEW.order_id > {limit} BEGIN SELECT RAISE(ABORT, 'stop'); END"
+            ),
+            Kind::Postgres => {
+                format!("ALTER TABLE orders ADD CONSTRAINT stop CHECK (order_id <= {limit})")
+            }
+            Kind::MySql => format!(
+                "CREATE TRIGGER stop BEFORE INSERT ON orders FOR EACH ROW BEGIN IF NEW.order_id > {limit} THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'stop'; END IF; END"
+            ),
+        };
+        db.exec(&stop).await;
+        let refused = e.request("order_book", Request::new()).await.unwrap_err();
+        assert_eq!(
+            refused.code(),
+            atdm_core::ErrorCode::SeedFailed,
+            "{kind:?}: {refused}"
+        );
+        assert_eq!(
+            counts(&db).await,
+            [3, 35_000, 22_000],
+            "{kind:?}: nothing of the refused request stays"
+        );
+        db.exec(match kind {
+            Kind::Postgres => "ALTER TABLE orders DROP CONSTRAINT stop",
+            _ => "DROP TRIGGER stop",
+        })
+        .await;
+
+        // Each reset deletes exactly its run's rows.
+        e.reset_run(&first.run_id, first.token.expose())
+            .await
+            .unwrap();
+        assert_eq!(counts(&db).await, [2, 15_000, 10_000], "{kind:?}");
+        e.reset_run(&second.run_id, second.token.expose())
+            .await
+            .unwrap();
+        assert_eq!(counts(&db).await, [1, 0, 0], "{kind:?}");
+        db.drop_db().await;
+    }
+}
