@@ -1,6 +1,7 @@
 //! A scenario with a large count, requested on every backend: its big entries are streamed
 //! in batches (never all held at once), land in one transaction with the planned rows, are
-//! owned by the run, and reset exactly; a batch the database refuses rolls everything back.
+//! owned by the run (integer keys by their range), and reset exactly; a batch the database
+//! refuses rolls everything back.
 
 mod support;
 
@@ -101,6 +102,22 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
             ))
             .await,
             20_000,
+            "{kind:?}"
+        );
+
+        // The run owns its orders by the range of their keys (one ledger row), its products
+        // (text keys) and its customer by a ledger row each.
+        let ledger = match kind {
+            Kind::Postgres => "atdm.ledger",
+            _ => "atdm_ledger",
+        };
+        assert_eq!(
+            db.count(&format!(
+                "SELECT COUNT(*) FROM {ledger} WHERE run_id = '{}'",
+                first.run_id
+            ))
+            .await,
+            1 + 1 + 12_000,
             "{kind:?}"
         );
 

@@ -3,8 +3,11 @@
 //!
 //! A thread of its own makes and validates the batches while the database takes the
 //! previous ones; two are in flight at most, so memory stays flat whatever the count. Each
-//! batch is written like a table of planned rows, and its rows go to the run's ledger, so a
-//! reset deletes them exactly as it deletes planned rows.
+//! batch is written like a table of planned rows. The run owns the rows as a load owns its
+//! own ([`Owned`]): where the table's key is an integer the database would assign, the keys
+//! are drawn in advance, and the run's ledger holds their ranges (one row per contiguous
+//! range, so a reset deletes them by range, in about the time of a bulk delete); other rows
+//! each get a ledger row, as planned rows do.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +16,7 @@ use atdm_core::schema::Table;
 use atdm_core::{Cell, CellRef, ExistingRows, ValidatedPlan, Value};
 
 use super::Engine;
+use super::load::{Owned, OwnedValues};
 use super::seed::ledger_keys;
 use crate::backend::{DbResult, Tx};
 use crate::error::Error;
@@ -56,6 +60,7 @@ impl Engine {
             .map_err(sqlx::Error::Io)?;
         let run_id = &validated.plan().run_id;
         let mut seq = first_seq;
+        let mut claims: Vec<Owned> = Vec::new();
         let mut outcome = Ok(Ok(()));
         while let Some(batch) = receive.recv().await {
             let batch = match batch {
@@ -65,9 +70,11 @@ impl Engine {
                     break;
                 }
             };
-            match self.write_batch(tx, &batch, planned, run_id, seq).await {
+            match self
+                .write_batch(tx, &batch, planned, run_id, &mut seq, &mut claims)
+                .await
+            {
                 Ok(n) => {
-                    seq += n;
                     *rows.entry(batch.rows().table.to_string()).or_insert(0) += n;
                 }
                 Err(e) => {
@@ -86,17 +93,27 @@ impl Engine {
                         .into(),
             }));
         }
+        if matches!(outcome, Ok(Ok(()))) && !claims.is_empty() {
+            let ledger = claims
+                .iter()
+                .map(|c| (c.table.clone(), serde_json::to_string(c).expect("JSON")))
+                .collect();
+            self.write_ledger(tx, run_id, ledger, seq).await?;
+        }
         outcome
     }
 
-    /// Writes one validated batch and its ledger rows; returns how many rows it wrote.
+    /// Writes one validated batch: its rows, and either their ledger rows (numbered from
+    /// `seq`, which moves on) or their drawn keys added to `claims`. Returns how many rows
+    /// it wrote.
     async fn write_batch(
         &self,
         tx: &mut Tx,
         batch: &ValidatedBatch,
         planned: &HashMap<CellRef, Value>,
         run_id: &str,
-        first_seq: u64,
+        seq: &mut u64,
+        claims: &mut Vec<Owned>,
     ) -> DbResult<u64> {
         let t = self
             .schema()
@@ -112,9 +129,58 @@ impl Engine {
         };
         self.draw_keys(tx, t, &tp, &mut assigned, int_key).await?;
         self.write_planned(tx, t, &tp, &mut assigned).await?;
-        self.write_ledger(tx, run_id, ledger_keys(t, &tp, &assigned), first_seq)
-            .await?;
+        let drawn: Option<Vec<i64>> = match t.primary_key.as_slice() {
+            [k] if int_key => (0..tp.rows.len())
+                .map(|ri| {
+                    match assigned.get(&CellRef {
+                        table: tp.table.to_string(),
+                        row: ri,
+                        column: k.clone(),
+                    }) {
+                        Some(Value::Int(v)) => Some(*v),
+                        _ => None,
+                    }
+                })
+                .collect(),
+            _ => None,
+        };
+        match drawn {
+            Some(keys) => claim_ranges(claims, &t.name, &t.primary_key[0], &keys),
+            None => {
+                let ledger = ledger_keys(t, &tp, &assigned);
+                let n = ledger.len() as u64;
+                self.write_ledger(tx, run_id, ledger, *seq).await?;
+                *seq += n;
+            }
+        }
         Ok(tp.rows.len() as u64)
+    }
+}
+
+/// Adds drawn `keys` of `table.column` to `claims`: a claim per contiguous range, the last
+/// one extended where the keys continue it.
+fn claim_ranges(claims: &mut Vec<Owned>, table: &str, column: &str, keys: &[i64]) {
+    for &k in keys {
+        if let Some(Owned {
+            table: t,
+            column: c,
+            values: OwnedValues::Range { to, .. },
+            rows,
+        }) = claims.last_mut()
+            && t == table
+            && c == column
+            && to.checked_add(1) == Some(k)
+        {
+            *to = k;
+            *rows += 1;
+            continue;
+        }
+        claims.push(Owned {
+            table: table.to_owned(),
+            column: column.to_owned(),
+            values: OwnedValues::Range { from: k, to: k },
+            rows: 1,
+        });
     }
 }
 
@@ -151,5 +217,31 @@ fn resolved(t: &Table, tp: &TablePlan, planned: &HashMap<CellRef, Value>) -> Tab
             })
             .collect(),
         sources: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawn_keys_become_as_few_ranges_as_they_can() {
+        let mut claims = Vec::new();
+        claim_ranges(&mut claims, "orders", "order_id", &[5, 6, 7]);
+        claim_ranges(&mut claims, "orders", "order_id", &[8, 9, 12, 13]);
+        claim_ranges(&mut claims, "product", "id", &[14]);
+        let got: Vec<(String, OwnedValues, u64)> = claims
+            .into_iter()
+            .map(|c| (c.table, c.values, c.rows))
+            .collect();
+        let range = |from, to| OwnedValues::Range { from, to };
+        assert_eq!(
+            got,
+            [
+                ("orders".to_owned(), range(5, 9), 5),
+                ("orders".to_owned(), range(12, 13), 2),
+                ("product".to_owned(), range(14, 14), 1),
+            ]
+        );
     }
 }
