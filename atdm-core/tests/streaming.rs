@@ -78,6 +78,10 @@ const PAID: &str = r#"
 id = "paid_rentals"
 description = "Many rentals, each paid."
 
+[knobs.rentals]
+type = "integer"
+default = 12000
+
 [[rows]]
 alias = "customer"
 table = "customer"
@@ -85,12 +89,12 @@ table = "customer"
 [[rows]]
 alias = "rental"
 table = "rental"
-count = 12000
+count = "{rentals}"
 
 [[rows]]
 alias = "payment"
 table = "payment"
-count = 12000
+count = "{rentals}"
 set = { rental_id = "@rental" }
 "#;
 
@@ -201,6 +205,18 @@ fn an_entry_others_refer_to_is_held_and_the_one_referring_is_streamed() {
     assert_eq!(tables, ["payment"]);
     assert_eq!(plan.table("rental").unwrap().rows.len(), 12_000);
     assert_eq!(rows["payment#2"], whole.table("payment").unwrap().rows);
+
+    // Too many rows to hold: the error says which entry is held, and why.
+    let huge = Constraints::from([("rentals".to_owned(), Value::Int(3_000_000))]);
+    let err = pack
+        .plan_streaming("paid_rentals", &huge, &ctx(), &none)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("@rental (3000000 rows) is planned whole because @payment refers to it")
+            && err.contains("atdm generate"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -237,3 +237,49 @@ def test_the_lifecycle_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
             e.reset_run(run["run_id"], "wrong")
     finally:
         e.close()
+
+
+def test_a_large_count_is_streamed_and_reset_exactly(tmp_path: Path) -> None:
+    """An entry of 10,000 rows or more that nothing refers to is made a batch at a time: the
+    result gives its table and count, not its keys, and the reset removes every row."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "schema.toml").write_text(
+        'name = "users"\n'
+        "[[tables]]\n"
+        'name = "app_user"\n'
+        'primary_key = ["user_id"]\n'
+        'unique = [["email"]]\n'
+        "columns = [\n"
+        '  { name = "user_id", type = "bigint", generated = "identity" },\n'
+        '  { name = "email", type = "varchar(80)" },\n'
+        '  { name = "city", type = "varchar(40)" },\n'
+        "]\n"
+    )
+    (pack / "many.toml").write_text(
+        'id = "many_users"\n'
+        'description = "Many users."\n'
+        "[knobs.users]\n"
+        'type = "integer"\n'
+        "default = 12000\n"
+        "[[rows]]\n"
+        'alias = "user"\n'
+        'table = "app_user"\n'
+        'count = "{users}"\n'
+    )
+    e = atdm.Engine(
+        database_url=f"sqlite://{tmp_path}/atdm.sqlite",
+        scenario_dir=pack,
+        store_url=str(tmp_path / "store"),
+        reference_date=REFERENCE_DATE,
+    )
+    try:
+        run = e.request("many_users")
+        assert run["data"]["user"] == {"table": "app_user", "rows": 12000}
+        assert run["rows"] == {"app_user": 12000}
+        with pytest.raises(TypeError, match="streamed entry"):
+            atdm.SeededRun(run).keys("user")
+        report = e.reset_run(run["run_id"], run["token"])
+        assert report["deleted"] == {"app_user": 12000}
+    finally:
+        e.close()

@@ -231,8 +231,14 @@ impl Seeded {
 
     #[track_caller]
     fn wrong(&self, name: &str, v: &serde_json::Value, wanted: &str) -> ! {
+        let streamed = if v.get("table").is_some() && v.get("rows").is_some() {
+            "; it is a streamed entry (10,000 rows or more), whose keys are not listed: \
+             query its table, or lower its count (docs/scenarios.md, \"Large counts\")"
+        } else {
+            ""
+        };
         panic!(
-            "entity {name:?} of scenario {:?} is {v}, not {wanted}",
+            "entity {name:?} of scenario {:?} is {v}, not {wanted}{streamed}",
             self.inner.scenario
         )
     }

@@ -108,8 +108,18 @@ impl CompiledScenario {
             }
         }
         if cells > super::MAX_PLAN_CELLS {
+            let why = if stream && !explain {
+                self.why_held(&counts)
+            } else {
+                String::new()
+            };
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({why}; only entries nothing refers to are streamed)")
+            };
             return Err(plan_err(format!(
-                "the plan would hold {cells} cells (rows times columns), more than the {} one plan may hold; ask for fewer rows (the count knobs), or seed that volume in several requests",
+                "the plan would hold {cells} cells (rows times columns), more than the {} one plan may hold{why}; ask for fewer rows (the count knobs), seed that volume in several requests, or generate it with `atdm generate`",
                 super::MAX_PLAN_CELLS
             )));
         }

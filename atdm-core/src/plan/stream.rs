@@ -56,17 +56,25 @@ pub struct Stream {
 impl CompiledScenario {
     /// Which entries are streamed, given their counts (`None`: not a count; not streamed).
     pub(super) fn streamable(&self, counts: &[Option<u64>]) -> Vec<bool> {
+        let held = self.held();
+        (0..self.rows.len())
+            .map(|e| counts[e].is_some_and(|c| c >= STREAM_ROWS) && held[e].is_none())
+            .collect()
+    }
+
+    /// Why each entry must be planned whole, whatever its count: the entry that refers to
+    /// it, or the later entry it links to (rows of a foreign-key cycle).
+    pub(super) fn held(&self) -> Vec<Option<Held>> {
         let n = self.rows.len();
-        let mut referenced = vec![false; n];
-        let mut links_later = vec![false; n];
+        let mut held: Vec<Option<Held>> = vec![None; n];
         let by_alias = |alias: &str| self.rows.iter().position(|r| &*r.alias == alias);
         for (e, r) in self.rows.iter().enumerate() {
             for cp in &r.cols {
                 let mut mark = |p: usize| {
-                    referenced[p] = true;
                     if p >= e {
-                        links_later[e] = true;
+                        held[e].get_or_insert(Held::LinksLater(p));
                     }
+                    held[p].get_or_insert(Held::ReferredBy(e));
                 };
                 match cp {
                     ColPlan::Link(p, _) | ColPlan::MaybeLink { entry: p, .. } => mark(*p),
@@ -79,11 +87,34 @@ impl CompiledScenario {
                 }
             }
         }
-        (0..n)
-            .map(|e| {
-                counts[e].is_some_and(|c| c >= STREAM_ROWS) && !referenced[e] && !links_later[e]
-            })
-            .collect()
+        held
+    }
+
+    /// Says which entries of the plan are large and why they are not streamed, for the
+    /// error of a plan too large to hold.
+    pub(super) fn why_held(&self, counts: &[Option<u64>]) -> String {
+        let held = self.held();
+        let alias = |e: usize| &*self.rows[e].alias;
+        let mut out: Vec<String> = Vec::new();
+        for (e, h) in held.iter().enumerate() {
+            let Some(n) = counts[e].filter(|&n| n >= STREAM_ROWS) else {
+                continue;
+            };
+            match h {
+                Some(Held::ReferredBy(by)) => out.push(format!(
+                    "@{} ({n} rows) is planned whole because @{} refers to it",
+                    alias(e),
+                    alias(*by)
+                )),
+                Some(Held::LinksLater(to)) => out.push(format!(
+                    "@{} ({n} rows) is planned whole because it links to @{}, planned after it",
+                    alias(e),
+                    alias(*to)
+                )),
+                None => {}
+            }
+        }
+        out.join("; ")
     }
 
     /// Rows `rows` of a plan's streamed entry, as the planner makes them.
@@ -140,6 +171,15 @@ impl CompiledScenario {
         );
         Ok(out)
     }
+}
+
+/// Why an entry is planned whole.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Held {
+    /// Another entry refers to it.
+    ReferredBy(usize),
+    /// It links to an entry planned after it.
+    LinksLater(usize),
 }
 
 /// Calls `f` with the alias of every `"@alias"` in `e`.

@@ -77,7 +77,7 @@ class SeededRun:
             return str(value)
         raise TypeError(
             f"entity {name!r} of scenario {self.scenario!r} is {value!r}, not one key; "
-            "a list is read with keys(), a composite key with data[name]"
+            "a list is read with keys(), a composite key with data[name]" + _streamed(value)
         )
 
     def keys(self, name: str) -> List[str]:
@@ -88,6 +88,7 @@ class SeededRun:
             return [str(v) for v in items]
         raise TypeError(
             f"entity {name!r} of scenario {self.scenario!r} is {value!r}, not a list of keys"
+            + _streamed(value)
         )
 
     def as_dict(self) -> Seeded:
@@ -108,3 +109,13 @@ class SeededRun:
 
     def __repr__(self) -> str:
         return f"SeededRun(scenario={self.scenario!r}, run_id={self.run_id!r}, data={self.data!r})"
+
+
+def _streamed(value: Any) -> str:
+    """A hint for an entity that was streamed: the result gives its table and count only."""
+    if isinstance(value, dict) and "table" in value and "rows" in value:
+        return (
+            "; it is a streamed entry (10,000 rows or more), whose keys are not listed: "
+            'query its table, or lower its count (docs/scenarios.md, "Large counts")'
+        )
+    return ""
