@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use atdm_core::plan::TablePlan;
-use atdm_core::schema::{ColumnType, Table};
+use atdm_core::schema::{ColumnType, Generated, Table};
 use atdm_core::token::CleanupToken;
 use atdm_core::{Cell, CellRef, ExistingRows, ValidatedPlan, Value};
 use chrono::{DateTime, Utc};
@@ -253,6 +253,17 @@ impl Engine {
             tx.copy_text((bulk.statement)(&table, &cols), data.into_bytes())
                 .await?;
         } else {
+            // Identity values written by the engine (drawn for a streamed entry, or set by
+            // the scenario) need the database's leave where it has such a rule
+            // (PostgreSQL's `OVERRIDING SYSTEM VALUE`, for `GENERATED ALWAYS` columns).
+            let overriding = if tp.columns.iter().any(|c| {
+                t.get_column(c)
+                    .is_some_and(|c| c.generated == Some(Generated::Identity))
+            }) {
+                db.identity_insert()
+            } else {
+                ""
+            };
             let per_stmt = (d.bind_limit() / tp.columns.len().max(1)).clamp(1, 1000);
             for (ci0, chunk) in tp.rows.chunks(per_stmt).enumerate() {
                 let mut values = Vec::with_capacity(chunk.len());
@@ -269,7 +280,7 @@ impl Engine {
                     values.push(format!("({})", ps.join(", ")));
                 }
                 let sql = format!(
-                    "INSERT INTO {table} ({}) VALUES {}",
+                    "INSERT INTO {table} ({}){overriding} VALUES {}",
                     cols.join(", "),
                     values.join(", ")
                 );
