@@ -146,11 +146,23 @@ pub(crate) fn plan(p: &Plan, validators: &[String]) -> String {
         .collect();
     s.push_str(&indent(&table(&["table", "rows"], &rows)));
     for st in &p.streams {
-        let _ = writeln!(
-            s,
-            "@{}: {} rows of {}, made and validated a batch at a time when seeded",
-            p.entities[st.entry].alias, st.rows, st.table
-        );
+        let alias = &p.entities[st.entry].alias;
+        let _ = if st.held == 0 {
+            writeln!(
+                s,
+                "@{alias}: {} rows of {}, made and validated a batch at a time when seeded",
+                st.rows, st.table
+            )
+        } else {
+            writeln!(
+                s,
+                "@{alias}: {} rows of {}; the first {} (which other rows refer to) are planned, the other {} made and validated a batch at a time when seeded",
+                st.held + st.rows,
+                st.table,
+                st.held,
+                st.rows
+            )
+        };
     }
     for t in &p.tables {
         let Some(sources) = &t.sources else { continue };

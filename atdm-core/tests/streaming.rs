@@ -98,6 +98,26 @@ count = "{rentals}"
 set = { rental_id = "@rental" }
 "#;
 
+const RECEIPTS: &str = r#"
+id = "receipts"
+description = "Many rentals; the first three have a payment."
+
+[[rows]]
+alias = "customer"
+table = "customer"
+
+[[rows]]
+alias = "rental"
+table = "rental"
+count = 20000
+
+[[rows]]
+alias = "payment"
+table = "payment"
+count = 3
+set = { rental_id = "@rental" }
+"#;
+
 const SAME_EMAIL: &str = r#"
 id = "same_email"
 description = "Many customers with one email: the unique check refuses it."
@@ -115,6 +135,7 @@ fn pack() -> Pack {
         .scenario("busy.toml", SCENARIOS)
         .scenario("paid.toml", PAID)
         .scenario("same.toml", SAME_EMAIL)
+        .scenario("receipts.toml", RECEIPTS)
         .build()
         .unwrap()
 }
@@ -213,9 +234,36 @@ fn an_entry_others_refer_to_is_held_and_the_one_referring_is_streamed() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("@rental (3000000 rows) is planned whole because @payment refers to it")
-            && err.contains("atdm generate"),
+        err.contains(
+            "@rental (3000000 rows) is planned whole because @payment refers to every row of it"
+        ) && err.contains("atdm generate"),
         "{err}"
+    );
+}
+
+#[test]
+fn an_entry_others_refer_to_in_part_holds_those_rows_and_streams_the_rest() {
+    let pack = pack();
+    let none = BTreeMap::new();
+    let c = Constraints::new();
+    let whole = pack.plan("receipts", &c, &ctx(), &none).unwrap();
+    let (plan, rows) = streamed(&pack, "receipts", &c);
+    assert_eq!(plan.streams.len(), 1);
+    let s = &plan.streams[0];
+    // The three payments point at the first three rentals: those are planned.
+    assert_eq!(
+        (&*s.table, s.held, s.rows, s.first_row),
+        ("rental", 3, 19_997, 3)
+    );
+    let all = &whole.table("rental").unwrap().rows;
+    let held = &plan.table("rental").unwrap().rows;
+    assert_eq!(held[..], all[..3]);
+    assert_eq!(rows["rental#1"], all[3..]);
+    assert_eq!(plan.table("payment"), whole.table("payment"));
+    let keys = plan.entity_keys(pack.schema(), &|_| Some(Value::Int(1)));
+    assert_eq!(
+        keys["rental"],
+        serde_json::json!({ "table": "rental", "rows": 20_000 })
     );
 }
 

@@ -41,6 +41,12 @@ set = { customer_id = "@customer", status = { pick = ["new", "paid"] } }
 alias = "catalog"
 table = "product"
 count = "{products}"
+
+[[rows]]
+alias = "item"
+table = "order_item"
+count = 2
+set = { order_id = "@order", sku = "@catalog" }
 "#;
 
 async fn count(db: &TestDb, table: &str) -> i64 {
@@ -48,11 +54,12 @@ async fn count(db: &TestDb, table: &str) -> i64 {
         .await
 }
 
-async fn counts(db: &TestDb) -> [i64; 3] {
+async fn counts(db: &TestDb) -> [i64; 4] {
     [
         count(db, "customer").await,
         count(db, "orders").await,
         count(db, "product").await,
+        count(db, "order_item").await,
     ]
 }
 
@@ -89,6 +96,7 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
             ("customer".to_owned(), 1),
             ("orders".to_owned(), 20_000),
             ("product".to_owned(), 12_000),
+            ("order_item".to_owned(), 2),
         ]
         .into();
         assert_eq!(first.rows, expected, "{kind:?}");
@@ -97,7 +105,7 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
             json!({ "table": "orders", "rows": 20_000 }),
             "{kind:?}: a streamed entry reports its count, not its keys"
         );
-        assert_eq!(counts(&db).await, [2, 20_000, 12_000], "{kind:?}");
+        assert_eq!(counts(&db).await, [2, 20_000, 12_000, 2], "{kind:?}");
         // Every order points at the run's customer, whose key the database assigned.
         let customer = first.data["customer"].as_i64().unwrap();
         assert_eq!(
@@ -110,8 +118,18 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
             "{kind:?}"
         );
 
-        // The run owns its orders by the range of their keys (one ledger row), its products
-        // (text keys) and its customer by a ledger row each.
+        // The two items point at the first two orders and products: those are planned and
+        // written first, the others streamed. The run owns its streamed orders by the range
+        // of their keys (one ledger row), its products (text keys), planned orders, items
+        // and customer by a ledger row each.
+        let items = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM {} i JOIN {} o ON o.order_id = i.order_id WHERE o.customer_id = {customer}",
+                quoted(kind, "order_item"),
+                quoted(kind, "orders")
+            ))
+            .await;
+        assert_eq!(items, 2, "{kind:?}");
         let ledger = match kind {
             Kind::Postgres => "atdm.ledger",
             _ => "atdm_ledger",
@@ -122,7 +140,7 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
                 first.run_id
             ))
             .await,
-            1 + 1 + 12_000,
+            1 + 2 + 1 + 12_000 + 2,
             "{kind:?}"
         );
 
@@ -131,7 +149,7 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
             .constraint("orders", 16_400i64)
             .constraint("products", 10_000i64);
         let second = e.request("order_book", small).await.unwrap();
-        assert_eq!(counts(&db).await, [3, 36_400, 22_000], "{kind:?}");
+        assert_eq!(counts(&db).await, [3, 36_400, 22_000, 4], "{kind:?}");
 
         // A batch the database refuses rolls the whole request back.
         let limit = db
@@ -161,7 +179,7 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
         );
         assert_eq!(
             counts(&db).await,
-            [3, 36_400, 22_000],
+            [3, 36_400, 22_000, 4],
             "{kind:?}: nothing of the refused request stays"
         );
         db.exec(match kind {
@@ -174,11 +192,11 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
         e.reset_run(&first.run_id, first.token.expose())
             .await
             .unwrap();
-        assert_eq!(counts(&db).await, [2, 16_400, 10_000], "{kind:?}");
+        assert_eq!(counts(&db).await, [2, 16_400, 10_000, 2], "{kind:?}");
         e.reset_run(&second.run_id, second.token.expose())
             .await
             .unwrap();
-        assert_eq!(counts(&db).await, [1, 0, 0], "{kind:?}");
+        assert_eq!(counts(&db).await, [1, 0, 0, 0], "{kind:?}");
         db.drop_db().await;
     }
 }

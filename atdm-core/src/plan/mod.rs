@@ -265,7 +265,7 @@ impl Plan {
         self.tables.iter().map(|t| t.rows.len()).sum()
     }
 
-    /// The number of rows of the streamed entries.
+    /// The number of rows of the streamed entries that are streamed (not held in the plan).
     pub fn streamed_rows(&self) -> u64 {
         self.streams.iter().map(|s| s.rows).sum()
     }
@@ -284,7 +284,7 @@ impl Plan {
             if let Some(s) = self.streams.iter().find(|s| s.entry == ei) {
                 out.insert(
                     e.output.to_string(),
-                    serde_json::json!({ "table": &*s.table, "rows": s.rows }),
+                    serde_json::json!({ "table": &*s.table, "rows": s.held + s.rows }),
                 );
                 continue;
             }

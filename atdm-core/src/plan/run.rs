@@ -92,20 +92,20 @@ impl CompiledScenario {
                 },
             })
             .collect();
+        // Per entry: `Some(k)` when it is streamed after its first `k` rows (those other
+        // entries refer to, held in the plan).
         let streamed = if stream && !explain {
             self.streamable(&counts)
         } else {
-            vec![false; self.rows.len()]
+            vec![None; self.rows.len()]
         };
         let mut cells: u64 = 0;
         let mut streamed_rows: u64 = 0;
         for ((r, n), streamed) in self.rows.iter().zip(&counts).zip(&streamed) {
             let n = n.unwrap_or(0);
-            if *streamed {
-                streamed_rows = streamed_rows.saturating_add(n);
-            } else {
-                cells = cells.saturating_add(n.saturating_mul(r.cols.len().max(1) as u64));
-            }
+            let held = streamed.map_or(n, |k| k);
+            streamed_rows = streamed_rows.saturating_add(n - held);
+            cells = cells.saturating_add(held.saturating_mul(r.cols.len().max(1) as u64));
         }
         if cells > super::MAX_PLAN_CELLS {
             let why = if stream && !explain {
@@ -116,7 +116,9 @@ impl CompiledScenario {
             let why = if why.is_empty() {
                 String::new()
             } else {
-                format!(" ({why}; only entries nothing refers to are streamed)")
+                format!(
+                    " ({why}; an entry is streamed only where other entries refer to fewer of its rows than it has)"
+                )
             };
             return Err(plan_err(format!(
                 "the plan would hold {cells} cells (rows times columns), more than the {} one plan may hold{why}; ask for fewer rows (the count knobs), seed that volume in several requests, or generate it with `atdm generate`",
@@ -160,19 +162,22 @@ impl CompiledScenario {
                     )));
                 }
             };
+            // A streamed entry: its first `held` rows are planned here, the rest streamed.
+            let held = streamed[e].map_or(count, |k| k as usize);
             let mut entity = Entity {
                 alias: r.alias.clone(),
                 output: r.output.clone(),
                 table: r.table_name.clone(),
-                rows: Vec::with_capacity(if streamed[e] { 0 } else { count }),
+                rows: Vec::with_capacity(held),
                 single: matches!(r.count, Count::Fixed(1)),
             };
-            let planned = table_slot[r.table].map_or(0, |s| tables[s].rows.len());
-            if streamed[e] {
+            if held == 0 && streamed[e].is_some() {
+                let planned = table_slot[r.table].map_or(0, |s| tables[s].rows.len());
                 streams.push(Stream {
                     entry: e,
                     table: r.table_name.clone(),
                     columns: self.columns[r.table].clone(),
+                    held: 0,
                     rows: count as u64,
                     first_row: planned as u64 + skipped[r.table],
                 });
@@ -198,7 +203,7 @@ impl CompiledScenario {
                     tables.len() - 1
                 }
             };
-            for i in 0..count {
+            for i in 0..held {
                 let plan_index = tables[slot].rows.len();
                 let at = At {
                     i,
@@ -215,6 +220,18 @@ impl CompiledScenario {
                 tp.rows.push(cells);
                 tp.aliases.push(r.alias.clone());
                 entity.rows.push(plan_index);
+            }
+            if held < count {
+                let planned = tables[slot].rows.len();
+                streams.push(Stream {
+                    entry: e,
+                    table: r.table_name.clone(),
+                    columns: self.columns[r.table].clone(),
+                    held: held as u64,
+                    rows: (count - held) as u64,
+                    first_row: planned as u64 + skipped[r.table],
+                });
+                skipped[r.table] += (count - held) as u64;
             }
             entities.push(entity);
         }

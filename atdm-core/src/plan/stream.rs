@@ -1,11 +1,14 @@
 //! Streamed entries: a `[[rows]]` entry with many rows is not held in the plan; its rows are
 //! made, validated and written a batch at a time.
 //!
-//! An entry is streamed when it has at least [`STREAM_ROWS`] rows and no other entry refers
-//! to it (no `"@alias"` and no link the planner made points at it), so no planned row needs
-//! its values. Its rows are the rows a plan without streaming holds, cell for cell: row `i`
-//! of the entry is computed from the plan's resolved knobs, the run's seed and the rows of
-//! the entries before it, and it takes the index among its table's rows it would have had.
+//! An entry is streamed when it has at least [`STREAM_ROWS`] rows and the entries that refer
+//! to it (by `"@alias"`, or by a link the planner made) refer to fewer of its rows than it
+//! has: row `i` of a referring entry points at row `i mod n` of an entry of `n` rows, so an
+//! entry referred to by entries of at most `k` rows needs only its first `k` rows planned.
+//! Those are held in the plan ([`Stream::held`]); the rest are streamed. Its rows are the
+//! rows a plan without streaming holds, cell for cell: row `i` of the entry is computed from
+//! the plan's resolved knobs, the run's seed and the rows of the entries before it, and it
+//! takes the index among its table's rows it would have had.
 //!
 //! The gate still stands before the database. [`Pack::validate`] runs the validators on the
 //! planned rows together with the first batch of every streamed entry, so a request is
@@ -46,27 +49,40 @@ pub struct Stream {
     pub table: Arc<str>,
     /// The columns written, in table order (computed columns are left out).
     pub columns: Arc<[String]>,
-    /// How many rows.
+    /// How many of its first rows are planned (held in [`Plan::tables`]): those other
+    /// entries refer to. The streamed rows come after them.
+    #[serde(default)]
+    pub held: u64,
+    /// How many rows are streamed (the entry has `held + rows`).
     pub rows: u64,
-    /// The index of its first row among all rows of its table in the run (the rows of
-    /// earlier entries of the table come first); generation uses it.
+    /// The index of its first streamed row among all rows of its table in the run (the
+    /// rows of earlier entries of the table, and its held rows, come first); generation
+    /// uses it.
     pub first_row: u64,
 }
 
 impl CompiledScenario {
-    /// Which entries are streamed, given their counts (`None`: not a count; not streamed).
-    pub(super) fn streamable(&self, counts: &[Option<u64>]) -> Vec<bool> {
-        let held = self.held();
+    /// Which entries are streamed, given their counts (`None`: not a count): `Some(k)` for
+    /// an entry streamed after its first `k` rows.
+    pub(super) fn streamable(&self, counts: &[Option<u64>]) -> Vec<Option<u64>> {
+        let (held, needed) = self.held(counts);
         (0..self.rows.len())
-            .map(|e| counts[e].is_some_and(|c| c >= STREAM_ROWS) && held[e].is_none())
+            .map(|e| match counts[e] {
+                Some(n) if n >= STREAM_ROWS && held[e].is_none() && needed[e] < n => {
+                    Some(needed[e])
+                }
+                _ => None,
+            })
             .collect()
     }
 
-    /// Why each entry must be planned whole, whatever its count: the entry that refers to
-    /// it, or the later entry it links to (rows of a foreign-key cycle).
-    pub(super) fn held(&self) -> Vec<Option<Held>> {
+    /// Per entry: why it must be planned whole whatever its count (it links to an entry
+    /// planned after it, or an entry of unknown count refers to it), and how many of its
+    /// first rows the entries that refer to it need.
+    pub(super) fn held(&self, counts: &[Option<u64>]) -> (Vec<Option<Held>>, Vec<u64>) {
         let n = self.rows.len();
         let mut held: Vec<Option<Held>> = vec![None; n];
+        let mut needed: Vec<u64> = vec![0; n];
         let by_alias = |alias: &str| self.rows.iter().position(|r| &*r.alias == alias);
         for (e, r) in self.rows.iter().enumerate() {
             for cp in &r.cols {
@@ -74,7 +90,12 @@ impl CompiledScenario {
                     if p >= e {
                         held[e].get_or_insert(Held::LinksLater(p));
                     }
-                    held[p].get_or_insert(Held::ReferredBy(e));
+                    match counts[e] {
+                        Some(c) => needed[p] = needed[p].max(c),
+                        None => {
+                            held[p].get_or_insert(Held::ReferredBy(e));
+                        }
+                    }
                 };
                 match cp {
                     ColPlan::Link(p, _) | ColPlan::MaybeLink { entry: p, .. } => mark(*p),
@@ -87,13 +108,46 @@ impl CompiledScenario {
                 }
             }
         }
-        held
+        // The entry whose count is the most rows of each entry needed, for the error.
+        for (e, h) in held.iter_mut().enumerate() {
+            if h.is_none()
+                && let Some(n) = counts[e]
+                && needed[e] >= n
+                && n > 0
+            {
+                let by = self.rows.iter().enumerate().find(|(x, r)| {
+                    counts[*x].is_some_and(|c| c >= n) && self.refers_to(r, e, &by_alias)
+                });
+                if let Some((x, _)) = by {
+                    *h = Some(Held::ReferredBy(x));
+                }
+            }
+        }
+        (held, needed)
+    }
+
+    /// Whether entry `r` refers to entry `e`.
+    fn refers_to(
+        &self,
+        r: &super::compile::CompiledRow,
+        e: usize,
+        by_alias: &dyn Fn(&str) -> Option<usize>,
+    ) -> bool {
+        r.cols.iter().any(|cp| match cp {
+            ColPlan::Link(p, _) | ColPlan::MaybeLink { entry: p, .. } => *p == e,
+            ColPlan::Expr(x) => {
+                let mut found = false;
+                refs(x, &mut |alias| found |= by_alias(alias) == Some(e));
+                found
+            }
+            _ => false,
+        })
     }
 
     /// Says which entries of the plan are large and why they are not streamed, for the
     /// error of a plan too large to hold.
     pub(super) fn why_held(&self, counts: &[Option<u64>]) -> String {
-        let held = self.held();
+        let (held, _) = self.held(counts);
         let alias = |e: usize| &*self.rows[e].alias;
         let mut out: Vec<String> = Vec::new();
         for (e, h) in held.iter().enumerate() {
@@ -102,7 +156,7 @@ impl CompiledScenario {
             };
             match h {
                 Some(Held::ReferredBy(by)) => out.push(format!(
-                    "@{} ({n} rows) is planned whole because @{} refers to it",
+                    "@{} ({n} rows) is planned whole because @{} refers to every row of it",
                     alias(e),
                     alias(*by)
                 )),
@@ -157,7 +211,7 @@ impl CompiledScenario {
         let (mut forward, mut buf) = (Vec::new(), String::new());
         for k in rows.clone() {
             let at = At {
-                i: k as usize,
+                i: (stream.held + k) as usize,
                 slot: usize::MAX,
                 plan: (k - rows.start) as usize,
                 gen_row: stream.first_row + k,
@@ -220,7 +274,8 @@ impl ValidatedBatch {
         self.stream
     }
 
-    /// The index within their entry of the first row.
+    /// The index among the stream's rows of the first row (the entry's row
+    /// [`Stream::held`] is the stream's row 0).
     pub fn first(&self) -> u64 {
         self.first
     }
@@ -250,8 +305,8 @@ impl Streamer {
         &self.work.streams
     }
 
-    /// Rows `rows` (indexes within the entry) of stream `stream`, validated together with
-    /// the planned rows. A rejection is [`Error::Rejected`], as for a plan.
+    /// Rows `rows` (indexes among the streamed rows: `0` is the entry's row `held`) of
+    /// stream `stream`, validated together with the planned rows. A rejection is [`Error::Rejected`], as for a plan.
     pub fn batch(&mut self, stream: usize, rows: Range<u64>) -> Result<ValidatedBatch, Error> {
         let s = self
             .work

@@ -485,6 +485,7 @@ fn plan_summary(plan: &atdm_core::Plan) -> serde_json::Value {
                 serde_json::json!({
                     "alias": &*plan.entities[s.entry].alias,
                     "table": &*s.table,
+                    "held": s.held,
                     "rows": s.rows,
                 })
             })
