@@ -172,7 +172,6 @@ impl CompiledScenario {
     }
 
     /// Rows `rows` of a plan's streamed entry, as the planner makes them.
-    #[allow(clippy::too_many_arguments)] // the pack's parts and the run's inputs
     pub(crate) fn stream_rows(
         &self,
         pack: &Pack,

@@ -83,8 +83,12 @@ impl Engine {
                 }
             }
         }
+        // The producer stops at its next send; wait for it off the async threads.
         drop(receive);
-        if producer.join().is_err() && matches!(outcome, Ok(Ok(()))) {
+        let joined = tokio::task::spawn_blocking(move || producer.join().is_ok())
+            .await
+            .unwrap_or(false);
+        if !joined && matches!(outcome, Ok(Ok(()))) {
             outcome = Ok(Err(Error::SeedFailed {
                 run_id: run_id.clone(),
                 scenario: validated.plan().scenario.clone(),
