@@ -61,6 +61,76 @@ pub(crate) fn generate_ipc<'py>(
     Ok(PyBytes::new(py, &bytes))
 }
 
+/// Rows `start` to `stop` of `table` as [`generate_ipc`] makes them, a batch of
+/// `batch_rows` rows at a time, each batch its own Arrow IPC stream: only one batch exists
+/// at once, whatever the range. The range is checked before the first batch.
+#[pyfunction]
+#[pyo3(signature = (rows, table, start, stop, *, seed, reference_date, scenario_dir=None, batch_rows=65536, edge_cases="none"))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn generate_ipc_batches(
+    py: Python<'_>,
+    rows: &Bound<'_, PyDict>,
+    table: &str,
+    start: u64,
+    stop: Option<u64>,
+    seed: u64,
+    reference_date: &Bound<'_, PyAny>,
+    scenario_dir: Option<PathBuf>,
+    batch_rows: u64,
+    edge_cases: &str,
+) -> PyResult<IpcBatches> {
+    let pack = pack_arg(py, scenario_dir)?;
+    let mut options = GenerateOptions::new(
+        rows_arg(rows)?,
+        seed,
+        date_arg("reference_date", reference_date)?,
+    );
+    options.batch_rows = batch_rows;
+    options.edge_cases = edge_mode(edge_cases)?;
+    let range = py
+        .detach(|| atdm_sqlx::ipc_range(&pack, &options, table, start, stop))
+        .map_err(|e| py_err(py, e))?;
+    Ok(IpcBatches {
+        pack,
+        options,
+        table: table.to_owned(),
+        next: range.start,
+        stop: range.end,
+    })
+}
+
+/// The batches of [`generate_ipc_batches`]: an iterator of Arrow IPC streams.
+#[pyclass(module = "atdm._atdm", name = "IpcBatches")]
+pub(crate) struct IpcBatches {
+    pack: atdm_sqlx::Pack,
+    options: GenerateOptions,
+    table: String,
+    next: u64,
+    stop: u64,
+}
+
+#[pymethods]
+impl IpcBatches {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        if self.next >= self.stop {
+            return Ok(None);
+        }
+        let end = self
+            .stop
+            .min(self.next.saturating_add(self.options.batch_rows));
+        let (pack, options, table, start) = (&self.pack, &self.options, &*self.table, self.next);
+        let bytes = py
+            .detach(|| atdm_sqlx::arrow_ipc(pack, options, table, start, Some(end)))
+            .map_err(|e| py_err(py, e))?;
+        self.next = end;
+        Ok(Some(PyBytes::new(py, &bytes)))
+    }
+}
+
 /// An `edge_cases` argument: `"none"`, `"valid"` or `"dangerous"`.
 pub(crate) fn edge_mode(text: &str) -> PyResult<EdgeCases> {
     match text {

@@ -742,6 +742,8 @@ fn atdm_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan_json, m)?)?;
     m.add_function(wrap_pyfunction!(introspect, m)?)?;
     m.add_function(wrap_pyfunction!(generate::generate_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(generate::generate_ipc_batches, m)?)?;
+    m.add_class::<generate::IpcBatches>()?;
     m.add_function(wrap_pyfunction!(generate::part_range, m)?)?;
     m.add_function(wrap_pyfunction!(mask::suggest_mask_rules, m)?)?;
     m.add("AtdmError", py.get_type::<AtdmError>())?;

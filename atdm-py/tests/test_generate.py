@@ -108,3 +108,15 @@ def test_pyspark_makes_a_table_in_parts_whose_union_is_the_whole() -> None:
         assert got.sort_by("member_id").to_pylist() == whole.sort_by("member_id").to_pylist()
     finally:
         spark.stop()
+
+
+def test_batches_are_made_when_asked_for() -> None:
+    """A billion members: only the batches taken are made, and they are the table's rows."""
+    rows = {"plan": 5, "member": 10**9}
+    it = atdm.generate_batches(rows, "member", seed=3, reference_date=REFERENCE_DATE, batch_rows=1000)
+    first, second = next(it), next(it)
+    expected = atdm.generate_table(rows, "member", 0, 2000, seed=3, reference_date=REFERENCE_DATE)
+    assert pa.Table.from_batches([first, second]).equals(expected)
+    # The range is checked at the call, before any batch.
+    with pytest.raises(atdm.InvalidDataset, match="not within the 1000 rows"):
+        atdm.generate_batches(ROWS, "member", 0, 1001, reference_date=REFERENCE_DATE)

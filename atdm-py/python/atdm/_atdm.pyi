@@ -51,7 +51,9 @@ __all__ = [
     "UnmaskedSensitive",
     "ValidatorRejected",
     "__version__",
+    "IpcBatches",
     "generate_ipc",
+    "generate_ipc_batches",
     "introspect",
     "part_range",
     "plan_json",
@@ -194,5 +196,23 @@ def generate_ipc(
     batch_rows: int = 65536,
     edge_cases: str = "none",
 ) -> bytes: ...
+def generate_ipc_batches(
+    rows: Mapping[str, int],
+    table: str,
+    start: int,
+    stop: Optional[int],
+    *,
+    seed: int,
+    reference_date: _Date,
+    scenario_dir: Optional[_Path] = None,
+    batch_rows: int = 65536,
+    edge_cases: str = "none",
+) -> IpcBatches: ...
+
+@final
+class IpcBatches:
+    def __iter__(self) -> IpcBatches: ...
+    def __next__(self) -> bytes: ...
+
 def suggest_mask_rules(source: str, *, sample_rows: int = 1000) -> str: ...
 def part_range(rows: int, parts: int, part: int) -> tuple[int, int]: ...

@@ -17,7 +17,7 @@ import datetime
 import os
 from typing import TYPE_CHECKING, Iterator, Mapping, Optional, Union
 
-from atdm._atdm import generate_ipc, part_range
+from atdm._atdm import generate_ipc, generate_ipc_batches, part_range
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow
@@ -67,7 +67,9 @@ def generate_batches(
 ) -> Iterator["pyarrow.RecordBatch"]:
     """Rows ``start`` to ``stop`` (excluded; default: the table's end) of ``table`` in the
     dataset ``rows`` (table name to row count), as pyarrow record batches of at most
-    ``batch_rows`` rows.
+    ``batch_rows`` rows. Each batch is made when it is asked for, so memory holds one batch
+    whatever the range; the range is checked at the call (an error is raised then, not at
+    the first batch).
 
     ``reference_date`` (default: today, UTC) and ``seed`` decide the data: pass both
     explicitly when several processes make parts of one dataset. ``scenario_dir`` is a pack
@@ -80,8 +82,26 @@ def generate_batches(
     """
     import pyarrow.ipc
 
-    data = _ipc(rows, table, start, stop, seed, reference_date, scenario_dir, batch_rows, edge_cases)
-    yield from pyarrow.ipc.open_stream(data)
+    if reference_date is None:
+        reference_date = datetime.datetime.now(datetime.timezone.utc).date()
+    # One batch at a time: the range is checked now, each batch made when it is asked for.
+    chunks = generate_ipc_batches(
+        dict(rows),
+        table,
+        start,
+        stop,
+        seed=seed,
+        reference_date=reference_date,
+        scenario_dir=scenario_dir,
+        batch_rows=batch_rows,
+        edge_cases=edge_cases,
+    )
+
+    def batches() -> Iterator["pyarrow.RecordBatch"]:
+        for data in chunks:
+            yield from pyarrow.ipc.open_stream(data)
+
+    return batches()
 
 
 def generate_table(

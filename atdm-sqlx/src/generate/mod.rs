@@ -255,6 +255,29 @@ pub fn arrow_ipc(
     start: u64,
     stop: Option<u64>,
 ) -> Result<Vec<u8>, Error> {
+    let (dataset, range) = dataset_range(pack, options, table, start, stop)?;
+    let schema = dataset.arrow_schema(table).expect("a dataset table");
+    let failed = |e: arrow_schema::ArrowError| Error::InvalidDataset {
+        message: format!("cannot encode Arrow IPC: {e}"),
+    };
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &schema).map_err(failed)?;
+    for r in batches(range, options.batch_rows) {
+        let batch = dataset.batch(table, r).expect("a dataset table");
+        writer.write(&batch).map_err(failed)?;
+    }
+    writer.into_inner().map_err(failed)
+}
+
+/// Rows `start` to `stop` (default: the table's end, edge-case rows included) of `table`:
+/// the range, checked against the table's rows, and the dataset that makes them.
+fn dataset_range<'p>(
+    pack: &'p Pack,
+    options: &GenerateOptions,
+    table: &str,
+    start: u64,
+    stop: Option<u64>,
+) -> Result<(Dataset<'p>, std::ops::Range<u64>), Error> {
     check_counts(&options.rows, options.batch_rows)?;
     let mut opts = dataset_options(pack, options.seed, options.reference_date);
     opts.edge_cases = options.edge_cases;
@@ -282,17 +305,20 @@ pub fn arrow_ipc(
             ),
         });
     }
-    let schema = dataset.arrow_schema(table).expect("a dataset table");
-    let failed = |e: arrow_schema::ArrowError| Error::InvalidDataset {
-        message: format!("cannot encode Arrow IPC: {e}"),
-    };
-    let mut writer =
-        arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &schema).map_err(failed)?;
-    for r in batches(range, options.batch_rows) {
-        let batch = dataset.batch(table, r).expect("a dataset table");
-        writer.write(&batch).map_err(failed)?;
-    }
-    writer.into_inner().map_err(failed)
+    Ok((dataset, range))
+}
+
+/// The rows [`arrow_ipc`] would give for `start` and `stop`, checked as it checks them,
+/// without making them: callers that take a long range a batch at a time ask for this
+/// first, then for each batch.
+pub fn ipc_range(
+    pack: &Pack,
+    options: &GenerateOptions,
+    table: &str,
+    start: u64,
+    stop: Option<u64>,
+) -> Result<std::ops::Range<u64>, Error> {
+    dataset_range(pack, options, table, start, stop).map(|(_, r)| r)
 }
 
 /// Generates `options.rows` of `pack`'s schema into files of `format` at `to` (a directory,
