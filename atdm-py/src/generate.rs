@@ -28,6 +28,27 @@ fn rows_arg(rows: &Bound<'_, PyDict>) -> PyResult<BTreeMap<String, u64>> {
     Ok(out)
 }
 
+/// The pack and the options of a call's arguments.
+fn generate_args(
+    py: Python<'_>,
+    rows: &Bound<'_, PyDict>,
+    seed: u64,
+    reference_date: &Bound<'_, PyAny>,
+    scenario_dir: Option<PathBuf>,
+    batch_rows: u64,
+    edge_cases: &str,
+) -> PyResult<(atdm_sqlx::Pack, GenerateOptions)> {
+    let pack = pack_arg(py, scenario_dir)?;
+    let mut options = GenerateOptions::new(
+        rows_arg(rows)?,
+        seed,
+        date_arg("reference_date", reference_date)?,
+    );
+    options.batch_rows = batch_rows;
+    options.edge_cases = edge_mode(edge_cases)?;
+    Ok((pack, options))
+}
+
 /// Rows `start` to `stop` (excluded) of `table` in the dataset `rows` (table name to row
 /// count) as an Arrow IPC stream: the same rows `atdm generate` writes for the same seed and
 /// reference date, whatever range, process or machine makes them. The GIL is released while
@@ -47,14 +68,15 @@ pub(crate) fn generate_ipc<'py>(
     batch_rows: u64,
     edge_cases: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let pack = pack_arg(py, scenario_dir)?;
-    let mut options = GenerateOptions::new(
-        rows_arg(rows)?,
+    let (pack, options) = generate_args(
+        py,
+        rows,
         seed,
-        date_arg("reference_date", reference_date)?,
-    );
-    options.batch_rows = batch_rows;
-    options.edge_cases = edge_mode(edge_cases)?;
+        reference_date,
+        scenario_dir,
+        batch_rows,
+        edge_cases,
+    )?;
     let bytes = py
         .detach(|| atdm_sqlx::arrow_ipc(&pack, &options, table, start, stop))
         .map_err(|e| py_err(py, e))?;
@@ -79,14 +101,15 @@ pub(crate) fn generate_ipc_batches(
     batch_rows: u64,
     edge_cases: &str,
 ) -> PyResult<IpcBatches> {
-    let pack = pack_arg(py, scenario_dir)?;
-    let mut options = GenerateOptions::new(
-        rows_arg(rows)?,
+    let (pack, options) = generate_args(
+        py,
+        rows,
         seed,
-        date_arg("reference_date", reference_date)?,
-    );
-    options.batch_rows = batch_rows;
-    options.edge_cases = edge_mode(edge_cases)?;
+        reference_date,
+        scenario_dir,
+        batch_rows,
+        edge_cases,
+    )?;
     let range = py
         .detach(|| atdm_sqlx::ipc_range(&pack, &options, table, start, stop))
         .map_err(|e| py_err(py, e))?;
