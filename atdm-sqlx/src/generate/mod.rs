@@ -308,7 +308,7 @@ fn dataset_range<'p>(
     Ok((dataset, range))
 }
 
-/// The rows [`arrow_ipc`] would give for `start` and `stop`, checked as it checks them,
+/// The rows [`arrow_ipc()`] would give for `start` and `stop`, checked as it checks them,
 /// without making them: callers that take a long range a batch at a time ask for this
 /// first, then for each batch.
 pub fn ipc_range(
