@@ -473,14 +473,14 @@ impl Pack {
     pub(crate) fn check(&self, plan: &Plan, existing: &ExistingRows) -> Result<(), Error> {
         let inputs = self.gate_inputs(existing);
         let v = &self.inner.validators;
-        let names: Vec<String> = match self.inner.compiled.get(&plan.scenario) {
-            Some(c) => c.gate.to_vec(),
-            None => crate::validate::SCHEMA_VALIDATORS
-                .iter()
-                .map(|n| (*n).to_owned())
-                .collect(),
-        };
-        Ok(v.check(plan, &names, inputs)?)
+        match self.inner.compiled.get(&plan.scenario) {
+            Some(c) => v.check(plan, &c.gate, inputs)?,
+            None => {
+                let names = crate::validate::SCHEMA_VALIDATORS.map(String::from);
+                v.check(plan, &names, inputs)?
+            }
+        }
+        Ok(())
     }
 
     /// [`Pack::plan`] then [`Pack::validate`].

@@ -171,58 +171,42 @@ impl CompiledScenario {
                 rows: Vec::with_capacity(held),
                 single: matches!(r.count, Count::Fixed(1)),
             };
-            if held == 0 && streamed[e].is_some() {
-                let planned = table_slot[r.table].map_or(0, |s| tables[s].rows.len());
-                streams.push(Stream {
-                    entry: e,
-                    table: r.table_name.clone(),
-                    columns: self.columns[r.table].clone(),
-                    held: 0,
-                    rows: count as u64,
-                    first_row: planned as u64 + skipped[r.table],
-                });
-                skipped[r.table] += count as u64;
-                entities.push(entity);
-                continue;
-            }
-            if count == 0 {
-                entities.push(entity);
-                continue;
-            }
-            let slot = match table_slot[r.table] {
-                Some(i) => i,
-                None => {
-                    tables.push(TablePlan {
-                        table: r.table_name.clone(),
-                        columns: self.columns[r.table].clone(),
-                        aliases: Vec::new(),
-                        rows: Vec::new(),
-                        sources: explain.then(Vec::new),
-                    });
-                    table_slot[r.table] = Some(tables.len() - 1);
-                    tables.len() - 1
-                }
-            };
-            for i in 0..held {
-                let plan_index = tables[slot].rows.len();
-                let at = At {
-                    i,
-                    slot,
-                    plan: plan_index,
-                    gen_row: plan_index as u64 + skipped[r.table],
+            if held > 0 {
+                let slot = match table_slot[r.table] {
+                    Some(i) => i,
+                    None => {
+                        tables.push(TablePlan {
+                            table: r.table_name.clone(),
+                            columns: self.columns[r.table].clone(),
+                            aliases: Vec::new(),
+                            rows: Vec::new(),
+                            sources: explain.then(Vec::new),
+                        });
+                        table_slot[r.table] = Some(tables.len() - 1);
+                        tables.len() - 1
+                    }
                 };
-                let (cells, sources) =
-                    planner.row(r, at, &entities, &tables, &mut forward, &mut buf)?;
-                let tp = &mut tables[slot];
-                if let (Some(all), Some(srcs)) = (&mut tp.sources, sources) {
-                    all.push(srcs);
+                for i in 0..held {
+                    let plan_index = tables[slot].rows.len();
+                    let at = At {
+                        i,
+                        slot,
+                        plan: plan_index,
+                        gen_row: plan_index as u64 + skipped[r.table],
+                    };
+                    let (cells, sources) =
+                        planner.row(r, at, &entities, &tables, &mut forward, &mut buf)?;
+                    let tp = &mut tables[slot];
+                    if let (Some(all), Some(srcs)) = (&mut tp.sources, sources) {
+                        all.push(srcs);
+                    }
+                    tp.rows.push(cells);
+                    tp.aliases.push(r.alias.clone());
+                    entity.rows.push(plan_index);
                 }
-                tp.rows.push(cells);
-                tp.aliases.push(r.alias.clone());
-                entity.rows.push(plan_index);
             }
             if held < count {
-                let planned = tables[slot].rows.len();
+                let planned = table_slot[r.table].map_or(0, |s| tables[s].rows.len());
                 streams.push(Stream {
                     entry: e,
                     table: r.table_name.clone(),
