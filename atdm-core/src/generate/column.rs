@@ -20,6 +20,8 @@ use crate::plan::Source;
 use crate::schema::{Check, CmpOp, Column, ColumnType, Dialect, Operand, Table};
 use crate::value::Value;
 
+mod bulk;
+
 #[derive(Clone)]
 enum Kind {
     Registered(Arc<dyn ValueGenerator>),
@@ -459,18 +461,7 @@ impl ColumnGen {
                 Scalar::Text
             }
             Kind::Semantic(kind) => {
-                let cx = TextCtx {
-                    locale: self.locale,
-                    home: self.home,
-                    row: RowStreams {
-                        seed: ctx.seed,
-                        table_hash: self.table_hash,
-                        row: ctx.row,
-                    },
-                    policy,
-                    reference_year: ctx.reference_date.year(),
-                };
-                text::write(*kind, &cx, &mut rng, buf);
+                self.semantic_text(*kind, ctx, policy, &mut rng, buf);
                 Scalar::Text
             }
             Kind::Words => {
@@ -515,28 +506,14 @@ impl ColumnGen {
             }
             Kind::Bool => Scalar::Bool(rng.below(2) == 1),
             Kind::Date { lo, hi } => {
-                let today = days_since_epoch(ctx.reference_date);
-                let (lo, hi) = (Bound::decode(*lo, today), Bound::decode(*hi, today));
-                let d = if self.unique {
-                    lo + ((offset().wrapping_add(ctx.row)) % (hi - lo + 1).max(1) as u64) as i64
-                } else {
-                    rng.range(lo, hi)
-                };
-                Scalar::Date(d)
+                let days = DayRange::new(*lo, *hi, ctx.reference_date);
+                Scalar::Date(self.date(days, ctx.seed, ctx.row, &mut rng))
             }
-            Kind::Timestamp { lo, hi, tz } => {
-                let today = days_since_epoch(ctx.reference_date);
-                let (lo, hi) = (Bound::decode(*lo, today), Bound::decode(*hi, today));
-                Scalar::Timestamp {
-                    secs: rng.range(lo * 86_400, hi * 86_400 + 86_399),
-                    tz: *tz,
-                }
-            }
-            Kind::Uuid => {
-                let bytes =
-                    (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())).to_be_bytes();
-                Scalar::Uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
-            }
+            Kind::Timestamp { lo, hi, tz } => Scalar::Timestamp {
+                secs: DayRange::new(*lo, *hi, ctx.reference_date).second(&mut rng),
+                tz: *tz,
+            },
+            Kind::Uuid => Scalar::Uuid(random_uuid(&mut rng)),
             Kind::Json => {
                 let w = rng.pick(<EN as Data>::LOREM_WORD);
                 Scalar::Other(Value::Json(
@@ -560,6 +537,42 @@ impl ColumnGen {
             self.finish_text(ctx, buf);
         }
         s
+    }
+
+    /// Writes a value of a semantic kind: the row's person or place where the kind shows
+    /// one, else from the cell's own stream `rng`.
+    #[inline]
+    fn semantic_text(
+        &self,
+        kind: Semantic,
+        ctx: &GenContext<'_>,
+        policy: &dyn MarkerPolicy,
+        rng: &mut CellRng,
+        buf: &mut String,
+    ) {
+        let cx = TextCtx {
+            locale: self.locale,
+            home: self.home,
+            row: RowStreams {
+                seed: ctx.seed,
+                table_hash: self.table_hash,
+                row: ctx.row,
+            },
+            policy,
+            reference_year: ctx.reference_date.year(),
+        };
+        text::write(kind, &cx, rng, buf);
+    }
+
+    /// A date of `days`: drawn, or for a unique column the row's own day of the range.
+    #[inline]
+    fn date(&self, days: DayRange, seed: u64, row: u64, rng: &mut CellRng) -> i64 {
+        if self.unique {
+            let offset = mix(seed ^ self.column_hash);
+            days.lo + (offset.wrapping_add(row) % (days.hi - days.lo + 1).max(1) as u64) as i64
+        } else {
+            rng.range(days.lo, days.hi)
+        }
     }
 
     /// Prefixes, makes unique and cuts generated text. A unique column's suffix
@@ -648,6 +661,38 @@ pub(crate) fn is_birth_date(column: &str) -> bool {
     ["birth", "dob", "birthday"]
         .iter()
         .any(|w| lower.contains(w))
+}
+
+/// A random version-4 UUID from two draws of `rng`.
+#[inline]
+fn random_uuid(rng: &mut CellRng) -> uuid::Uuid {
+    let bytes = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())).to_be_bytes();
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// A date or timestamp column's bounds for one reference date, in days since 1970-01-01.
+#[derive(Clone, Copy)]
+struct DayRange {
+    lo: i64,
+    hi: i64,
+}
+
+impl DayRange {
+    /// The range of encoded bounds `lo..=hi` (see [`Bound`]) on `reference_date`.
+    #[inline]
+    fn new(lo: i64, hi: i64, reference_date: NaiveDate) -> Self {
+        let today = days_since_epoch(reference_date);
+        DayRange {
+            lo: Bound::decode(lo, today),
+            hi: Bound::decode(hi, today),
+        }
+    }
+
+    /// A second of the range's days (seconds since 1970-01-01 00:00).
+    #[inline]
+    fn second(self, rng: &mut CellRng) -> i64 {
+        rng.range(self.lo * 86_400, self.hi * 86_400 + 86_399)
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -76,8 +76,23 @@ impl ColBuilder {
         }
     }
 
+    /// Appends a NULL.
     #[inline]
-    fn append_scalar(&mut self, s: Scalar, buf: &str) {
+    pub(crate) fn append_null(&mut self) {
+        match self {
+            ColBuilder::Utf8(b) => b.append_null(),
+            ColBuilder::Int32(b) => b.append_null(),
+            ColBuilder::Int64(b) => b.append_null(),
+            ColBuilder::Decimal(b, _) => b.append_null(),
+            ColBuilder::Bool(b) => b.append_null(),
+            ColBuilder::Date(b) => b.append_null(),
+            ColBuilder::Ts(b) => b.append_null(),
+            ColBuilder::Binary(b) => b.append_null(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn append_scalar(&mut self, s: Scalar, buf: &str) {
         match (self, s) {
             (ColBuilder::Utf8(b), Scalar::Text) => b.append_value(buf),
             (ColBuilder::Int32(b), Scalar::Int(i)) => b.append_value(i as i32),
@@ -504,14 +519,7 @@ impl<'a> TableGenerator<'a> {
             }
             match source {
                 Source::Gen(g) => {
-                    for row in rows.clone() {
-                        if !g.fills(cx.seed, row) {
-                            b.append_value(&Value::Null);
-                            continue;
-                        }
-                        let s = g.scalar(&self.ctx(cx, row), self.policy, &mut buf);
-                        b.append_scalar(s, &buf);
-                    }
+                    g.append_rows(cx, &self.table.name, rows.clone(), self.policy, b, &mut buf)
                 }
                 Source::Key { base } => {
                     for row in rows.clone() {
