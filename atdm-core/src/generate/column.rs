@@ -8,9 +8,10 @@ use chrono::{Datelike, NaiveDate};
 use fake::locales::{Data, EN};
 use rust_decimal::Decimal;
 
-use super::fill::{fill_rate, fills, millionths};
+use super::fill::{fill_rate, fills, fills_at, millionths};
 use super::locale::Locale;
 use super::numeric::{CheckBounds, draw, numeric_cap, unit_range};
+use super::rng::RowKey;
 use super::text::{RowStreams, TextCtx};
 use super::{
     CellRng, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, Semantic, ValueGenerator, mix,
@@ -384,6 +385,13 @@ impl ColumnGen {
             .is_none_or(|rate| fills(seed, self.table_hash, row, self.column_hash, rate))
     }
 
+    /// [`ColumnGen::fills`] of the row whose key is `key`.
+    #[inline]
+    fn fills_at(&self, key: RowKey) -> bool {
+        self.fill
+            .is_none_or(|rate| fills_at(key, self.column_hash, rate))
+    }
+
     /// Generates the value of row `ctx.row` (a value even where the column would be NULL;
     /// see [`ColumnGen::value_or_null`]).
     pub fn value(&self, ctx: &GenContext<'_>, policy: &dyn MarkerPolicy) -> Value {
@@ -411,7 +419,8 @@ impl ColumnGen {
         buf: &mut String,
     ) -> Scalar {
         buf.clear();
-        let mut rng = self.rng(ctx.seed, ctx.row);
+        let key = RowKey::new(ctx.seed, self.table_hash, ctx.row);
+        let mut rng = key.cell(self.column_hash);
         let offset = || mix(ctx.seed ^ self.column_hash);
         let s = match &self.kind {
             Kind::Registered(g) => {
@@ -461,7 +470,7 @@ impl ColumnGen {
                 Scalar::Text
             }
             Kind::Semantic(kind) => {
-                self.semantic_text(*kind, ctx, policy, &mut rng, buf);
+                self.semantic_text(*kind, ctx, key, policy, &mut rng, buf);
                 Scalar::Text
             }
             Kind::Words => {
@@ -546,6 +555,7 @@ impl ColumnGen {
         &self,
         kind: Semantic,
         ctx: &GenContext<'_>,
+        key: RowKey,
         policy: &dyn MarkerPolicy,
         rng: &mut CellRng,
         buf: &mut String,
@@ -553,11 +563,7 @@ impl ColumnGen {
         let cx = TextCtx {
             locale: self.locale,
             home: self.home,
-            row: RowStreams {
-                seed: ctx.seed,
-                table_hash: self.table_hash,
-                row: ctx.row,
-            },
+            row: RowStreams(key),
             policy,
             reference_year: ctx.reference_date.year(),
         };

@@ -11,8 +11,9 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, TimeUnit};
 use chrono::NaiveDate;
 
+use super::rng::RowKey;
 use super::row::{RowCells, RowRules};
-use super::{ColumnGen, EPOCH, GenContext, GeneratorRegistry, MarkerPolicy, Scalar};
+use super::{ColumnGen, EPOCH, GenContext, GeneratorRegistry, MarkerPolicy, Scalar, name_hash};
 use crate::schema::{Column, ColumnType, Generated, Table};
 use crate::value::Value;
 
@@ -510,6 +511,7 @@ impl<'a> TableGenerator<'a> {
             self.types.iter().map(|t| ColBuilder::new(t, n)).collect();
         let mut buf = String::with_capacity(64);
         let held = self.held_values(cx, rows.clone(), external);
+        let mut keys: Option<Vec<RowKey>> = None;
         for (i, (source, b)) in self.sources.iter().zip(builders.iter_mut()).enumerate() {
             if let Some(values) = &held[i] {
                 for v in values {
@@ -519,7 +521,18 @@ impl<'a> TableGenerator<'a> {
             }
             match source {
                 Source::Gen(g) => {
-                    g.append_rows(cx, &self.table.name, rows.clone(), self.policy, b, &mut buf)
+                    let keys = keys.get_or_insert_with(|| {
+                        RowKey::range(cx.seed, name_hash(&self.table.name), rows.clone())
+                    });
+                    g.append_rows(
+                        cx,
+                        &self.table.name,
+                        rows.clone(),
+                        keys,
+                        self.policy,
+                        b,
+                        &mut buf,
+                    )
                 }
                 Source::Key { base } => {
                     for row in rows.clone() {

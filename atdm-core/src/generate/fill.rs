@@ -12,7 +12,8 @@
 //! stream, keyed by the column name and a fixed salt, draws a number below one million and
 //! compares it with the rate in millionths.
 
-use super::{CellRng, name_hash};
+use super::name_hash;
+use super::rng::RowKey;
 use crate::schema::{Check, Column, Table};
 
 /// The share of rows in which a nullable column left open gets a value, when neither the
@@ -52,12 +53,15 @@ pub(crate) fn millionths(rate: f64) -> u32 {
 
 /// Whether the cell (`seed`, table, `row`, column) is filled at `rate` millionths.
 pub(crate) fn fills(seed: u64, table_hash: u64, row: u64, column_hash: u64, rate: u32) -> bool {
+    fills_at(RowKey::new(seed, table_hash, row), column_hash, rate)
+}
+
+/// [`fills`] of the row whose key is `key`.
+#[inline]
+pub(crate) fn fills_at(key: RowKey, column_hash: u64, rate: u32) -> bool {
     match rate {
         0 => false,
         1_000_000.. => true,
-        _ => {
-            CellRng::new(seed, table_hash, row, column_hash ^ FILL_SALT).below(1_000_000)
-                < u64::from(rate)
-        }
+        _ => key.cell(column_hash ^ FILL_SALT).below(1_000_000) < u64::from(rate),
     }
 }

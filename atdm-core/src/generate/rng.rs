@@ -37,6 +37,35 @@ pub const fn name_hash(name: &str) -> u64 {
     h
 }
 
+/// The part of a cell's stream key that every cell of one row shares,
+/// `mix(mix(seed ^ table) ^ row * GAMMA)`: computed once per row, a cell's stream is one more
+/// mix away ([`RowKey::cell`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowKey(u64);
+
+impl RowKey {
+    /// The key of row `row` of the table whose name hashes to `table_hash`.
+    #[inline]
+    pub(crate) fn new(seed: u64, table_hash: u64, row: u64) -> Self {
+        RowKey(mix(mix(seed ^ table_hash) ^ row.wrapping_mul(GAMMA)))
+    }
+
+    /// The keys of `rows`, in order.
+    pub(crate) fn range(seed: u64, table_hash: u64, rows: std::ops::Range<u64>) -> Vec<Self> {
+        let table = mix(seed ^ table_hash);
+        rows.map(|row| RowKey(mix(table ^ row.wrapping_mul(GAMMA))))
+            .collect()
+    }
+
+    /// The stream of the row's cell in the column (or part) whose name hashes to `column_hash`.
+    #[inline]
+    pub(crate) fn cell(self, column_hash: u64) -> CellRng {
+        CellRng {
+            state: mix(self.0 ^ column_hash),
+        }
+    }
+}
+
 /// The random stream of one cell.
 #[derive(Debug, Clone)]
 pub struct CellRng {
@@ -48,8 +77,7 @@ impl CellRng {
     /// [`name_hash`].
     #[inline]
     pub fn new(seed: u64, table_hash: u64, row: u64, column_hash: u64) -> Self {
-        let k = mix(mix(mix(seed ^ table_hash) ^ row.wrapping_mul(GAMMA)) ^ column_hash);
-        CellRng { state: k }
+        RowKey::new(seed, table_hash, row).cell(column_hash)
     }
 
     /// The next 64 random bits.

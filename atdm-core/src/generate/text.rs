@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use fake::locales::{Data, EN};
 
 use super::locale::{Locale, ascii_name};
+use super::rng::RowKey;
 use super::{CellRng, MarkerPolicy, Semantic, name_hash, numeric, vocabulary};
 
 const PERSON_FIRST: u64 = name_hash("atdm.person.first");
@@ -22,17 +23,15 @@ const ADDRESS_REGION: u64 = name_hash("atdm.address.region");
 const ADDRESS_CITY: u64 = name_hash("atdm.address.city");
 const ADDRESS_ZIP: u64 = name_hash("atdm.address.zip");
 
-/// The random streams one row shares between its columns.
+/// The random streams one row shares between its columns: the row's key, and a part name
+/// instead of a column.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RowStreams {
-    pub(crate) seed: u64,
-    pub(crate) table_hash: u64,
-    pub(crate) row: u64,
-}
+pub(crate) struct RowStreams(pub(crate) RowKey);
 
 impl RowStreams {
+    #[inline]
     fn stream(&self, part: u64) -> CellRng {
-        CellRng::new(self.seed, self.table_hash, self.row, part)
+        self.0.cell(part)
     }
 }
 
@@ -217,11 +216,7 @@ mod tests {
                 let cx = TextCtx {
                     locale,
                     home: true,
-                    row: RowStreams {
-                        seed: 9,
-                        table_hash: name_hash("customer"),
-                        row,
-                    },
+                    row: RowStreams(RowKey::new(9, name_hash("customer"), row)),
                     policy: &ReservedMarkers,
                     reference_year: 2026,
                 };
