@@ -584,7 +584,21 @@ impl ColumnGen {
     /// Prefixes, makes unique and cuts generated text. A unique column's suffix
     /// (`-<seed tag><row>`; for an email `.<seed tag><row>` before the `@`) always survives a
     /// `varchar(n)`: the text before it is shortened, and an email's domain is kept.
+    #[inline]
     fn finish_text(&self, ctx: &GenContext<'_>, buf: &mut String) {
+        let unique = self.unique && matches!(self.kind, Kind::Semantic(_) | Kind::Words);
+        if self.why.prefix.is_none() && !unique && self.semantic != Some(Semantic::Email) {
+            // Most text: only the cut.
+            if let Some(max) = self.max_len {
+                truncate_chars(buf, max);
+            }
+            return;
+        }
+        self.finish_marked_text(ctx, buf);
+    }
+
+    /// [`ColumnGen::finish_text`] of text with a prefix, a unique suffix or an email domain.
+    fn finish_marked_text(&self, ctx: &GenContext<'_>, buf: &mut String) {
         if let Some(p) = &self.why.prefix
             && !buf.starts_with(p.as_str())
         {
