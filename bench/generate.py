@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generation speed of `atdm generate` beside mimesis and tpchgen-cli, in one run.
 
-    cargo build --release -p atdm-examples --example generate_rows -p atdm-cli
+    cargo build --release -p atdm-cli
+    cargo build --release -p atdm-examples --example generate_rows
     python3 -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install mimesis tpchgen-cli
     /tmp/benchvenv/bin/python bench/generate.py [--repeat 5] [--callgrind]
 
@@ -130,7 +131,8 @@ def main() -> None:
     a = ap.parse_args()
     for p in (EXAMPLE, ATDM):
         if not p.exists():
-            sys.exit(f"{p} is missing: cargo build --release -p atdm-examples --example generate_rows -p atdm-cli")
+            sys.exit(f"{p} is missing: cargo build --release -p atdm-cli, then"
+                     " cargo build --release -p atdm-examples --example generate_rows")
     samples: dict[str, list[float]] = {k: [] for k in
         ["atdm_memory", "mimesis_memory", "atdm_csv", "tpchgen_csv", "wall_1_thread", "wall_2_threads"]}
     with tempfile.TemporaryDirectory() as tmp:
