@@ -276,6 +276,9 @@ pub(crate) struct McpArgs {
     /// The lease of runs the server seeds, in seconds: when it passes, the run is reset by the next start or reap [default: 3600]
     #[arg(long, env = "ATDM_LEASE_SECONDS", hide_env_values = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) lease: Option<u64>,
+    /// The most rows one request_scenario (or validate_request) may seed, streamed rows included; a larger request is refused with PLAN_FAILED before anything is written
+    #[arg(long, value_name = "ROWS", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_rows: u64,
 }
 
 /// What a request (or a plan preview) asks for.

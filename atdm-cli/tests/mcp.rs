@@ -391,9 +391,77 @@ fn help_documents_the_flags() {
         "--allow-reset-all",
         "--allow-restore",
         "--lease",
+        "--max-rows",
         "--database-url",
     ] {
         assert!(help.contains(flag), "{flag}: {help}");
+    }
+}
+
+/// A server on a fresh SQLite database, spoken to line by line without an SDK.
+struct RawServer {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    db: String,
+    _tmp: TempDir,
+}
+
+impl RawServer {
+    /// Starts `atdm mcp EXTRA...` on the healthcare pack and does the handshake.
+    fn start(extra: &[&str]) -> Self {
+        let tmp = TempDir::new();
+        let mut c = Command::new(env!("CARGO_BIN_EXE_atdm"));
+        for v in ATDM_VARS {
+            c.env_remove(v);
+        }
+        let db = format!("sqlite://{}/atdm.sqlite", tmp.0.display());
+        let mut child = c
+            .current_dir(&tmp.0)
+            .args(["--database-url", &db, "--pack", "healthcare"])
+            .args(["--store-url", "memory://", "mcp"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut server = RawServer {
+            child,
+            stdin,
+            stdout,
+            db,
+            _tmp: tmp,
+        };
+        let init = server.ask(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzzy","version":"1"}}}"#,
+        );
+        assert_eq!(init["result"]["serverInfo"]["name"], "atdm", "{init}");
+        stdin_note(&mut |line| server.ask(line));
+        server
+    }
+
+    /// Sends one line; returns the answer.
+    fn ask(&mut self, line: &[u8]) -> Json {
+        use std::io::{BufRead, Write};
+        self.stdin.write_all(line).unwrap();
+        self.stdin.write_all(b"\n").unwrap();
+        self.stdin.flush().unwrap();
+        let mut answer = String::new();
+        self.stdout.read_line(&mut answer).unwrap();
+        assert!(answer.len() < 64_000, "{} bytes", answer.len());
+        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
+    }
+
+    /// Closes stdin; the server must then exit cleanly.
+    fn stop(self) {
+        let RawServer {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
     }
 }
 
@@ -403,40 +471,8 @@ fn help_documents_the_flags() {
 /// tool error whose message is cut, not echoed back whole). The server keeps serving.
 #[test]
 fn every_line_gets_an_answer_and_no_input_hurts_the_server() {
-    use std::io::{BufRead, BufReader, Write};
-
-    let tmp = TempDir::new();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_atdm"));
-    for v in ATDM_VARS {
-        c.env_remove(v);
-    }
-    let db = format!("sqlite://{}/atdm.sqlite", tmp.0.display());
-    let mut child = c
-        .current_dir(&tmp.0)
-        .args(["--database-url", &db, "--pack", "healthcare"])
-        .args(["--store-url", "memory://", "mcp"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut ask = |line: &[u8]| -> Json {
-        stdin.write_all(line).unwrap();
-        stdin.write_all(b"\n").unwrap();
-        stdin.flush().unwrap();
-        let mut answer = String::new();
-        stdout.read_line(&mut answer).unwrap();
-        assert!(answer.len() < 64_000, "{} bytes", answer.len());
-        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
-    };
-    let init = ask(
-        br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzzy","version":"1"}}}"#,
-    );
-    assert_eq!(init["result"]["serverInfo"]["name"], "atdm", "{init}");
-    stdin_note(&mut ask);
-
+    let mut server = RawServer::start(&[]);
+    let mut ask = |line: &[u8]| server.ask(line);
     let error_code = |v: &Json| v["error"]["code"].as_i64();
     assert_eq!(error_code(&ask(b"this is not json")), Some(-32700));
     assert_eq!(error_code(&ask(b"\xff\xfe\x00garbage")), Some(-32700));
@@ -460,12 +496,57 @@ fn every_line_gets_an_answer_and_no_input_hurts_the_server() {
     let tools = ask(br#"{"jsonrpc":"2.0","id":8,"method":"tools/list"}"#);
     assert_eq!(tools["id"], 8);
     assert!(tools["result"]["tools"].as_array().unwrap().len() >= 7);
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    server.stop();
+}
+
+/// An agent cannot tie the server up with one huge request: with `--max-rows`, a request or
+/// dry run of more rows is refused with PLAN_FAILED, names the limit, and writes nothing (no
+/// run in the catalog); the same request within the default limit is seeded.
+#[test]
+fn a_request_of_more_rows_than_the_server_allows_writes_nothing() {
+    let call = |id: u32, tool: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"scenario":"active_member_clean"}}}}}}"#
+        )
+    };
+    let mut small = RawServer::start(&["--max-rows", "2"]);
+    // A dry run reports the refusal as its result (valid: false); a request as an error.
+    for (id, tool) in [(3, "validate_request"), (4, "request_scenario")] {
+        let refused = small.ask(call(id, tool).as_bytes());
+        let out = &refused["result"]["structuredContent"];
+        let dry_run = tool == "validate_request";
+        assert_eq!(refused["result"]["isError"], !dry_run, "{refused}");
+        if dry_run {
+            assert_eq!(out["valid"], false, "{refused}");
+        }
+        let error = &out["error"];
+        assert_eq!(error["code"], "PLAN_FAILED", "{refused}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("more than the 2 one request may seed")
+                && message.contains("--max-rows"),
+            "{message}"
+        );
+    }
+    let db = small.db.clone();
+    small.stop();
+    let runs = Command::new(env!("CARGO_BIN_EXE_atdm"))
+        .args(["--database-url", &db, "--pack", "healthcare"])
+        .args(["--store-url", "memory://", "runs", "-o", "json"])
+        .output()
+        .unwrap();
+    let runs: Json = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0), "{runs}");
+
+    let mut default = RawServer::start(&[]);
+    let seeded = default.ask(call(3, "request_scenario").as_bytes());
+    assert_eq!(seeded["result"]["isError"], false, "{seeded}");
+    assert!(seeded["result"]["structuredContent"]["run_id"].is_string());
+    default.stop();
 }
 
 /// The `initialized` notification, which has no answer.
-fn stdin_note(ask: &mut impl FnMut(&[u8]) -> Json) {
+fn stdin_note(ask: &mut dyn FnMut(&[u8]) -> Json) {
     // A notification gets no answer, so send it together with a request and read that.
     let v = ask(
         b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}",

@@ -92,10 +92,13 @@ pub(crate) async fn serve(engine: &Engine, args: McpArgs) -> Result<(), CliError
     Ok(())
 }
 
-/// The MCP server: one engine, the tools this start offers, and the id of the session's own
-/// audit trail.
+/// The MCP server: one engine, the tools this start offers, the most rows one request may
+/// seed, and the id of the session's own audit trail.
 pub(crate) struct AtdmServer {
     engine: Engine,
+    /// `--max-rows`: an agent's request (or dry run) of more rows is refused before anything
+    /// is written, so one call cannot tie the server and the database up for hours.
+    max_rows: u64,
     tool_router: ToolRouter<AtdmServer>,
     /// The session's own audit trail: calls that do not act on a run.
     session: String,
@@ -120,6 +123,7 @@ impl AtdmServer {
     fn new(engine: Engine, args: McpArgs) -> Self {
         AtdmServer {
             engine,
+            max_rows: args.max_rows,
             tool_router: Self::offered(args),
             session: format!("mcp-session-{}", ulid::Ulid::new()),
         }
@@ -214,6 +218,7 @@ mod tests {
                 allow_reset_all,
                 allow_restore,
                 lease: None,
+                max_rows: 1,
             })
             .list_all()
             .into_iter()

@@ -130,7 +130,7 @@ impl AtdmServer {
         Extension(call): Extension<Call>,
     ) -> Result<CallToolResult, ErrorData> {
         let engine = self.caller(&call);
-        let request = args.request();
+        let request = args.request().max_rows(self.max_rows);
         Ok(match engine.plan(&args.scenario, request).await {
             Ok(validated) => {
                 let plan = validated.plan();
@@ -179,7 +179,7 @@ impl AtdmServer {
     }
 
     #[tool(
-        description = "Seed a scenario in one transaction. Returns the run_id, the entity keys in data (by the output names describe_scenario lists), rows per table, and the cleanup token: it is shown only this once, keep it for reset_run. constraints set knobs (see describe_scenario); the caller wins over the scenario's defaults. A refused request writes nothing and fails with VALIDATOR_REJECTED (the failures are in the error).",
+        description = "Seed a scenario in one transaction. Returns the run_id, the entity keys in data (by the output names describe_scenario lists), rows per table, and the cleanup token: it is shown only this once, keep it for reset_run. constraints set knobs (see describe_scenario); the caller wins over the scenario's defaults. A refused request writes nothing and fails with VALIDATOR_REJECTED (the failures are in the error); a request of more rows than the server allows (atdm mcp --max-rows, a million by default) writes nothing and fails with PLAN_FAILED.",
         output_schema = schema_for_output::<SeededRun>(),
         annotations(title = "Request scenario data", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
@@ -189,7 +189,8 @@ impl AtdmServer {
         Extension(call): Extension<Call>,
     ) -> Result<CallToolResult, ErrorData> {
         let engine = self.caller(&call);
-        let mut request = request_of(&args.constraints, args.seed, args.reference_date);
+        let mut request =
+            request_of(&args.constraints, args.seed, args.reference_date).max_rows(self.max_rows);
         request.playwright = args.playwright;
         request.pytest = args.pytest;
         Ok(match engine.request(&args.scenario, request).await {
@@ -353,6 +354,7 @@ mod tests {
             allow_reset_all: true,
             allow_restore: true,
             lease: None,
+            max_rows: 1,
         };
         for t in AtdmServer::offered(all).list_all() {
             let text = serde_json::to_string(&(&t.input_schema, &t.output_schema)).unwrap();

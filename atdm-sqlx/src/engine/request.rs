@@ -34,6 +34,10 @@ pub struct Request {
     /// [`Pack::validate_with_edge_cases`](atdm_core::Pack::validate_with_edge_cases)); each
     /// is kept only when the plan still passes the gate with it.
     pub edge_cases: EdgeCases,
+    /// The most rows the request may seed, streamed rows included: a request that would seed
+    /// more is refused (`PLAN_FAILED`) before anything is written. `None`: only the engine's
+    /// own limits. The MCP server sets it from `atdm mcp --max-rows`.
+    pub max_rows: Option<u64>,
 }
 
 impl Request {
@@ -52,6 +56,12 @@ impl Request {
     /// Asks for edge-case rows (`EdgeCases::Valid`, or `Dangerous` for attack payloads too).
     pub fn edge_cases(mut self, mode: EdgeCases) -> Self {
         self.edge_cases = mode;
+        self
+    }
+
+    /// Refuses the request if it would seed more than `rows` rows.
+    pub fn max_rows(mut self, rows: u64) -> Self {
+        self.max_rows = Some(rows);
         self
     }
 
@@ -222,6 +232,15 @@ impl Engine {
             } else {
                 pack.plan(scenario, &request.constraints, &ctx, &existing)?
             };
+            let rows = plan.row_count() as u64 + plan.streamed_rows();
+            if let Some(max) = request.max_rows.filter(|&max| rows > max) {
+                return Err(Error::Core(atdm_core::Error::Plan {
+                    scenario: scenario.to_owned(),
+                    message: format!(
+                        "the request would seed {rows} rows, more than the {max} one request may seed here (`atdm mcp --max-rows`, or `Request::max_rows`); ask for fewer rows with the scenario's count knobs"
+                    ),
+                }));
+            }
             Ok::<_, Error>((plan, existing))
         }
         .await;
