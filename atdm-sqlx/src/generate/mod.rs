@@ -4,8 +4,9 @@
 //! them on every core and writes them in order, one file per table, with a manifest. Batches
 //! are generated in windows by a thread pool while a writer thread encodes the previous ones,
 //! so generation and writing overlap and at most a few batches are held at once, whatever the
-//! table's size. The bytes written do not depend on the number of threads.
+//! table's size. The bytes written do not depend on the number of threads or the batch size.
 
+mod align;
 mod destination;
 mod encode;
 pub(crate) mod sinks;

@@ -13,8 +13,9 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 
+use super::align::{Aligner, PARQUET_GRID};
 use super::destination::{Remote, Upload};
-use super::sql_script::SqlScript;
+use super::sql_script::{ROWS_PER_INSERT, SqlScript};
 
 /// A file format `atdm generate` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,11 +105,13 @@ pub(crate) enum Place<'a> {
 
 type Out = Hashing<Target>;
 
+/// A file's writer. Parquet and SQL scripts get their rows through an [`Aligner`], because
+/// how they cut rows into pages and statements depends on where each call's rows begin.
 enum Writer {
-    Parquet(ArrowWriter<Out>),
+    Parquet(ArrowWriter<Out>, Aligner),
     Csv(arrow_csv::Writer<Out>),
     Jsonl(arrow_json::LineDelimitedWriter<Out>),
-    Sql(SqlScript<Out>),
+    Sql(SqlScript<Out>, Aligner),
 }
 
 /// One table's file while it is written: under a temporary name (or an unfinished upload)
@@ -169,11 +172,13 @@ impl Sink {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
                     .set_max_row_group_row_count(Some(row_group_rows.max(1)))
+                    .set_write_batch_size(PARQUET_GRID)
                     .set_created_by(format!("atdm {}", env!("CARGO_PKG_VERSION")))
                     .build();
                 Writer::Parquet(
                     ArrowWriter::try_new(out, schema, Some(props))
                         .map_err(|e| failed(&partial, e))?,
+                    Aligner::new(PARQUET_GRID, row_group_rows.max(1)),
                 )
             }
             FileFormat::Csv => {
@@ -182,6 +187,7 @@ impl Sink {
             FileFormat::Jsonl => Writer::Jsonl(arrow_json::LineDelimitedWriter::new(out)),
             FileFormat::Sql(d) => Writer::Sql(
                 SqlScript::start(out, d, table, &schema).map_err(|e| failed(&partial, e))?,
+                Aligner::new(ROWS_PER_INSERT, usize::MAX),
             ),
         };
         Ok(Sink {
@@ -194,10 +200,10 @@ impl Sink {
     /// Appends a batch.
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), crate::Error> {
         let r = match &mut self.writer {
-            Writer::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
+            Writer::Parquet(w, a) => a.feed(batch, |b| w.write(b)).map_err(|e| e.to_string()),
             Writer::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
             Writer::Jsonl(w) => w.write(batch).map_err(|e| e.to_string()),
-            Writer::Sql(w) => w.write(batch).map_err(|e| e.to_string()),
+            Writer::Sql(w, a) => a.feed(batch, |b| w.write(b)).map_err(|e| e.to_string()),
         };
         r.map_err(|e| failed(&self.path, e))
     }
@@ -207,13 +213,23 @@ impl Sink {
         let shown = self.path.clone();
         let fail = |e: String| failed(&shown, e);
         let out: Out = match self.writer {
-            Writer::Parquet(w) => w.into_inner().map_err(|e| fail(e.to_string()))?,
+            Writer::Parquet(mut w, mut a) => {
+                if let Some(last) = a.finish() {
+                    w.write(&last).map_err(|e| fail(e.to_string()))?;
+                }
+                w.into_inner().map_err(|e| fail(e.to_string()))?
+            }
             Writer::Csv(w) => w.into_inner(),
             Writer::Jsonl(mut w) => {
                 w.finish().map_err(|e| fail(e.to_string()))?;
                 w.into_inner()
             }
-            Writer::Sql(w) => w.finish().map_err(|e| fail(e.to_string()))?,
+            Writer::Sql(mut w, mut a) => {
+                if let Some(last) = a.finish() {
+                    w.write(&last).map_err(|e| fail(e.to_string()))?;
+                }
+                w.finish().map_err(|e| fail(e.to_string()))?
+            }
         };
         let Hashing {
             inner, hash, bytes, ..

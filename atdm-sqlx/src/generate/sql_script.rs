@@ -11,7 +11,7 @@ use super::encode::{insert, insert_head};
 use crate::backend::{Literals, literals};
 
 /// Rows per `INSERT` statement.
-const ROWS_PER_INSERT: usize = 500;
+pub(crate) const ROWS_PER_INSERT: usize = 500;
 
 /// A SQL script being written.
 pub(crate) struct SqlScript<W: Write> {

@@ -38,10 +38,15 @@ fn dataset_of<'p>(pack: &'p atdm_core::Pack, n: &BTreeMap<String, u64>) -> Datas
 #[test]
 fn files_do_not_depend_on_threads_or_batches_and_parts_cover_the_whole() {
     let pack = healthcare::pack();
-    let n = rows(&[("plan", 5), ("member", 3000), ("provider", 40)]);
+    let n = rows(&[("plan", 5), ("member", 60_000), ("provider", 40)]);
     let mut base = GenerateOptions::new(n, 9, date());
     let (top_one, top_many) = (tmp(), tmp());
-    for format in [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Parquet] {
+    for format in [
+        FileFormat::Csv,
+        FileFormat::Jsonl,
+        FileFormat::Parquet,
+        FileFormat::Sql(atdm_core::schema::Dialect::Postgres),
+    ] {
         let one = top_one.join(format.extension());
         let many = top_many.join(format.extension());
         base.threads = 1;
@@ -49,6 +54,7 @@ fn files_do_not_depend_on_threads_or_batches_and_parts_cover_the_whole() {
         let a = generate_files(&pack, &base, format, &at(&one), &|_| {}).unwrap();
         let mut other = base.clone();
         other.threads = 4;
+        other.batch_rows = 700;
         other.force = true;
         let b = generate_files(&pack, &other, format, &at(&many), &|_| {}).unwrap();
         let sums = |r: &GenerateReport| {
