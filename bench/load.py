@@ -5,6 +5,7 @@ one run.
 
     cargo build --release -p atdm-cli
     python3 bench/load.py [--rows 1000000] [--repeat 3] [--backends sqlite,postgres,mysql]
+        [--baseline /path/to/old/atdm]
 
 Servers: PostgreSQL at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test),
 MariaDB at 127.0.0.1:3306 as root; a database with a random name is made on each and dropped
@@ -13,7 +14,9 @@ at the end. The native loaders: `psql \\copy ... FROM` (CSV), the mariadb client
 exported from the rows `atdm generate --into` wrote, so both sides load the same rows. Each
 load goes into the emptied table; reported: median wall seconds, rows per second, the ratio
 (native time / atdm time: above 1 means atdm is faster), and atdm's peak resident memory
-(GNU time).
+(GNU time). With `--baseline`, another atdm binary (for example one built from an earlier
+commit) loads the same rows in the same run, interleaved, and its speed and memory are
+reported beside.
 """
 
 from __future__ import annotations
@@ -54,8 +57,8 @@ class Backend:
     def __init__(self, tmp: Path):
         self.tmp = tmp
 
-    def atdm(self, *args: str) -> list[str]:
-        return [str(ATDM), "--database-url", self.url, "--scenario-dir", str(USERS),
+    def atdm(self, *args: str, binary: Path = ATDM) -> list[str]:
+        return [str(binary), "--database-url", self.url, "--scenario-dir", str(USERS),
                 "--store-url", str(self.tmp / "store"), "--reference-date", "2026-06-01", *args]
 
 
@@ -148,6 +151,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--backends", default="sqlite,postgres,mysql")
+    ap.add_argument("--baseline", type=Path, help="another atdm binary to measure beside")
     a = ap.parse_args()
     if not ATDM.exists():
         sys.exit(f"{ATDM} is missing: cargo build --release -p atdm-cli")
@@ -157,21 +161,30 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, kinds[name](Path(tmp)) as b:
             tmp = Path(tmp)
             run(b.atdm("setup"))
-            load = b.atdm("generate", "--rows", f"app_user={a.rows}", "--into", "--seed", "7", "-o", "json")
-            ours, native = [], []
+            args = ("generate", "--rows", f"app_user={a.rows}", "--into", "--seed", "7", "-o", "json")
+            load = b.atdm(*args)
+            base = b.atdm(*args, binary=a.baseline) if a.baseline else None
+            ours, native, baseline = [], [], []
             data = tmp / "rows.txt"
-            rss = 0
+            rss = base_rss = 0
             for i in range(a.repeat):
                 b.empty()
                 if i == 0:
                     rss = peak_rss_kb(load)
                     b.export(data)
                     b.empty()
+                    if base:
+                        base_rss = peak_rss_kb(base)
+                        b.empty()
                 ours.append(timed(load))
                 assert int(b.sql("SELECT COUNT(*) FROM app_user")) == a.rows
                 b.empty()
                 native.append(b.native(data))
                 assert int(b.sql("SELECT COUNT(*) FROM app_user")) == a.rows
+                if base:
+                    b.empty()
+                    baseline.append(timed(base))
+                    assert int(b.sql("SELECT COUNT(*) FROM app_user")) == a.rows
             m_ours, m_native = statistics.median(ours), statistics.median(native)
             report["backends"][name] = {
                 "atdm_seconds": ours,
@@ -183,6 +196,14 @@ def main() -> None:
                 "file_mb": data.stat().st_size / 1e6,
             }
             r = report["backends"][name]
+            if base:
+                r["baseline_seconds"] = baseline
+                r["baseline_peak_rss_mb"] = base_rss / 1024
+                r["atdm_speed_over_baseline"] = statistics.median(baseline) / m_ours
+                r["baseline_speed_over_native"] = m_native / statistics.median(baseline)
+                print(f"{name:<9} baseline {statistics.median(baseline):7.2f} s (peak {base_rss / 1024:.0f} MB,"
+                      f" speed over native {r['baseline_speed_over_native']:.2f}x); atdm over baseline"
+                      f" {r['atdm_speed_over_baseline']:.2f}x", flush=True)
             print(f"{name:<9} atdm {m_ours:7.2f} s ({r['atdm_rows_per_s']:>10,.0f} rows/s, peak {r['atdm_peak_rss_mb']:.0f} MB)"
                   f"  native {m_native:7.2f} s ({r['native_rows_per_s']:>10,.0f} rows/s)  atdm/native speed {r['atdm_speed_over_native']:.2f}x",
                   flush=True)

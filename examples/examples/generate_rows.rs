@@ -29,7 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pack.markers(),
         &options,
     )?;
-    let batch = 65_536u64;
+    // The batch `atdm generate` makes of a table like the benchmark's.
+    let batch = atdm_sqlx::GenerateOptions::new(counts.clone(), 7, date).batch_rows;
     let started = Instant::now();
     let ranges: Vec<(u64, u64)> = (0..rows)
         .step_by(batch as usize)
