@@ -199,8 +199,8 @@ pub use error::Error;
 pub use fixture_files::{DEFAULT_FIXTURE_DIR, ENV_FIXTURE_DIR};
 pub use generate::{
     Destination, FileFormat, GenerateOptions, GenerateReport, GeneratedFile, GeneratedTable,
-    MAX_ROWS_PER_TABLE, Progress, arrow_ipc, dataset_options, generate_files, ipc_range,
-    sql_literal,
+    MAX_ROWS_PER_TABLE, Progress, arrow_ipc, batch_rows_of, dataset_options, generate_files,
+    ipc_range, sql_literal,
 };
 pub use introspect::{IntrospectOptions, Introspection, introspect, introspect_with};
 pub use pack_choice::{BUILTIN_PACKS, ENV_PACK, resolve_pack};

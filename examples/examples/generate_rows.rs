@@ -29,8 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pack.markers(),
         &options,
     )?;
-    // The batch `atdm generate` makes of a table like the benchmark's.
-    let batch = atdm_sqlx::GenerateOptions::new(counts.clone(), 7, date).batch_rows;
+    // The batches `atdm generate` makes of this table.
+    let most = atdm_sqlx::GenerateOptions::new(counts.clone(), 7, date).batch_rows;
+    let batch = atdm_sqlx::batch_rows_of(&dataset, table, rows, most);
     let started = Instant::now();
     let ranges: Vec<(u64, u64)> = (0..rows)
         .step_by(batch as usize)

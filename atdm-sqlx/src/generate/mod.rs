@@ -552,6 +552,13 @@ pub(crate) fn sizing(dataset: &Dataset<'_>, table: &str, total: u64, batch_rows:
     }
 }
 
+/// The rows per batch `atdm generate` and loads use for `table` of `dataset` (`total` rows
+/// in all): about a MiB of rows, at most `batch_rows`. For benchmarks and callers that cut
+/// their own batches as the CLI does.
+pub fn batch_rows_of(dataset: &Dataset<'_>, table: &str, total: u64, batch_rows: u64) -> u64 {
+    sizing(dataset, table, total, batch_rows).batch_rows
+}
+
 /// Splits `range` into batches.
 pub(crate) fn batches(range: Range<u64>, batch_rows: u64) -> Vec<Range<u64>> {
     (range.start..range.end)
