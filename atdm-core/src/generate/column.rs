@@ -598,6 +598,8 @@ impl ColumnGen {
     }
 
     /// [`ColumnGen::finish_text`] of text with a prefix, a unique suffix or an email domain.
+    /// Kept out of line, so the common path inlines without its register pressure.
+    #[inline(never)]
     fn finish_marked_text(&self, ctx: &GenContext<'_>, buf: &mut String) {
         if let Some(p) = &self.why.prefix
             && !buf.starts_with(p.as_str())
@@ -623,7 +625,8 @@ impl ColumnGen {
             if let Some(b) = budget {
                 shorten_local_part(buf, b);
             }
-            let at = buf.find('@').unwrap_or(buf.len());
+            // The first `@`, as `find('@')` gives it (a byte scan: the text is short).
+            let at = buf.bytes().position(|b| b == b'@').unwrap_or(buf.len());
             buf.insert_str(at, suffix);
         } else {
             if let Some(b) = budget {
