@@ -513,11 +513,15 @@ impl Serialize for ManifestView<'_> {
     }
 }
 
-/// About the most bytes of one batch in memory. A batch per thread is made while the writer
-/// takes others from a channel, so this bounds a job's memory whatever the table's width.
-/// A MiB (about 4,000 rows of the benchmark's user table) halves the peak memory of 4 MiB
-/// batches at the same speed.
+/// About the most bytes of one batch in memory, for files. A batch per thread is made while
+/// the writer takes others from a channel, so this bounds a job's memory whatever the table's
+/// width. A MiB (about 4,000 rows of the benchmark's user table) halves the peak memory of
+/// 4 MiB batches at the same speed.
 const BATCH_BYTES: u64 = 1 << 20;
+
+/// [`BATCH_BYTES`] of loads into a database: larger, because each batch is a statement or a
+/// `COPY` chunk, and SQLite took 10% longer to load a million rows in 1 MiB batches.
+const LOAD_BATCH_BYTES: u64 = 4 << 20;
 
 /// About the most bytes of Arrow data in one Parquet row group, which the writer holds until
 /// the group is complete.
@@ -541,20 +545,36 @@ pub(crate) struct Sizing {
 /// [`BATCH_BYTES`] and row groups near [`ROW_GROUP_BYTES`]. The first rows are the same in every part, process and thread count,
 /// so the files are too; the batch size never changes a file.
 pub(crate) fn sizing(dataset: &Dataset<'_>, table: &str, total: u64, batch_rows: u64) -> Sizing {
-    let probe = total.min(256);
-    let row_bytes = match dataset.batch(table, 0..probe) {
-        Some(b) if probe > 0 => (b.get_array_memory_size() as u64 / probe).max(1),
-        _ => 1,
-    };
+    let row_bytes = row_bytes(dataset, table, total);
     Sizing {
         batch_rows: (BATCH_BYTES / row_bytes).clamp(64.min(batch_rows), batch_rows),
         row_group_rows: (ROW_GROUP_BYTES / row_bytes).clamp(1024, ROW_GROUP_ROWS) as usize,
     }
 }
 
-/// The rows per batch `atdm generate` and loads use for `table` of `dataset` (`total` rows
-/// in all): about a MiB of rows, at most `batch_rows`. For benchmarks and callers that cut
-/// their own batches as the CLI does.
+/// The rows per batch of a load of `table` into a database: about [`LOAD_BATCH_BYTES`], at
+/// most `batch_rows`.
+pub(crate) fn load_batch_rows(
+    dataset: &Dataset<'_>,
+    table: &str,
+    total: u64,
+    batch_rows: u64,
+) -> u64 {
+    (LOAD_BATCH_BYTES / row_bytes(dataset, table, total)).clamp(64.min(batch_rows), batch_rows)
+}
+
+/// The size in memory of one of `table`'s first rows (at least 1).
+fn row_bytes(dataset: &Dataset<'_>, table: &str, total: u64) -> u64 {
+    let probe = total.min(256);
+    match dataset.batch(table, 0..probe) {
+        Some(b) if probe > 0 => (b.get_array_memory_size() as u64 / probe).max(1),
+        _ => 1,
+    }
+}
+
+/// The rows per batch `atdm generate` uses for `table` of `dataset` (`total` rows in all):
+/// about a MiB of rows, at most `batch_rows`. For benchmarks and callers that cut their own
+/// batches as the CLI does.
 pub fn batch_rows_of(dataset: &Dataset<'_>, table: &str, total: u64, batch_rows: u64) -> u64 {
     sizing(dataset, table, total, batch_rows).batch_rows
 }

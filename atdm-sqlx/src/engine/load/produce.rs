@@ -11,7 +11,7 @@ use atdm_core::schema::Dialect;
 use rayon::prelude::*;
 
 use crate::backend::{BulkLoad, literals};
-use crate::generate::{batches, copy_rows, insert, insert_head, sizing};
+use crate::generate::{batches, copy_rows, insert, insert_head, load_batch_rows};
 
 /// The most rows per `INSERT` statement where the database has no `COPY`.
 const ROWS_PER_INSERT: usize = 8000;
@@ -96,7 +96,7 @@ pub(super) fn produce(
                     .collect(),
             }
         };
-        let batch_rows = sizing(&dataset, name, *total, batch_rows).batch_rows;
+        let batch_rows = load_batch_rows(&dataset, name, *total, batch_rows);
         for chunk in batches(0..*total, batch_rows).chunks(window) {
             let encoded: Vec<Vec<(Vec<u8>, u64)>> = pool.install(|| {
                 chunk
