@@ -441,25 +441,18 @@ impl ColumnGen {
                     other => Scalar::Other(other),
                 }
             }
-            Kind::OneOf(list) => {
-                let v = if self.unique {
-                    &list[((offset().wrapping_add(ctx.row)) % list.len() as u64) as usize]
-                } else {
-                    rng.pick(list)
-                };
-                match v {
-                    Value::Text(t) => {
-                        buf.push_str(t);
-                        Scalar::Text
-                    }
-                    other => Scalar::Other(
-                        other
-                            .clone()
-                            .coerce(&self.ty)
-                            .unwrap_or_else(|_| other.clone()),
-                    ),
+            Kind::OneOf(list) => match self.one_of(list, ctx.seed, ctx.row, &mut rng) {
+                Value::Text(t) => {
+                    buf.push_str(t);
+                    Scalar::Text
                 }
-            }
+                other => Scalar::Other(
+                    other
+                        .clone()
+                        .coerce(&self.ty)
+                        .unwrap_or_else(|_| other.clone()),
+                ),
+            },
             Kind::Key => {
                 let short: String = self
                     .table
@@ -569,6 +562,17 @@ impl ColumnGen {
             reference_year: ctx.reference_date.year(),
         };
         text::write(kind, &cx, rng, buf);
+    }
+
+    /// The value of a list column in `row`: drawn, or for a unique column the row's own.
+    #[inline]
+    fn one_of<'l>(&self, list: &'l [Value], seed: u64, row: u64, rng: &mut CellRng) -> &'l Value {
+        if self.unique {
+            let offset = mix(seed ^ self.column_hash);
+            &list[(offset.wrapping_add(row) % list.len() as u64) as usize]
+        } else {
+            rng.pick(list)
+        }
     }
 
     /// A date of `days`: drawn, or for a unique column the row's own day of the range.

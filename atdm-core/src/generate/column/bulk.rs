@@ -7,6 +7,7 @@ use super::{ColumnGen, DayRange, Kind, random_uuid};
 use crate::generate::columnar::{BatchCx, ColBuilder};
 use crate::generate::rng::RowKey;
 use crate::generate::{GenContext, MarkerPolicy, Scalar};
+use crate::value::Value;
 
 impl ColumnGen {
     /// Appends the cells of `rows` of table `table` to `b`: for every row, NULL where the
@@ -51,6 +52,28 @@ impl ColumnGen {
                     );
                     self.finish_text(&ctx, buf);
                     b.append_value(&*buf);
+                }
+            }
+            (Kind::OneOf(list), b) => {
+                for (row, &key) in rows.clone().zip(keys) {
+                    if !self.fills_at(key) {
+                        b.append_null();
+                        continue;
+                    }
+                    let ctx = ctx(row);
+                    match self.one_of(list, seed, row, &mut key.cell(self.column_hash)) {
+                        Value::Text(t) => {
+                            buf.clear();
+                            buf.push_str(t);
+                            self.finish_text(&ctx, buf);
+                            b.append_scalar(Scalar::Text, buf);
+                        }
+                        // A value of another type: as the cell path makes it.
+                        _ => {
+                            let s = self.scalar(&ctx, policy, buf);
+                            b.append_scalar(s, buf);
+                        }
+                    }
                 }
             }
             (Kind::Uuid, ColBuilder::Utf8(b)) => {
