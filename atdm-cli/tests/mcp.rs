@@ -404,7 +404,7 @@ struct RawServer {
     stdin: std::process::ChildStdin,
     stdout: std::io::BufReader<std::process::ChildStdout>,
     db: String,
-    _tmp: TempDir,
+    dir: TempDir,
 }
 
 impl RawServer {
@@ -433,7 +433,7 @@ impl RawServer {
             stdin,
             stdout,
             db,
-            _tmp: tmp,
+            dir: tmp,
         };
         let init = server.ask(
             br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzzy","version":"1"}}}"#,
@@ -455,13 +455,19 @@ impl RawServer {
         serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
     }
 
-    /// Closes stdin; the server must then exit cleanly.
-    fn stop(self) {
+    /// Closes stdin; the server must then exit cleanly. Returns its database URL and the
+    /// directory that holds the database (removed when dropped).
+    fn stop(self) -> (String, TempDir) {
         let RawServer {
-            mut child, stdin, ..
+            mut child,
+            stdin,
+            db,
+            dir,
+            ..
         } = self;
         drop(stdin);
         assert!(child.wait().unwrap().success());
+        (db, dir)
     }
 }
 
@@ -528,21 +534,25 @@ fn a_request_of_more_rows_than_the_server_allows_writes_nothing() {
             "{message}"
         );
     }
-    let db = small.db.clone();
-    small.stop();
-    let runs = Command::new(env!("CARGO_BIN_EXE_atdm"))
-        .args(["--database-url", &db, "--pack", "healthcare"])
-        .args(["--store-url", "memory://", "runs", "-o", "json"])
-        .output()
-        .unwrap();
-    let runs: Json = serde_json::from_slice(&runs.stdout).unwrap();
-    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0), "{runs}");
+    // The runs in the catalog of a stopped server's database (whose directory is kept).
+    let runs = |db: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_atdm"))
+            .args(["--database-url", db, "--pack", "healthcare"])
+            .args(["--store-url", "memory://", "runs", "-o", "json"])
+            .output()
+            .unwrap();
+        let runs: Json = serde_json::from_slice(&out.stdout).unwrap();
+        runs["runs"].as_array().map(Vec::len)
+    };
+    let (db, _dir) = small.stop();
+    assert_eq!(runs(&db), Some(0));
 
     let mut default = RawServer::start(&[]);
     let seeded = default.ask(call(3, "request_scenario").as_bytes());
     assert_eq!(seeded["result"]["isError"], false, "{seeded}");
     assert!(seeded["result"]["structuredContent"]["run_id"].is_string());
-    default.stop();
+    let (db, _dir) = default.stop();
+    assert_eq!(runs(&db), Some(1), "the same count sees a seeded run");
 }
 
 /// The `initialized` notification, which has no answer.
