@@ -422,7 +422,6 @@ impl ColumnGen {
         buf.clear();
         let key = RowKey::new(ctx.seed, self.table_hash, ctx.row);
         let mut rng = key.cell(self.column_hash);
-        let offset = || mix(ctx.seed ^ self.column_hash);
         let s = match &self.kind {
             Kind::Registered(g) => {
                 let v = g.generate(
@@ -481,7 +480,8 @@ impl ColumnGen {
             Kind::Int { lo, hi, shape } => {
                 if self.unique {
                     let span = (*hi as i128 - *lo as i128 + 1) as u128;
-                    let k = (u128::from(offset()) + u128::from(ctx.row)) % span.max(1);
+                    let k = (u128::from(self.unique_offset(ctx.seed)) + u128::from(ctx.row))
+                        % span.max(1);
                     Scalar::Int((*lo as i128 + k as i128) as i64)
                 } else {
                     Scalar::Int(draw(*shape, *lo, *hi, 0, &mut rng))
@@ -564,12 +564,19 @@ impl ColumnGen {
         text::write(kind, &cx, rng, buf);
     }
 
+    /// Where a unique column's values start in their range for `seed`: row `i` takes the
+    /// value `offset + i` places on (wrapping), so rows take distinct values until the range
+    /// is used up.
+    #[inline]
+    fn unique_offset(&self, seed: u64) -> u64 {
+        mix(seed ^ self.column_hash)
+    }
+
     /// The value of a list column in `row`: drawn, or for a unique column the row's own.
     #[inline]
     fn one_of<'l>(&self, list: &'l [Value], seed: u64, row: u64, rng: &mut CellRng) -> &'l Value {
         if self.unique {
-            let offset = mix(seed ^ self.column_hash);
-            &list[(offset.wrapping_add(row) % list.len() as u64) as usize]
+            &list[(self.unique_offset(seed).wrapping_add(row) % list.len() as u64) as usize]
         } else {
             rng.pick(list)
         }
@@ -579,8 +586,8 @@ impl ColumnGen {
     #[inline]
     fn date(&self, days: DayRange, seed: u64, row: u64, rng: &mut CellRng) -> i64 {
         if self.unique {
-            let offset = mix(seed ^ self.column_hash);
-            days.lo + (offset.wrapping_add(row) % (days.hi - days.lo + 1).max(1) as u64) as i64
+            let span = (days.hi - days.lo + 1).max(1) as u64;
+            days.lo + (self.unique_offset(seed).wrapping_add(row) % span) as i64
         } else {
             rng.range(days.lo, days.hi)
         }
