@@ -11,9 +11,11 @@ mod support;
 use std::collections::BTreeMap;
 
 use atdm_core::Pack;
-use atdm_core::schema::Schema;
-use atdm_sqlx::{Engine, Load, OwnedValues, Store};
-use support::{Kind, TestDb, d, quoted};
+use atdm_core::schema::{Dialect, Schema};
+use atdm_sqlx::{
+    Destination, Engine, FileFormat, GenerateOptions, Load, OwnedValues, Store, generate_files,
+};
+use support::{Kind, TestDb, d, dump, quoted};
 
 const SHOP: &str = include_str!("support/shop.toml");
 
@@ -182,6 +184,94 @@ async fn a_volume_load_is_checked_by_the_database_and_resets_exactly() {
         }
         e.close().await;
         db.drop_db().await;
+    }
+}
+
+/// One table of every kind of value a load writes.
+const KINDS: &str = r#"
+name = "kinds"
+[[tables]]
+name = "entry"
+primary_key = ["entry_id"]
+columns = [
+  { name = "entry_id", type = "bigint", generated = "identity" },
+  { name = "amount", type = "numeric(12,2)" },
+  { name = "flag", type = "boolean" },
+  { name = "small", type = "integer" },
+  { name = "at", type = "timestamptz" },
+  { name = "local_at", type = "timestamp", nullable = true },
+  { name = "on_day", type = "date", nullable = true },
+  { name = "note", type = "text", nullable = true },
+  { name = "ref", type = "uuid" },
+  { name = "raw", type = "bytes", nullable = true },
+]
+"#;
+
+/// Each backend's load path (PostgreSQL's `COPY`, MySQL's bound `INSERT` statements,
+/// SQLite's `INSERT` statements with literal values) stores the values the SQL script of the
+/// same seed holds: every kind of value, NULLs, and more rows than one statement takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_stores_the_values_of_the_sql_script_of_the_same_seed() {
+    let schema = Schema::from_toml(KINDS, "kinds.toml").unwrap();
+    let pack = Pack::builder("kinds", schema).build().unwrap();
+    let n = 16_000;
+    for kind in [Kind::Sqlite, Kind::Postgres, Kind::MySql] {
+        let (Some(loaded), Some(scripted)) = (TestDb::fresh(kind).await, TestDb::fresh(kind).await)
+        else {
+            continue;
+        };
+        let mut dumps = Vec::new();
+        for db in [&loaded, &scripted] {
+            let e = Engine::builder(pack.clone())
+                .database_url(&db.url)
+                .store(Store::from_url("memory://").unwrap())
+                .reference_date(d())
+                .connect()
+                .await
+                .unwrap();
+            if std::ptr::eq(db, &loaded) {
+                let mut load = Load::new(rows(&[("entry", n)]));
+                load.seed = Some(11);
+                e.load(load, &|_| {})
+                    .await
+                    .unwrap_or_else(|err| panic!("{kind:?}: {err}"));
+            } else {
+                let dir = support::browser::temp_dir("load-script");
+                let mut options = GenerateOptions::new(rows(&[("entry", n)]), 11, d());
+                options.threads = 1;
+                let dialect = match kind {
+                    Kind::Sqlite => Dialect::Sqlite,
+                    Kind::Postgres => Dialect::Postgres,
+                    Kind::MySql => Dialect::MySql,
+                };
+                generate_files(
+                    &pack,
+                    &options,
+                    FileFormat::Sql(dialect),
+                    &Destination::Dir(dir.clone()),
+                    &|_| {},
+                )
+                .unwrap();
+                let sql = std::fs::read_to_string(dir.join("entry.sql")).unwrap();
+                std::fs::remove_dir_all(&dir).unwrap();
+                db.script(&sql).await;
+            }
+            e.close().await;
+            dumps.push(dump(db, "entry").await);
+        }
+        assert_eq!(dumps[0].len(), n as usize, "{kind:?}");
+        let nulls = loaded
+            .count("SELECT COUNT(*) FROM entry WHERE note IS NULL AND raw IS NULL")
+            .await;
+        assert!(nulls > 100, "{kind:?}: NULLs are loaded too ({nulls})");
+        if let Some(i) = (0..dumps[0].len()).find(|&i| dumps[0][i] != dumps[1][i]) {
+            panic!(
+                "{kind:?}: the load stored\n  {}\nthe script\n  {}",
+                dumps[0][i], dumps[1][i]
+            );
+        }
+        loaded.drop_db().await;
+        scripted.drop_db().await;
     }
 }
 

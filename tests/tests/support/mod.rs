@@ -181,6 +181,13 @@ impl TestDb {
         })
     }
 
+    /// Runs a script of several statements, unprepared (a generated SQL file).
+    pub async fn script(&self, sql: &str) {
+        on_backend!(self, c => {
+            sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql:.300}: {e}"));
+        })
+    }
+
     /// The single integer a query returns (`SELECT COUNT(*) ...`).
     pub async fn count(&self, sql: &str) -> i64 {
         on_backend!(self, c => {

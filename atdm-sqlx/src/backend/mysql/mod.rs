@@ -2,9 +2,11 @@
 //! setup, `LAST_INSERT_ID()` for assigned keys, and foreign-key checks switched off for the one
 //! statement that empties a self-referencing table in a restore.
 
+mod bound;
 mod introspect;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use atdm_core::Value;
@@ -20,8 +22,8 @@ use sqlx::query::Query;
 use sqlx::{Row, TypeInfo, ValueRef};
 
 use super::{
-    Backend, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, Tx, ValueForms, invalid_url,
-    opt, parse_text, text_of, unavailable,
+    Backend, BoundArgs, BoundInsert, Conn, CycleWrites, DbResult, Returning, SetupLock, Stmt, Tx,
+    ValueForms, invalid_url, opt, parse_text, text_of, unavailable,
 };
 use crate::catalog::{self, CatalogSql};
 use crate::error::Error;
@@ -144,6 +146,10 @@ impl Backend for MySql {
 
     fn lock_for_update(&self) -> &'static str {
         " FOR UPDATE"
+    }
+
+    fn bound_insert(&self) -> Option<BoundInsert> {
+        Some(bound::BOUND_INSERT)
     }
 
     fn insert_ignoring(&self) -> &'static str {
@@ -386,6 +392,16 @@ impl Conn for MySqlConn {
                     }
                 })
                 .collect())
+        })
+    }
+
+    fn execute_bound(&mut self, sql: Arc<str>, args: BoundArgs) -> BoxFuture<'_, DbResult<u64>> {
+        let BoundArgs::MySql(args) = args;
+        Box::pin(async move {
+            Ok(sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                .execute(&mut *self.0)
+                .await?
+                .rows_affected())
         })
     }
 

@@ -1,8 +1,9 @@
 //! Volume loads: a whole generated dataset straight into the database, as one run
 //! (`atdm generate --into`, [`Engine::load`]).
 //!
-//! The rows go through the backend's bulk path (PostgreSQL's `COPY ... FROM STDIN`; large
-//! multi-row `INSERT` statements elsewhere) in one transaction, while a producer thread
+//! The rows go through the backend's bulk path (PostgreSQL's `COPY ... FROM STDIN`; prepared
+//! multi-row `INSERT` statements with bound values on MySQL and MariaDB; large multi-row
+//! `INSERT` statements with literal values on SQLite) in one transaction, while a producer thread
 //! generates and encodes the next batches on every core: generation and loading overlap, and
 //! only a few batches exist at once. The run owns its rows by a claim per table, not a ledger
 //! row per row ([`Owned`]): a key range (identity keys are computed from the row index, after
@@ -29,7 +30,7 @@ mod claims;
 mod produce;
 
 pub use claims::{Owned, OwnedValues};
-use produce::{Piece, Target, produce};
+use produce::{Data, Piece, Target, produce};
 
 /// The scenario name a load's run has in the run catalog.
 pub const LOAD_SCENARIO: &str = "atdm.generate";
@@ -620,6 +621,7 @@ impl Engine {
         let target = Target {
             dialect: d,
             bulk,
+            bound: db.bound_insert(),
             identity_insert: db.identity_insert(),
         };
         // Few pieces in flight: memory stays flat whatever the table's size.
@@ -656,16 +658,16 @@ impl Engine {
                 done,
                 total: *total,
             });
-            let mut take = |piece: Option<Piece>, pending: &mut Option<Piece>| -> Option<Vec<u8>> {
+            let mut take = |piece: Option<Piece>, pending: &mut Option<Piece>| -> Option<Data> {
                 match piece {
-                    Some(Piece::Chunk { table, bytes, rows }) if table == ti => {
+                    Some(Piece::Chunk { table, data, rows }) if table == ti => {
                         done += rows;
                         progress(Progress {
                             table: name,
                             done,
                             total: *total,
                         });
-                        Some(bytes)
+                        Some(data)
                     }
                     Some(Piece::Failed(m)) => {
                         failure = Some(m);
@@ -691,7 +693,7 @@ impl Engine {
                                 Some(p) => Some(p),
                                 None => receive.recv().await,
                             };
-                            let Some(bytes) = take(next, &mut pending) else {
+                            let Some(Data::Text(bytes)) = take(next, &mut pending) else {
                                 break;
                             };
                             if inner_send.send(bytes).await.is_err() {
@@ -707,11 +709,16 @@ impl Engine {
                         Some(p) => Some(p),
                         None => receive.recv().await,
                     };
-                    let Some(bytes) = take(next, &mut pending) else {
-                        break;
-                    };
-                    let sql = String::from_utf8(bytes).expect("generated SQL is UTF-8");
-                    tx.execute_script(sql).await?;
+                    match take(next, &mut pending) {
+                        Some(Data::Text(bytes)) => {
+                            let sql = String::from_utf8(bytes).expect("generated SQL is UTF-8");
+                            tx.execute_script(sql).await?;
+                        }
+                        Some(Data::Bound(sql, args)) => {
+                            tx.execute_bound(sql, args).await?;
+                        }
+                        None => break,
+                    }
                 },
             }
             if failure.is_some() {

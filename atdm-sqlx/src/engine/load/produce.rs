@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use atdm_core::Pack;
@@ -10,7 +11,7 @@ use atdm_core::generate::{Dataset, DatasetOptions};
 use atdm_core::schema::Dialect;
 use rayon::prelude::*;
 
-use crate::backend::{BulkLoad, literals};
+use crate::backend::{BoundArgs, BoundInsert, BulkLoad, literals};
 use crate::generate::{batches, copy_rows, insert, insert_head, load_batch_rows};
 
 /// The most rows per `INSERT` statement where the database has no `COPY`.
@@ -22,21 +23,27 @@ const BYTES_PER_INSERT: usize = 4 << 20;
 
 /// One piece of a load on its way from the producer thread to the database.
 pub(super) enum Piece {
-    /// Encoded rows of the `table`-th table: `COPY` text, or one `INSERT` statement.
-    Chunk {
-        table: usize,
-        bytes: Vec<u8>,
-        rows: u64,
-    },
+    /// Encoded rows of the `table`-th table.
+    Chunk { table: usize, data: Data, rows: u64 },
     /// The producer could not make the dataset.
     Failed(String),
 }
 
-/// What the producer thread encodes for.
+/// Rows encoded for the database.
+pub(super) enum Data {
+    /// `COPY` text, or one `INSERT` statement with literal values.
+    Text(Vec<u8>),
+    /// One prepared `INSERT` statement and its parameters.
+    Bound(Arc<str>, BoundArgs),
+}
+
+/// What the producer thread encodes for: `COPY` text where the database has a bulk path, else
+/// bound `INSERT` statements where it has them, else `INSERT` statements with literal values.
 #[derive(Clone, Copy)]
 pub(super) struct Target {
     pub(super) dialect: Dialect,
     pub(super) bulk: Option<BulkLoad>,
+    pub(super) bound: Option<BoundInsert>,
     pub(super) identity_insert: &'static str,
 }
 
@@ -80,34 +87,62 @@ pub(super) fn produce(
         let table = pack.schema().table(name).expect("a schema table");
         let arrow = dataset.arrow_schema(name).expect("a dataset table");
         let head = insert_head(target.dialect, table, &arrow, target.identity_insert);
-        let encode = |batch: RecordBatch| -> Vec<(Vec<u8>, u64)> {
-            match target.bulk {
-                Some(bulk) => {
-                    let mut out = String::with_capacity(batch.num_rows() * 128);
-                    copy_rows(&mut out, &bulk, &batch);
-                    vec![(out.into_bytes(), batch.num_rows() as u64)]
-                }
-                None => statements(0..batch.num_rows(), rows_per_insert(&batch, &head, lits))
-                    .map(|r| {
-                        let mut out = String::with_capacity(r.len() * 128);
-                        insert(&mut out, &head, lits, &batch, r.clone());
-                        (out.into_bytes(), r.len() as u64)
-                    })
-                    .collect(),
+        let columns = arrow.fields().len();
+        let bound = target
+            .bound
+            .filter(|_| target.bulk.is_none() && columns > 0);
+        // Rows per bound statement, from the table's first rows, and the statement of that
+        // many rows: the same in every batch, so the server prepares it once.
+        let full: Option<(usize, Arc<str>)> = bound.filter(|_| *total > 0).map(|b| {
+            let first = dataset
+                .batch(name, 0..(*total).min(64))
+                .expect("a dataset table");
+            let per = rows_per_insert(&first, &head, lits).min((b.params / columns).max(1));
+            (per, placeholders(&head, columns, per))
+        });
+        let encode = |batch: RecordBatch| match (target.bulk, bound) {
+            (Some(bulk), _) => {
+                let mut out = String::with_capacity(batch.num_rows() * 128);
+                copy_rows(&mut out, &bulk, &batch);
+                vec![(Data::Text(out.into_bytes()), batch.num_rows() as u64)]
             }
+            (None, Some(b)) => {
+                let (per, sql) = full.as_ref().expect("made for a table with rows");
+                statements(0..batch.num_rows(), *per)
+                    .map(|r| {
+                        let sql = if r.len() == *per {
+                            sql.clone()
+                        } else {
+                            placeholders(&head, columns, r.len())
+                        };
+                        let args = (b.bind)(&batch, r.clone());
+                        (Data::Bound(sql, args), r.len() as u64)
+                    })
+                    .collect()
+            }
+            (None, None) => statements(0..batch.num_rows(), rows_per_insert(&batch, &head, lits))
+                .map(|r| {
+                    let mut out = String::with_capacity(r.len() * 128);
+                    insert(&mut out, &head, lits, &batch, r.clone());
+                    (Data::Text(out.into_bytes()), r.len() as u64)
+                })
+                .collect::<Vec<_>>(),
         };
         let batch_rows = load_batch_rows(&dataset, name, *total, batch_rows);
         for chunk in batches(0..*total, batch_rows).chunks(window) {
-            let encoded: Vec<Vec<(Vec<u8>, u64)>> = pool.install(|| {
+            let encoded: Vec<Vec<(Data, u64)>> = pool.install(|| {
                 chunk
                     .par_iter()
-                    .map(|r| encode(dataset.batch(name, r.clone()).expect("a dataset table")))
+                    .map(|r| {
+                        let batch = dataset.batch(name, r.clone()).expect("a dataset table");
+                        encode(batch)
+                    })
                     .collect()
             });
-            for (bytes, n) in encoded.into_iter().flatten() {
+            for (data, n) in encoded.into_iter().flatten() {
                 let piece = Piece::Chunk {
                     table: ti,
-                    bytes,
+                    data,
                     rows: n,
                 };
                 if send.blocking_send(piece).is_err() {
@@ -116,6 +151,20 @@ pub(super) fn produce(
             }
         }
     }
+}
+
+/// `head` and `rows` rows of `columns` placeholders: a bound `INSERT`.
+fn placeholders(head: &str, columns: usize, rows: usize) -> Arc<str> {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    let mut sql = String::with_capacity(head.len() + rows * (row.len() + 2));
+    sql.push_str(head);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(",\n");
+        }
+        sql.push_str(&row);
+    }
+    sql.into()
 }
 
 /// `rows` in pieces of `per`.
