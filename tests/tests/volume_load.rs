@@ -220,45 +220,49 @@ async fn a_load_stores_the_values_of_the_sql_script_of_the_same_seed() {
         else {
             continue;
         };
-        let mut dumps = Vec::new();
-        for db in [&loaded, &scripted] {
-            let e = Engine::builder(pack.clone())
-                .database_url(&db.url)
-                .store(Store::from_url("memory://").unwrap())
-                .reference_date(d())
-                .connect()
-                .await
-                .unwrap();
-            if std::ptr::eq(db, &loaded) {
-                let mut load = Load::new(rows(&[("entry", n)]));
-                load.seed = Some(11);
-                e.load(load, &|_| {})
+        let engine = |url: String| {
+            let pack = pack.clone();
+            async move {
+                Engine::builder(pack)
+                    .database_url(&url)
+                    .store(Store::from_url("memory://").unwrap())
+                    .reference_date(d())
+                    .connect()
                     .await
-                    .unwrap_or_else(|err| panic!("{kind:?}: {err}"));
-            } else {
-                let dir = support::browser::temp_dir("load-script");
-                let mut options = GenerateOptions::new(rows(&[("entry", n)]), 11, d());
-                options.threads = 1;
-                let dialect = match kind {
-                    Kind::Sqlite => Dialect::Sqlite,
-                    Kind::Postgres => Dialect::Postgres,
-                    Kind::MySql => Dialect::MySql,
-                };
-                generate_files(
-                    &pack,
-                    &options,
-                    FileFormat::Sql(dialect),
-                    &Destination::Dir(dir.clone()),
-                    &|_| {},
-                )
-                .unwrap();
-                let sql = std::fs::read_to_string(dir.join("entry.sql")).unwrap();
-                std::fs::remove_dir_all(&dir).unwrap();
-                db.script(&sql).await;
+                    .unwrap()
             }
-            e.close().await;
-            dumps.push(dump(db, "entry").await);
-        }
+        };
+        // The load.
+        let e = engine(loaded.url.clone()).await;
+        let mut load = Load::new(rows(&[("entry", n)]));
+        load.seed = Some(11);
+        e.load(load, &|_| {})
+            .await
+            .unwrap_or_else(|err| panic!("{kind:?}: {err}"));
+        e.close().await;
+        // The SQL script of the same seed, into tables the engine made.
+        let e = engine(scripted.url.clone()).await;
+        let dir = support::browser::temp_dir("load-script");
+        let mut options = GenerateOptions::new(rows(&[("entry", n)]), 11, d());
+        options.threads = 1;
+        let dialect = match kind {
+            Kind::Sqlite => Dialect::Sqlite,
+            Kind::Postgres => Dialect::Postgres,
+            Kind::MySql => Dialect::MySql,
+        };
+        generate_files(
+            &pack,
+            &options,
+            FileFormat::Sql(dialect),
+            &Destination::Dir(dir.clone()),
+            &|_| {},
+        )
+        .unwrap();
+        let sql = std::fs::read_to_string(dir.join("entry.sql")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        scripted.script(&sql).await;
+        e.close().await;
+        let dumps = [dump(&loaded, "entry").await, dump(&scripted, "entry").await];
         assert_eq!(dumps[0].len(), n as usize, "{kind:?}");
         let nulls = loaded
             .count("SELECT COUNT(*) FROM entry WHERE note IS NULL AND raw IS NULL")

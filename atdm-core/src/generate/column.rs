@@ -445,12 +445,7 @@ impl ColumnGen {
                     buf.push_str(t);
                     Scalar::Text
                 }
-                other => Scalar::Other(
-                    other
-                        .clone()
-                        .coerce(&self.ty)
-                        .unwrap_or_else(|_| other.clone()),
-                ),
+                other => Scalar::Other(self.listed(other)),
             },
             Kind::Key => {
                 let short: String = self
@@ -580,6 +575,12 @@ impl ColumnGen {
         } else {
             rng.pick(list)
         }
+    }
+
+    /// A listed value that is not text, coerced to the column's type (as listed where it
+    /// cannot be).
+    pub(super) fn listed(&self, v: &Value) -> Value {
+        v.clone().coerce(&self.ty).unwrap_or_else(|_| v.clone())
     }
 
     /// A date of `days`: drawn, or for a unique column the row's own day of the range.

@@ -12,7 +12,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use atdm_core::Value;
 use atdm_core::schema::{Dialect, Generated, Table};
-use chrono::{DateTime, NaiveDate};
+use chrono::DateTime;
 
 use crate::backend::{BulkLoad, Literals};
 
@@ -94,12 +94,10 @@ pub(crate) fn cell_value(col: &dyn Array, row: usize) -> Value {
             rust_decimal::Decimal::try_from_i128_with_scale(v, *scale as u32)
                 .map_or(Value::Null, Value::Numeric)
         }
-        DataType::Date32 => {
-            let days = col.as_primitive::<Date32Type>().value(row);
-            EPOCH
-                .checked_add_signed(chrono::Duration::days(i64::from(days)))
-                .map_or(Value::Null, Value::Date)
-        }
+        DataType::Date32 => col
+            .as_primitive::<Date32Type>()
+            .value_as_date(row)
+            .map_or(Value::Null, Value::Date),
         DataType::Timestamp(_, tz) => {
             let micros = col.as_primitive::<TimestampMicrosecondType>().value(row);
             let t = DateTime::from_timestamp_micros(micros).unwrap_or_default();
@@ -113,8 +111,6 @@ pub(crate) fn cell_value(col: &dyn Array, row: usize) -> Value {
         _ => Value::Null,
     }
 }
-
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
 
 /// Appends the value of `col` at `row` as a literal.
 pub(crate) fn literal(out: &mut String, lits: &Literals, col: &dyn Array, row: usize) {
@@ -139,11 +135,10 @@ pub(crate) fn literal(out: &mut String, lits: &Literals, col: &dyn Array, row: u
                 &rust_decimal::Decimal::from_i128_with_scale(v, *scale as u32).to_string(),
             );
         }
-        DataType::Date32 => {
-            let d = EPOCH
-                + chrono::Duration::days(i64::from(col.as_primitive::<Date32Type>().value(row)));
-            date_literal(out, d);
-        }
+        DataType::Date32 => match col.as_primitive::<Date32Type>().value_as_date(row) {
+            Some(d) => date_literal(out, d),
+            None => out.push_str("NULL"),
+        },
         DataType::Timestamp(_, tz) => {
             let micros = col.as_primitive::<TimestampMicrosecondType>().value(row);
             let t = DateTime::from_timestamp_micros(micros).unwrap_or_default();

@@ -68,11 +68,7 @@ impl ColumnGen {
                             self.finish_text(&ctx, buf);
                             b.append_scalar(Scalar::Text, buf);
                         }
-                        // A value of another type: as the cell path makes it.
-                        _ => {
-                            let s = self.scalar(&ctx, policy, buf);
-                            b.append_scalar(s, buf);
-                        }
+                        other => b.append_scalar(Scalar::Other(self.listed(other)), buf),
                     }
                 }
             }

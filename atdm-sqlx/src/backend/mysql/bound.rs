@@ -10,7 +10,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
-use chrono::{DateTime, NaiveDate};
+use chrono::DateTime;
 use rust_decimal::Decimal;
 use sqlx::Arguments;
 use sqlx::mysql::MySqlArguments;
@@ -27,8 +27,6 @@ pub(super) const BOUND_INSERT: BoundInsert = BoundInsert {
     params: PARAMS,
     bind: bind_rows,
 };
-
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
 
 /// Binds rows `rows` of `batch`, row by row.
 fn bind_rows(batch: &RecordBatch, rows: Range<usize>) -> BoundArgs {
@@ -59,9 +57,11 @@ fn bind_cell(args: &mut MySqlArguments, col: &dyn Array, row: usize) {
             let v = col.as_primitive::<Decimal128Type>().value(row);
             Decimal::from_i128_with_scale(v, *scale as u32)
         })),
-        DataType::Date32 => args.add((!null).then(|| {
-            EPOCH + chrono::Duration::days(i64::from(col.as_primitive::<Date32Type>().value(row)))
-        })),
+        DataType::Date32 => args.add(
+            (!null)
+                .then(|| col.as_primitive::<Date32Type>().value_as_date(row))
+                .flatten(),
+        ),
         // DATETIME(6) holds UTC (the session time zone is +00:00), with or without a zone.
         DataType::Timestamp(..) => args.add((!null).then(|| {
             let micros = col.as_primitive::<TimestampMicrosecondType>().value(row);
@@ -86,7 +86,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_cell_of_the_rows_is_one_parameter_in_row_order() {
+    fn every_cell_of_the_bound_rows_is_one_parameter() {
         let batch = RecordBatch::try_from_iter([
             ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
             (
@@ -95,6 +95,8 @@ mod tests {
             ),
         ])
         .unwrap();
+        // Rows 1 and 2 of 2 columns, a NULL among them: 4 parameters. Their order and values
+        // are checked end to end (`volume_load.rs`), against the SQL script of the same rows.
         let BoundArgs::MySql(args) = bind_rows(&batch, 1..3);
         assert_eq!(args.len(), 4);
     }

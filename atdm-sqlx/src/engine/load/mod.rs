@@ -693,8 +693,14 @@ impl Engine {
                                 Some(p) => Some(p),
                                 None => receive.recv().await,
                             };
-                            let Some(Data::Text(bytes)) = take(next, &mut pending) else {
-                                break;
+                            let bytes = match take(next, &mut pending) {
+                                Some(Data::Text(bytes)) => bytes,
+                                Some(Data::Bound(..)) => {
+                                    unreachable!(
+                                        "the producer binds rows only where there is no COPY"
+                                    )
+                                }
+                                None => break,
                             };
                             if inner_send.send(bytes).await.is_err() {
                                 break;

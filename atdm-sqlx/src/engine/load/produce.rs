@@ -91,14 +91,23 @@ pub(super) fn produce(
         let bound = target
             .bound
             .filter(|_| target.bulk.is_none() && columns > 0);
-        // Rows per bound statement, from the table's first rows, and the statement of that
-        // many rows: the same in every batch, so the server prepares it once.
-        let full: Option<(usize, Arc<str>)> = bound.filter(|_| *total > 0).map(|b| {
+        let batch_rows = load_batch_rows(&dataset, name, *total, batch_rows);
+        // Rows per bound statement: as many as the protocol's parameters allow, and fewer
+        // where the table's first rows show that a statement would pass [`BYTES_PER_INSERT`]
+        // (`max_allowed_packet` bounds a bound statement's packet as it bounds a literal
+        // one's, and the two sizes are close). The statements of that many rows and of a
+        // batch's remainder are the same in every batch, so each is built and prepared once.
+        let shapes: Option<Shapes> = bound.filter(|_| *total > 0).map(|b| {
             let first = dataset
                 .batch(name, 0..(*total).min(64))
                 .expect("a dataset table");
             let per = rows_per_insert(&first, &head, lits).min((b.params / columns).max(1));
-            (per, placeholders(&head, columns, per))
+            let rest = (batch_rows as usize) % per;
+            Shapes {
+                per,
+                full: placeholders(&head, columns, per),
+                rest: (rest > 0).then(|| placeholders(&head, columns, rest)),
+            }
         });
         let encode = |batch: RecordBatch| match (target.bulk, bound) {
             (Some(bulk), _) => {
@@ -107,13 +116,14 @@ pub(super) fn produce(
                 vec![(Data::Text(out.into_bytes()), batch.num_rows() as u64)]
             }
             (None, Some(b)) => {
-                let (per, sql) = full.as_ref().expect("made for a table with rows");
-                statements(0..batch.num_rows(), *per)
+                let s = shapes.as_ref().expect("made for a table with rows");
+                statements(0..batch.num_rows(), s.per)
                     .map(|r| {
-                        let sql = if r.len() == *per {
-                            sql.clone()
-                        } else {
-                            placeholders(&head, columns, r.len())
+                        let sql = match &s.rest {
+                            _ if r.len() == s.per => s.full.clone(),
+                            Some(rest) if r.len() == (batch_rows as usize) % s.per => rest.clone(),
+                            // The last batch's remainder.
+                            _ => placeholders(&head, columns, r.len()),
                         };
                         let args = (b.bind)(&batch, r.clone());
                         (Data::Bound(sql, args), r.len() as u64)
@@ -128,7 +138,6 @@ pub(super) fn produce(
                 })
                 .collect::<Vec<_>>(),
         };
-        let batch_rows = load_batch_rows(&dataset, name, *total, batch_rows);
         for chunk in batches(0..*total, batch_rows).chunks(window) {
             let encoded: Vec<Vec<(Data, u64)>> = pool.install(|| {
                 chunk
@@ -151,6 +160,16 @@ pub(super) fn produce(
             }
         }
     }
+}
+
+/// The bound `INSERT` statements of a table's batches.
+struct Shapes {
+    /// Rows per statement.
+    per: usize,
+    /// The statement of `per` rows.
+    full: Arc<str>,
+    /// The statement of a whole batch's last rows, where a batch is not a multiple of `per`.
+    rest: Option<Arc<str>>,
 }
 
 /// `head` and `rows` rows of `columns` placeholders: a bound `INSERT`.
