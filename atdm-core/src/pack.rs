@@ -375,6 +375,19 @@ impl Pack {
         self.plan_with(scenario, constraints, ctx, existing, false, false)
     }
 
+    /// How many rows a plan of `scenario` under `constraints` holds and streams together
+    /// (the sum of its entries' counts, after the knobs are resolved), found without planning
+    /// any: so a caller with a limit can refuse a request before it is planned. Edge-case
+    /// rows ([`Pack::validate_with_edge_cases`]) come on top.
+    pub fn rows_asked(
+        &self,
+        scenario: &str,
+        constraints: &Constraints,
+        ctx: &RunContext,
+    ) -> Result<u64, Error> {
+        self.compiled(scenario)?.rows_asked(constraints, ctx)
+    }
+
     /// Plans a scenario as [`Pack::plan`] does, except that entries of
     /// [`STREAM_ROWS`](crate::plan::STREAM_ROWS) rows or more that no other entry refers to are not planned row by
     /// row: [`Plan::streams`] lists them, and a [`Streamer`] makes their rows, the same rows

@@ -156,6 +156,11 @@ fn streamed(
 ) -> (Plan, BTreeMap<String, Vec<Vec<atdm_core::Cell>>>) {
     let none = BTreeMap::new();
     let plan = pack.plan_streaming(scenario, c, &ctx(), &none).unwrap();
+    // The rows a limit is checked against before planning are the rows planned.
+    assert_eq!(
+        pack.rows_asked(scenario, c, &ctx()).unwrap(),
+        plan.row_count() as u64 + plan.streamed_rows()
+    );
     let validated = pack.validate(plan.clone(), &none).unwrap();
     let mut streamer = Streamer::new(pack, &validated, &none);
     let mut rows: BTreeMap<String, Vec<Vec<atdm_core::Cell>>> = BTreeMap::new();

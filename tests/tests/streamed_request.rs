@@ -200,3 +200,48 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
         db.drop_db().await;
     }
 }
+
+/// A limit on the rows of one request (`Request::max_rows`, `atdm mcp --max-rows`) is checked
+/// on the counts before anything is planned: a request far over it is refused for the limit,
+/// not for what planning it would have found (here: more than a billion streamed rows), and
+/// nothing is written.
+#[tokio::test]
+async fn a_request_over_its_row_limit_is_refused_before_it_is_planned() {
+    let schema = Schema::from_toml(SHOP, "shop.toml").unwrap();
+    let pack = Pack::builder("shop", schema)
+        .scenario("order_book.toml", SCENARIO)
+        .build()
+        .unwrap();
+    let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
+    let e = Engine::builder(pack)
+        .database_url(&db.url)
+        .store(Store::from_url("memory://").unwrap())
+        .reference_date(d())
+        .connect()
+        .await
+        .unwrap();
+    for orders in [2_000_000_000_i64, 100_000] {
+        let asked = Request::new().constraint("orders", orders).max_rows(50_000);
+        let err = e.request("order_book", asked).await.unwrap_err();
+        assert_eq!(err.code().as_str(), "PLAN_FAILED", "{err}");
+        // The customer, the orders, 12,000 products and 2 items.
+        let rows = orders + 1 + 12_000 + 2;
+        assert!(
+            err.to_string().contains(&format!(
+                "would seed {rows} rows, more than the 50000 one request may seed"
+            )),
+            "{err}"
+        );
+    }
+    // A count knob that is no count is named, as planning names it.
+    let asked = Request::new().constraint("orders", -1_i64).max_rows(50_000);
+    let err = e.request("order_book", asked).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("count knob \"orders\" must be a non-negative integer, not -1"),
+        "{err}"
+    );
+    assert_eq!(counts(&db).await, [0, 0, 0, 0]);
+    e.close().await;
+    db.drop_db().await;
+}

@@ -46,6 +46,55 @@ pub(super) struct At {
 }
 
 impl CompiledScenario {
+    /// Each entry's count under resolved `knobs` (0 for an entry whose `when` does not
+    /// hold); `None` where a count knob is not a non-negative integer.
+    fn counts(&self, knobs: &BTreeMap<String, Value>) -> Vec<Option<u64>> {
+        self.rows
+            .iter()
+            .map(|r| match (&r.when, &r.count) {
+                (Some(w), _) if !w.holds(knobs) => Some(0),
+                (_, Count::Fixed(n)) => Some(u64::from(*n)),
+                (_, Count::Knob(k)) => match knobs.get(k) {
+                    Some(Value::Int(n)) if *n >= 0 => Some(*n as u64),
+                    _ => None, // reported by `plan`, with the knob's value
+                },
+            })
+            .collect()
+    }
+
+    /// How many rows a plan under `constraints` holds and streams together, without
+    /// planning any: the sum of the entries' counts (edge-case rows are added later, by the
+    /// gate). A count knob that is not a non-negative integer is an error, as in `plan`.
+    pub(crate) fn rows_asked(
+        &self,
+        constraints: &BTreeMap<String, Value>,
+        ctx: &RunContext,
+    ) -> Result<u64, Error> {
+        let s = &self.scenario;
+        let knobs = s.resolve_knobs(constraints, &ctx.run_id, ctx.reference_date)?;
+        let counts = self.counts(&knobs);
+        let mut rows: u64 = 0;
+        for (r, n) in self.rows.iter().zip(counts) {
+            match (n, &r.count) {
+                (Some(n), _) => rows = rows.saturating_add(n),
+                (None, Count::Knob(k)) => return Err(self.bad_count(k, &knobs)),
+                (None, Count::Fixed(_)) => unreachable!("fixed counts are known"),
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The error for count knob `k`, whose value is not a non-negative integer.
+    fn bad_count(&self, k: &str, knobs: &BTreeMap<String, Value>) -> Error {
+        Error::Plan {
+            scenario: self.scenario.id.clone(),
+            message: format!(
+                "count knob {k:?} must be a non-negative integer, not {}",
+                knobs.get(k).cloned().unwrap_or(Value::Null)
+            ),
+        }
+    }
+
     /// Plans the scenario; with `explain`, says where every value came from. With `stream`,
     /// entries of [`STREAM_ROWS`](super::STREAM_ROWS) rows or more that no other entry
     /// refers to are not planned row by row: the plan lists them in [`Plan::streams`], and
@@ -80,18 +129,7 @@ impl CompiledScenario {
         };
         // Counts come from input (a knob): the plan's size is checked before anything is
         // allocated for it, so no request can exhaust the process's memory.
-        let counts: Vec<Option<u64>> = self
-            .rows
-            .iter()
-            .map(|r| match (&r.when, &r.count) {
-                (Some(w), _) if !w.holds(&knobs) => Some(0),
-                (_, Count::Fixed(n)) => Some(u64::from(*n)),
-                (_, Count::Knob(k)) => match knobs.get(k) {
-                    Some(Value::Int(n)) if *n >= 0 => Some(*n as u64),
-                    _ => None, // reported below, with the knob's value
-                },
-            })
-            .collect();
+        let counts = self.counts(&knobs);
         // Per entry: `Some(k)` when it is streamed after its first `k` rows (those other
         // entries refer to, held in the plan).
         let streamed = if stream && !explain {
@@ -156,10 +194,7 @@ impl CompiledScenario {
                     let Count::Knob(k) = &r.count else {
                         unreachable!("fixed counts are known")
                     };
-                    return Err(plan_err(format!(
-                        "count knob {k:?} must be a non-negative integer, not {}",
-                        knobs.get(k).cloned().unwrap_or(Value::Null)
-                    )));
+                    return Err(self.bad_count(k, &knobs));
                 }
             };
             // A streamed entry: its first `held` rows are planned here, the rest streamed.

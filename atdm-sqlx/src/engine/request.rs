@@ -220,11 +220,19 @@ impl Engine {
         let pack = self.pack();
         let planned = async {
             pack.scenario(scenario)?;
-            let existing = self.existing_rows(scenario).await?;
             let mut ctx = RunContext::new(run_id, self.reference_date(request.reference_date));
             if let Some(seed) = request.seed {
                 ctx = ctx.with_seed(seed);
             }
+            // The counts are known before any row is planned: a request over the limit is
+            // refused before it is planned, however large.
+            if let Some(max) = request.max_rows {
+                let rows = pack.rows_asked(scenario, &request.constraints, &ctx)?;
+                if rows > max {
+                    return Err(too_many_rows(scenario, rows, max));
+                }
+            }
+            let existing = self.existing_rows(scenario).await?;
             let plan = if explain {
                 pack.explain(scenario, &request.constraints, &ctx, &existing)?
             } else if request.edge_cases == EdgeCases::None {
@@ -234,12 +242,7 @@ impl Engine {
             };
             let rows = plan.row_count() as u64 + plan.streamed_rows();
             if let Some(max) = request.max_rows.filter(|&max| rows > max) {
-                return Err(Error::Core(atdm_core::Error::Plan {
-                    scenario: scenario.to_owned(),
-                    message: format!(
-                        "the request would seed {rows} rows, more than the {max} one request may seed here (`atdm mcp --max-rows`, or `Request::max_rows`); ask for fewer rows with the scenario's count knobs"
-                    ),
-                }));
+                return Err(too_many_rows(scenario, rows, max));
             }
             Ok::<_, Error>((plan, existing))
         }
@@ -543,5 +546,15 @@ fn plan_tables(plan: &atdm_core::Plan) -> serde_json::Value {
         "constraints": plan.constraints.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<serde_json::Map<_, _>>(),
         "rows": plan.tables.iter().map(|tp| (tp.table.to_string(), serde_json::Value::from(tp.rows.len()))).collect::<serde_json::Map<_, _>>(),
         "tables": tables,
+    })
+}
+
+/// The error for a request of `rows` rows where one request may seed at most `max`.
+fn too_many_rows(scenario: &str, rows: u64, max: u64) -> Error {
+    Error::Core(atdm_core::Error::Plan {
+        scenario: scenario.to_owned(),
+        message: format!(
+            "the request would seed {rows} rows, more than the {max} one request may seed here (`atdm mcp --max-rows`, or `Request::max_rows`); ask for fewer rows with the scenario's count knobs"
+        ),
     })
 }
