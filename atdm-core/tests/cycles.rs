@@ -111,19 +111,19 @@ fn a_cycle_is_closed_by_pointing_at_the_row_planned_after() {
     // staff at the store planned before it.
     assert_eq!(
         cell(&plan, "store", "manager_staff_id"),
-        &Cell::Ref(CellRef {
+        &Cell::Ref(Box::new(CellRef {
             table: "staff".into(),
             row: 0,
             column: "staff_id".into()
-        })
+        }))
     );
     assert_eq!(
         cell(&plan, "staff", "store_id"),
-        &Cell::Ref(CellRef {
+        &Cell::Ref(Box::new(CellRef {
             table: "store".into(),
             row: 0,
             column: "store_id".into()
-        })
+        }))
     );
     // Planned keys: the value itself, in both directions.
     let (Cell::Value(capital), Cell::Value(city)) = (

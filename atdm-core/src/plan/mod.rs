@@ -98,9 +98,14 @@ pub enum Cell {
     /// The database assigns the value (identity keys, database defaults, computed columns).
     Default,
     /// The value the database assigns to another planned cell (a foreign key to an identity
-    /// key); the engine fills it in after inserting the referenced row.
-    Ref(CellRef),
+    /// key); the engine fills it in after inserting the referenced row. Boxed, so that a
+    /// cell is the size of a [`Value`] (32 bytes, not 56): a plan holds one per planned
+    /// row and column.
+    Ref(Box<CellRef>),
 }
+
+// A plan holds a cell per planned row and column: a cell is no larger than a value.
+const _: () = assert!(std::mem::size_of::<Cell>() == std::mem::size_of::<Value>());
 
 /// A planned cell, by table, row index within the table's plan, and column.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

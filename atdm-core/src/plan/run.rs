@@ -463,11 +463,11 @@ fn link(e: &Entity, tables: &[TablePlan], column: &str, i: usize) -> Cell {
     match &tp.rows[row][ci] {
         Cell::Value(v) => Cell::Value(v.clone()),
         Cell::Ref(r) => Cell::Ref(r.clone()),
-        Cell::Default => Cell::Ref(CellRef {
+        Cell::Default => Cell::Ref(Box::new(CellRef {
             table: e.table.to_string(),
             row,
             column: column.into(),
-        }),
+        })),
     }
 }
 
