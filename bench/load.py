@@ -16,7 +16,8 @@ load goes into the emptied table (`TRUNCATE` on PostgreSQL and MariaDB: after a 
 background purge of a million deleted rows ran during the next load and made its time vary by
 a third); reported: median wall seconds, rows per second, the ratio
 (native time / atdm time: above 1 means atdm is faster), and atdm's peak resident memory
-(GNU time). With `--baseline`, another atdm binary (for example one built from an earlier
+(GNU time, around the timed runs themselves: a 10M-row load into MariaDB takes 20 minutes, too
+long to run again only for its memory). With `--baseline`, another atdm binary (for example one built from an earlier
 commit) loads the same rows in the same run, interleaved, and its speed and memory are
 reported beside.
 """
@@ -142,10 +143,13 @@ class Sqlite(Backend):
         return timed(["sqlite3", str(self.path), f".import --csv {path} app_user"])
 
 
-def peak_rss_kb(cmd: list[str]) -> int:
+def measured(cmd: list[str]) -> tuple[float, int]:
+    """Runs `cmd` under GNU time: its wall seconds and its peak resident memory in KiB."""
+    t0 = time.perf_counter()
     r = subprocess.run(["/usr/bin/time", "-v", *cmd], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
-    return int(m.group(1)) if m else -1
+    return seconds, int(m.group(1)) if m else -1
 
 
 def main() -> None:
@@ -171,21 +175,20 @@ def main() -> None:
             rss = base_rss = 0
             for i in range(a.repeat):
                 b.empty()
-                if i == 0:
-                    rss = peak_rss_kb(load)
-                    b.export(data)
-                    b.empty()
-                    if base:
-                        base_rss = peak_rss_kb(base)
-                        b.empty()
-                ours.append(timed(load))
+                t, kb = measured(load)
+                ours.append(t)
+                rss = max(rss, kb)
                 assert int(b.sql("SELECT COUNT(*) FROM app_user")) == a.rows
+                if i == 0:
+                    b.export(data)
                 b.empty()
                 native.append(b.native(data))
                 assert int(b.sql("SELECT COUNT(*) FROM app_user")) == a.rows
                 if base:
                     b.empty()
-                    baseline.append(timed(base))
+                    t, kb = measured(base)
+                    baseline.append(t)
+                    base_rss = max(base_rss, kb)
                     assert int(b.sql("SELECT COUNT(*) FROM app_user")) == a.rows
             m_ours, m_native = statistics.median(ours), statistics.median(native)
             report["backends"][name] = {
