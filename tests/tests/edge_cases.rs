@@ -83,14 +83,6 @@ fn every_type() -> Pack {
     Pack::builder("every_type", schema).build().unwrap()
 }
 
-fn dialect(kind: Kind) -> Dialect {
-    match kind {
-        Kind::Sqlite => Dialect::Sqlite,
-        Kind::Postgres => Dialect::Postgres,
-        Kind::MySql => Dialect::MySql,
-    }
-}
-
 /// Runs `sql` in a transaction that is rolled back: whether the database took it.
 async fn accepted(db: &TestDb, sql: &str) -> Result<(), String> {
     macro_rules! try_on {
@@ -187,7 +179,7 @@ async fn exercise(db: &TestDb, pack: &Pack, counts: &[(&str, u64)]) -> Vec<Strin
             let cols: Vec<String> = row.iter().map(|(c, _)| quoted(kind, c)).collect();
             let vals: Vec<String> = row
                 .iter()
-                .map(|(_, v)| sql_literal(dialect(kind), v))
+                .map(|(_, v)| sql_literal(kind.dialect(), v))
                 .collect();
             let sql = format!(
                 "INSERT INTO {} ({}) VALUES ({})",
@@ -195,7 +187,7 @@ async fn exercise(db: &TestDb, pack: &Pack, counts: &[(&str, u64)]) -> Vec<Strin
                 cols.join(", "),
                 vals.join(", ")
             );
-            let expected = case.rejected_by.contains(&dialect(kind));
+            let expected = case.rejected_by.contains(&kind.dialect());
             let got = accepted(db, &sql).await;
             if got.is_err() != expected {
                 problems.push(format!(

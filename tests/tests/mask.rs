@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use atdm_core::Pack;
 use atdm_core::Value;
 use atdm_core::mask::{MaskKey, Rules};
-use atdm_core::schema::{Dialect, Schema};
+use atdm_core::schema::Schema;
 use atdm_sqlx::mask::{MaskJob, MaskReport, MaskTarget};
 use atdm_sqlx::{Engine, FileFormat, Store, sql_literal};
 use support::{Kind, TestDb, d, dump_all, quoted};
@@ -62,14 +62,6 @@ email = "email"
 password = "null"
 notes = "null"
 "#;
-
-fn dialect(kind: Kind) -> Dialect {
-    match kind {
-        Kind::Sqlite => Dialect::Sqlite,
-        Kind::Postgres => Dialect::Postgres,
-        Kind::MySql => Dialect::MySql,
-    }
-}
 
 fn luhn_complete(digits: &str) -> String {
     let sum: u32 = digits
@@ -234,7 +226,7 @@ async fn fresh(kind: Kind) -> Option<TestDb> {
 
 async fn fill(db: &TestDb, schema: &Schema) {
     create_tables(db, schema).await;
-    let dl = dialect(db.kind);
+    let dl = db.kind.dialect();
     for (table, rows) in source_rows() {
         for chunk in rows.chunks(100) {
             let values: Vec<String> = chunk
@@ -264,7 +256,7 @@ async fn fill(db: &TestDb, schema: &Schema) {
 }
 
 async fn create_tables(db: &TestDb, schema: &Schema) {
-    let dl = dialect(db.kind);
+    let dl = db.kind.dialect();
     if db.kind == Kind::MySql {
         // The DDL switches foreign key checks off for the cycle: one session for all of it.
         use sqlx::Connection;

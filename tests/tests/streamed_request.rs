@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use atdm_core::Pack;
 use atdm_core::schema::Schema;
-use atdm_sqlx::{Engine, Request, Store};
+use atdm_sqlx::Request;
 use serde_json::json;
-use support::{Kind, TestDb, d, quoted};
+use support::{Kind, TestDb, quoted};
 
 const SHOP: &str = include_str!("support/shop.toml");
 
@@ -72,13 +72,7 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
         .unwrap();
     for db in TestDb::all().await {
         let kind = db.kind;
-        let e = Engine::builder(pack.clone())
-            .database_url(&db.url)
-            .store(Store::from_url("memory://").unwrap())
-            .reference_date(d())
-            .connect()
-            .await
-            .unwrap();
+        let e = db.engine(pack.clone()).await;
         if kind == Kind::Postgres {
             // As many real schemas declare it: an explicit key needs OVERRIDING SYSTEM VALUE.
             db.exec("ALTER TABLE orders ALTER COLUMN order_id SET GENERATED ALWAYS")
@@ -213,13 +207,7 @@ async fn a_request_over_its_row_limit_is_refused_before_it_is_planned() {
         .build()
         .unwrap();
     let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
-    let e = Engine::builder(pack)
-        .database_url(&db.url)
-        .store(Store::from_url("memory://").unwrap())
-        .reference_date(d())
-        .connect()
-        .await
-        .unwrap();
+    let e = db.engine(pack).await;
     for orders in [2_000_000_000_i64, 100_000] {
         let asked = Request::new().constraint("orders", orders).max_rows(50_000);
         let err = e.request("order_book", asked).await.unwrap_err();

@@ -11,10 +11,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use atdm_core::Pack;
-use atdm_core::schema::{Dialect, Schema};
-use atdm_sqlx::{
-    Destination, Engine, FileFormat, GenerateOptions, Load, OwnedValues, Store, generate_files,
-};
+use atdm_core::schema::Schema;
+use atdm_sqlx::{Destination, FileFormat, GenerateOptions, Load, OwnedValues, generate_files};
 use support::{Kind, TestDb, d, dump, quoted};
 
 const SHOP: &str = include_str!("support/shop.toml");
@@ -34,13 +32,7 @@ async fn a_volume_load_is_checked_by_the_database_and_resets_exactly() {
     let pack = Pack::builder("shop", schema).build().unwrap();
     for db in TestDb::all().await {
         let kind = db.kind;
-        let e = Engine::builder(pack.clone())
-            .database_url(&db.url)
-            .store(Store::from_url("memory://").unwrap())
-            .reference_date(d())
-            .connect()
-            .await
-            .unwrap();
+        let e = db.engine(pack.clone()).await;
         // Rows written by hand before: the load's keys continue after them, and no reset
         // touches them.
         db.exec(&format!(
@@ -220,20 +212,8 @@ async fn a_load_stores_the_values_of_the_sql_script_of_the_same_seed() {
         else {
             continue;
         };
-        let engine = |url: String| {
-            let pack = pack.clone();
-            async move {
-                Engine::builder(pack)
-                    .database_url(&url)
-                    .store(Store::from_url("memory://").unwrap())
-                    .reference_date(d())
-                    .connect()
-                    .await
-                    .unwrap()
-            }
-        };
         // The load.
-        let e = engine(loaded.url.clone()).await;
+        let e = loaded.engine(pack.clone()).await;
         let mut load = Load::new(rows(&[("entry", n)]));
         load.seed = Some(11);
         e.load(load, &|_| {})
@@ -241,19 +221,14 @@ async fn a_load_stores_the_values_of_the_sql_script_of_the_same_seed() {
             .unwrap_or_else(|err| panic!("{kind:?}: {err}"));
         e.close().await;
         // The SQL script of the same seed, into tables the engine made.
-        let e = engine(scripted.url.clone()).await;
+        let e = scripted.engine(pack.clone()).await;
         let dir = support::browser::temp_dir("load-script");
         let mut options = GenerateOptions::new(rows(&[("entry", n)]), 11, d());
         options.threads = 1;
-        let dialect = match kind {
-            Kind::Sqlite => Dialect::Sqlite,
-            Kind::Postgres => Dialect::Postgres,
-            Kind::MySql => Dialect::MySql,
-        };
         generate_files(
             &pack,
             &options,
-            FileFormat::Sql(dialect),
+            FileFormat::Sql(kind.dialect()),
             &Destination::Dir(dir.clone()),
             &|_| {},
         )
@@ -284,13 +259,7 @@ async fn a_load_that_cannot_be_made_writes_nothing() {
     let schema = Schema::from_toml(SHOP, "shop.toml").unwrap();
     let pack = Pack::builder("shop", schema).build().unwrap();
     let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
-    let e = Engine::builder(pack)
-        .database_url(&db.url)
-        .store(Store::from_url("memory://").unwrap())
-        .reference_date(d())
-        .connect()
-        .await
-        .unwrap();
+    let e = db.engine(pack).await;
     for (bad, says) in [
         (rows(&[("orders", 10)]), "give \"customer\" a row count"),
         (rows(&[("custmer", 10)]), "no table \"custmer\""),

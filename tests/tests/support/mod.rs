@@ -50,6 +50,18 @@ pub enum Kind {
     MySql,
 }
 
+impl Kind {
+    /// The SQL dialect of the backend.
+    pub fn dialect(self) -> atdm_core::schema::Dialect {
+        use atdm_core::schema::Dialect;
+        match self {
+            Kind::Sqlite => Dialect::Sqlite,
+            Kind::Postgres => Dialect::Postgres,
+            Kind::MySql => Dialect::MySql,
+        }
+    }
+}
+
 /// A fresh database; call [`TestDb::drop_db`] at the end of the test.
 #[derive(Debug)]
 pub struct TestDb {
@@ -179,6 +191,18 @@ impl TestDb {
         on_backend!(self, c => {
             sqlx::query(AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         })
+    }
+
+    /// An engine of `pack` on this database, with an in-memory audit store and the
+    /// reference date [`d`].
+    pub async fn engine(&self, pack: atdm_core::Pack) -> atdm_sqlx::Engine {
+        atdm_sqlx::Engine::builder(pack)
+            .database_url(&self.url)
+            .store(atdm_sqlx::Store::from_url("memory://").unwrap())
+            .reference_date(d())
+            .connect()
+            .await
+            .unwrap()
     }
 
     /// Runs a script of several statements, unprepared (a generated SQL file).
