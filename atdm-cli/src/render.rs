@@ -188,6 +188,7 @@ fn cell_text(cell: &Cell) -> String {
         Cell::Value(v) => plain(&v.to_json()),
         Cell::Default => "(the database's)".into(),
         Cell::Ref(r) => format!("(the key of {}[{}])", r.table, r.row),
+        Cell::Streamed(r) => format!("(the key of streamed row {} of stream {})", r.row, r.stream),
     }
 }
 

@@ -158,6 +158,6 @@ pub use error::{Error, ErrorCode, ScenarioError, SchemaError};
 pub use pack::{
     Constraints, KnobDescription, Pack, PackBuilder, RowDescription, ScenarioDescription,
 };
-pub use plan::{Cell, CellRef, ExistingRows, Plan, RunContext, seed_from_run_id};
+pub use plan::{Cell, CellRef, ExistingRows, Plan, RunContext, StreamedRef, seed_from_run_id};
 pub use validate::{Failure, Rejection, ValidatedPlan};
 pub use value::Value;

@@ -586,7 +586,7 @@ fn foreign_keys(ctx: &CheckContext<'_>, report: &mut Report) {
             for (ri, row) in tp.rows.iter().enumerate() {
                 if idx
                     .iter()
-                    .any(|&i| matches!(row[i], Cell::Ref(_) | Cell::Default))
+                    .any(|&i| matches!(row[i], Cell::Ref(_) | Cell::Streamed(_) | Cell::Default))
                 {
                     continue; // points at a key the database assigns to a planned row
                 }

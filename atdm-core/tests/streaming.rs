@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use atdm_core::plan::{STREAM_BATCH, Streamer};
 use atdm_core::schema::Schema;
-use atdm_core::{Constraints, Error, Pack, Plan, RunContext, Value};
+use atdm_core::{Cell, CellRef, Constraints, Error, Pack, Plan, RunContext, Value};
 use chrono::NaiveDate;
 
 const SCHEMA: &str = r#"
@@ -46,8 +46,36 @@ columns = [
   { name = "payment_id", type = "text" },
   { name = "rental_id", type = "integer" },
   { name = "amount", type = "numeric(6,2)" },
+  { name = "paid_at", type = "timestamptz" },
 ]
 foreign_keys = [{ columns = ["rental_id"], references = "rental" }]
+
+[[tables]]
+name = "refund"
+primary_key = ["refund_id"]
+columns = [
+  { name = "refund_id", type = "integer", generated = "identity" },
+  { name = "payment_id", type = "text" },
+  { name = "refunded_at", type = "timestamptz" },
+]
+foreign_keys = [{ columns = ["payment_id"], references = "payment" }]
+
+[[tables]]
+name = "voucher"
+primary_key = ["voucher_id"]
+columns = [
+  { name = "voucher_id", type = "uuid", default_sql = "gen_random_uuid()" },
+  { name = "label", type = "text" },
+]
+
+[[tables]]
+name = "redemption"
+primary_key = ["redemption_id"]
+columns = [
+  { name = "redemption_id", type = "integer", generated = "identity" },
+  { name = "voucher_id", type = "uuid" },
+]
+foreign_keys = [{ columns = ["voucher_id"], references = "voucher" }]
 "#;
 
 const SCENARIOS: &str = r#"
@@ -118,6 +146,56 @@ count = 3
 set = { rental_id = "@rental" }
 "#;
 
+const REFUNDS: &str = r#"
+id = "refunds"
+description = "Rentals, each paid, and more refunds than payments: a chain referred to in full."
+
+[knobs.refunds]
+type = "integer"
+default = 30000
+
+[[rows]]
+alias = "customer"
+table = "customer"
+
+[[rows]]
+alias = "rental"
+table = "rental"
+count = 12000
+
+[[rows]]
+alias = "payment"
+table = "payment"
+count = 12000
+set = { rental_id = "@rental" }
+
+[[rows]]
+alias = "refund"
+table = "refund"
+count = "{refunds}"
+set = { payment_id = "@payment" }
+"#;
+
+const VOUCHERS: &str = r#"
+id = "vouchers"
+description = "Vouchers whose keys the database makes, each redeemed."
+
+[knobs.vouchers]
+type = "integer"
+default = 100
+
+[[rows]]
+alias = "voucher"
+table = "voucher"
+count = "{vouchers}"
+
+[[rows]]
+alias = "redemption"
+table = "redemption"
+count = "{vouchers}"
+set = { voucher_id = "@voucher" }
+"#;
+
 const SAME_EMAIL: &str = r#"
 id = "same_email"
 description = "Many customers with one email: the unique check refuses it."
@@ -136,6 +214,8 @@ fn pack() -> Pack {
         .scenario("paid.toml", PAID)
         .scenario("same.toml", SAME_EMAIL)
         .scenario("receipts.toml", RECEIPTS)
+        .scenario("refunds.toml", REFUNDS)
+        .scenario("vouchers.toml", VOUCHERS)
         .build()
         .unwrap()
 }
@@ -220,27 +300,109 @@ fn a_streamed_entry_has_the_rows_a_whole_plan_has() {
     assert_eq!(p.row_count(), 10_002);
 }
 
+/// `rows` with each reference to a streamed row as the whole plan has it: a reference to the
+/// row at the same place in its table's plan.
+fn as_planned(plan: &Plan, rows: &[Vec<Cell>]) -> Vec<Vec<Cell>> {
+    let cell = |c: &Cell| match c {
+        Cell::Streamed(r) => {
+            let s = &plan.streams[r.stream];
+            Cell::Ref(Box::new(CellRef {
+                table: s.table.to_string(),
+                row: (s.first_row + r.row) as usize,
+                column: r.column.clone(),
+            }))
+        }
+        other => other.clone(),
+    };
+    rows.iter().map(|r| r.iter().map(cell).collect()).collect()
+}
+
 #[test]
-fn an_entry_others_refer_to_is_held_and_the_one_referring_is_streamed() {
+fn an_entry_others_refer_to_in_full_is_streamed_with_them() {
     let pack = pack();
     let none = BTreeMap::new();
     let c = Constraints::new();
     let whole = pack.plan("paid_rentals", &c, &ctx(), &none).unwrap();
     let (plan, rows) = streamed(&pack, "paid_rentals", &c);
+    // Every payment points at a rental, and both are streamed: only the customer is held.
+    let streams: Vec<(&str, u64, u64)> = plan
+        .streams
+        .iter()
+        .map(|s| (&*s.table, s.held, s.rows))
+        .collect();
+    assert_eq!(streams, [("rental", 0, 12_000), ("payment", 0, 12_000)]);
+    assert_eq!(plan.row_count(), 1);
+    assert_eq!(rows["rental#1"], whole.table("rental").unwrap().rows);
+    // A payment points at its rental's key, which the engine draws for the streamed row;
+    // every other cell is the whole plan's, the payment dates moved after the rental's.
+    let payments = &rows["payment#2"];
+    assert!(
+        payments
+            .iter()
+            .all(|r| matches!(&r[1], Cell::Streamed(to) if to.stream == 0))
+    );
+    assert_eq!(
+        as_planned(&plan, payments),
+        whole.table("payment").unwrap().rows
+    );
+}
+
+#[test]
+fn a_chain_referred_to_in_full_is_streamed_through_windows() {
+    let pack = pack();
+    let none = BTreeMap::new();
+    let c = Constraints::new();
+    let whole = pack.plan("refunds", &c, &ctx(), &none).unwrap();
+    let (plan, rows) = streamed(&pack, "refunds", &c);
+    let streams: Vec<(&str, u64, u64)> = plan
+        .streams
+        .iter()
+        .map(|s| (&*s.table, s.held, s.rows))
+        .collect();
+    assert_eq!(
+        streams,
+        [
+            ("rental", 0, 12_000),
+            ("payment", 0, 12_000),
+            ("refund", 0, 30_000)
+        ]
+    );
+    // Refund `i` points at payment `i mod 12,000` by its text key, a value: batches wrap
+    // around the payments, whose rows are made again from their rentals'.
+    assert_eq!(rows["rental#1"], whole.table("rental").unwrap().rows);
+    assert_eq!(
+        as_planned(&plan, &rows["payment#2"]),
+        whole.table("payment").unwrap().rows
+    );
+    assert_eq!(rows["refund#3"], whole.table("refund").unwrap().rows);
+}
+
+#[test]
+fn an_entry_others_refer_to_by_a_key_only_the_database_knows_is_held() {
+    let pack = pack();
+    let none = BTreeMap::new();
+    let c = Constraints::from([("vouchers".to_owned(), Value::Int(12_000))]);
+    let whole = pack.plan("vouchers", &c, &ctx(), &none).unwrap();
+    let (plan, rows) = streamed(&pack, "vouchers", &c);
+    // A UUID the database makes cannot be drawn in advance: the vouchers are held, and the
+    // redemptions point at them as planned rows.
     let tables: Vec<&str> = plan.streams.iter().map(|s| &*s.table).collect();
-    assert_eq!(tables, ["payment"]);
-    assert_eq!(plan.table("rental").unwrap().rows.len(), 12_000);
-    assert_eq!(rows["payment#2"], whole.table("payment").unwrap().rows);
+    assert_eq!(tables, ["redemption"]);
+    assert_eq!(plan.table("voucher").unwrap().rows.len(), 12_000);
+    assert_eq!(
+        rows["redemption#1"],
+        whole.table("redemption").unwrap().rows
+    );
 
     // Too many rows to hold: the error says which entry is held, and why.
-    let huge = Constraints::from([("rentals".to_owned(), Value::Int(3_000_000))]);
-    let err = pack
-        .plan_streaming("paid_rentals", &huge, &ctx(), &none)
-        .unwrap_err()
-        .to_string();
+    let huge = Constraints::from([("vouchers".to_owned(), Value::Int(11_000_000))]);
+    let Err(err) = pack.plan_streaming("vouchers", &huge, &ctx(), &none) else {
+        panic!("11 million vouchers were planned whole");
+    };
+    let err = err.to_string();
     assert!(
         err.contains(
-            "@rental (3000000 rows) is planned whole because @payment refers to every row of it"
+            "@voucher (11000000 rows) is planned whole because @redemption refers to every row of it"
         ) && err.contains("atdm generate"),
         "{err}"
     );

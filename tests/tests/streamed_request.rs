@@ -49,6 +49,36 @@ count = 2
 set = { order_id = "@order", sku = "@catalog" }
 "#;
 
+const PAID_ORDERS: &str = r#"
+id = "every_order_paid"
+description = "Many orders, each with one item, from a catalog every item draws on."
+
+[knobs.orders]
+type = "integer"
+default = 20000
+
+[[rows]]
+alias = "customer"
+table = "customer"
+
+[[rows]]
+alias = "order"
+table = "orders"
+count = "{orders}"
+set = { customer_id = "@customer" }
+
+[[rows]]
+alias = "catalog"
+table = "product"
+count = 12000
+
+[[rows]]
+alias = "item"
+table = "order_item"
+count = "{orders}"
+set = { order_id = "@order", sku = "@catalog" }
+"#;
+
 async fn count(db: &TestDb, table: &str) -> i64 {
     db.count(&format!("SELECT COUNT(*) FROM {}", quoted(db.kind, table)))
         .await
@@ -191,6 +221,80 @@ async fn a_large_count_is_streamed_owned_and_reset_exactly() {
             .await
             .unwrap();
         assert_eq!(counts(&db).await, [1, 0, 0, 0], "{kind:?}");
+        db.drop_db().await;
+    }
+}
+
+/// Entries every row of which others refer to are streamed with them: item `i` points at
+/// order `i` by the key the engine drew for that streamed order, and at product
+/// `i mod 12,000` by its text key. Every order gets its one item, every item its product,
+/// and a reset removes every row. (`atdm-core/tests/streaming.rs` checks each reference
+/// against the plan that holds everything.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_referred_to_in_full_are_streamed_with_their_referrers() {
+    let schema = Schema::from_toml(SHOP, "shop.toml").unwrap();
+    let pack = Pack::builder("shop", schema)
+        .scenario("paid.toml", PAID_ORDERS)
+        .build()
+        .unwrap();
+    // Nothing but the customer is planned: the rest comes in batches.
+    let none = BTreeMap::new();
+    let ctx = atdm_core::RunContext::new("01J0000000000000000000PAID", support::d());
+    let plan = pack
+        .plan_streaming(
+            "every_order_paid",
+            &atdm_core::Constraints::new(),
+            &ctx,
+            &none,
+        )
+        .unwrap();
+    assert_eq!((plan.row_count(), plan.streams.len()), (1, 3));
+    for db in TestDb::all().await {
+        let kind = db.kind;
+        let e = db.engine(pack.clone()).await;
+        // Orders written before the run: the drawn keys come after theirs.
+        let before = e
+            .request(
+                "every_order_paid",
+                Request::new().constraint("orders", 3i64),
+            )
+            .await
+            .unwrap();
+        let run = e.request("every_order_paid", Request::new()).await.unwrap();
+        assert_eq!(
+            run.data["item"],
+            json!({ "table": "order_item", "rows": 20_000 }),
+            "{kind:?}"
+        );
+        assert_eq!(counts(&db).await, [2, 20_003, 24_000, 20_003], "{kind:?}");
+        let customer = run.data["customer"].as_i64().unwrap();
+        // Each of the run's orders has exactly one item, and each item a product.
+        let one_each = format!(
+            "SELECT COUNT(*) FROM {o} o JOIN {i} i ON i.order_id = o.order_id JOIN {p} p ON p.sku = i.sku WHERE o.customer_id = {customer}",
+            o = quoted(kind, "orders"),
+            i = quoted(kind, "order_item"),
+            p = quoted(kind, "product"),
+        );
+        assert_eq!(db.count(&one_each).await, 20_000, "{kind:?}");
+        let distinct = format!(
+            "SELECT COUNT(DISTINCT i.order_id) FROM {i} i JOIN {o} o ON i.order_id = o.order_id WHERE o.customer_id = {customer}",
+            o = quoted(kind, "orders"),
+            i = quoted(kind, "order_item"),
+        );
+        assert_eq!(db.count(&distinct).await, 20_000, "{kind:?}");
+        // The run's orders' keys are one range drawn after the earlier run's.
+        let range = format!(
+            "SELECT MAX(order_id) - MIN(order_id) FROM {} WHERE customer_id = {customer}",
+            quoted(kind, "orders")
+        );
+        assert_eq!(db.count(&range).await, 19_999, "{kind:?}");
+        e.reset_run(&run.run_id, run.token.expose()).await.unwrap();
+        assert_eq!(counts(&db).await, [1, 3, 12_000, 3], "{kind:?}");
+        e.reset_run(&before.run_id, before.token.expose())
+            .await
+            .unwrap();
+        assert_eq!(counts(&db).await, [0, 0, 0, 0], "{kind:?}");
+        e.close().await;
         db.drop_db().await;
     }
 }

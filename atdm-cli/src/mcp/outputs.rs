@@ -191,6 +191,10 @@ impl From<&atdm_core::plan::TablePlan> for TableRows {
                                     "assigned_by_database": true,
                                     "same_as": { "table": r.table, "row": r.row, "column": r.column },
                                 }),
+                                Cell::Streamed(r) => json!({
+                                    "assigned_by_database": true,
+                                    "same_as": { "stream": r.stream, "row": r.row, "column": r.column },
+                                }),
                             };
                             (c.clone(), v)
                         })

@@ -24,7 +24,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDateTime, NaiveTime};
 
-use super::{Cell, TablePlan};
+use super::Cell;
+use super::window::Rows;
 use crate::generate::{CellRng, GenContext, is_birth_date, name_hash};
 use crate::schema::Table;
 use crate::value::Value;
@@ -67,10 +68,10 @@ fn as_datetime(v: &Value) -> Option<NaiveDateTime> {
 }
 
 /// The latest event date of a planned row.
-fn latest_event(tp: &TablePlan, row: usize) -> Option<NaiveDateTime> {
-    tp.columns
+fn latest_event(columns: &[String], cells: &[Cell]) -> Option<NaiveDateTime> {
+    columns
         .iter()
-        .zip(&tp.rows[row])
+        .zip(cells)
         .filter(|(c, _)| !is_birth_date(c) && !is_window_end(c))
         .filter_map(|(_, cell)| match cell {
             Cell::Value(v) => as_datetime(v),
@@ -86,7 +87,7 @@ pub(super) fn not_before_parents(
     columns: &[String],
     generated: &[bool],
     parents: &[Option<(Arc<str>, usize)>],
-    tables: &[TablePlan],
+    rows: Rows<'_>,
     cells: &mut [Cell],
     gctx: &GenContext<'_>,
 ) {
@@ -101,10 +102,9 @@ pub(super) fn not_before_parents(
         if **parent != *fk.references {
             continue;
         }
-        let latest = tables
-            .iter()
-            .find(|t| t.table == *parent)
-            .and_then(|tp| latest_event(tp, *row));
+        let latest = rows
+            .row(parent, *row)
+            .and_then(|(columns, cells)| latest_event(columns, cells));
         floor = floor.max(latest);
     }
     let Some(floor) = floor else { return };

@@ -23,6 +23,7 @@ mod edges;
 mod explain;
 mod run;
 mod stream;
+mod window;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -102,6 +103,10 @@ pub enum Cell {
     /// cell is the size of a [`Value`] (32 bytes, not 56): a plan holds one per planned
     /// row and column.
     Ref(Box<CellRef>),
+    /// The key the database assigns to a row of a streamed entry (a foreign key to an
+    /// identity key): only rows of another streamed entry hold one, and the engine fills it
+    /// in from the keys it drew for that entry's batches.
+    Streamed(Box<StreamedRef>),
 }
 
 // A plan holds a cell per planned row and column: a cell is no larger than a value.
@@ -114,6 +119,18 @@ pub struct CellRef {
     pub table: String,
     /// The row's index within the table's plan.
     pub row: usize,
+    /// The column.
+    pub column: String,
+}
+
+/// A cell of a streamed row (see [`Stream`]): by stream, row among the stream's rows, and
+/// column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StreamedRef {
+    /// The stream: an index into [`Plan::streams`].
+    pub stream: usize,
+    /// The row's index among the stream's rows (the entry's row [`Stream::held`] is 0).
+    pub row: u64,
     /// The column.
     pub column: String,
 }

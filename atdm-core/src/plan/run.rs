@@ -8,7 +8,8 @@ use super::compile::{ColPlan, CompiledRow, ref_target_column};
 use super::dates::not_before_parents;
 use super::explain::{RowSources, mark_changed, row_rules_on};
 use super::stream::{MAX_STREAM_ROWS, Stream};
-use super::{Cell, CellRef, CompiledScenario, Entity, ExistingRows, Plan, RunContext, TablePlan};
+use super::window::Rows;
+use super::{Cell, CompiledScenario, Entity, ExistingRows, Plan, RunContext, TablePlan};
 use crate::error::Error;
 use crate::generate::{
     CellRng, GENERATOR_VERSION, GenContext, MarkerPolicy, RowCells, fills, name_hash,
@@ -133,7 +134,7 @@ impl CompiledScenario {
         // Per entry: `Some(k)` when it is streamed after its first `k` rows (those other
         // entries refer to, held in the plan).
         let streamed = if stream && !explain {
-            self.streamable(&counts)
+            self.streamable(schema, &counts)
         } else {
             vec![None; self.rows.len()]
         };
@@ -147,7 +148,7 @@ impl CompiledScenario {
         }
         if cells > super::MAX_PLAN_CELLS {
             let why = if stream && !explain {
-                self.why_held(&counts)
+                self.why_held(schema, &counts)
             } else {
                 String::new()
             };
@@ -155,7 +156,7 @@ impl CompiledScenario {
                 String::new()
             } else {
                 format!(
-                    " ({why}; an entry is streamed only where other entries refer to fewer of its rows than it has)"
+                    " ({why}; an entry is streamed unless a planned entry refers to every row of it, or the rows that refer to it read a key the database assigns that is not an integer key)"
                 )
             };
             return Err(plan_err(format!(
@@ -229,8 +230,14 @@ impl CompiledScenario {
                         plan: plan_index,
                         gen_row: plan_index as u64 + skipped[r.table],
                     };
-                    let (cells, sources) =
-                        planner.row(r, at, &entities, &tables, &mut forward, &mut buf)?;
+                    let (cells, sources) = planner.row(
+                        r,
+                        at,
+                        &entities,
+                        Rows::planned(&tables),
+                        &mut forward,
+                        &mut buf,
+                    )?;
                     let tp = &mut tables[slot];
                     if let (Some(all), Some(srcs)) = (&mut tp.sources, sources) {
                         all.push(srcs);
@@ -255,7 +262,7 @@ impl CompiledScenario {
             entities.push(entity);
         }
         for (slot, row, ci, entry, column, i) in forward {
-            let cell = link(&entities[entry], &tables, &column, i);
+            let cell = Rows::planned(&tables).link(&entities, entry, &column, i);
             let source = explain.then(|| {
                 let rs = RowSources {
                     caller: constraints,
@@ -289,14 +296,14 @@ impl CompiledScenario {
 }
 
 impl Planner<'_> {
-    /// One row of entry `r`, with its sources when explaining. Links to entries planned
-    /// later go to `forward` (NULL until then).
+    /// One row of entry `r`, with its sources when explaining. It may point at `rows`; links
+    /// to entries planned later go to `forward` (NULL until then).
     pub(super) fn row(
         &self,
         r: &CompiledRow,
         at: At,
         entities: &[Entity],
-        tables: &[TablePlan],
+        rows: Rows<'_>,
         forward: &mut Vec<Forward>,
         buf: &mut String,
     ) -> Result<(Vec<Cell>, Option<Vec<Source>>), Error> {
@@ -321,8 +328,8 @@ impl Planner<'_> {
         // Per column: the planned row it points at (a link or an `@alias`).
         let mut parents: Vec<Option<(Arc<str>, usize)>> = vec![None; r.cols.len()];
         let linked = |p: usize| {
-            let e = &entities[p];
-            (!e.rows.is_empty()).then(|| (e.table.clone(), e.rows[i % e.rows.len()]))
+            rows.entity_row(entities, p, i)
+                .map(|row| (entities[p].table.clone(), row))
         };
         for (ci, cp) in r.cols.iter().enumerate() {
             let cell = match cp {
@@ -337,7 +344,7 @@ impl Planner<'_> {
                 }
                 ColPlan::Link(p, col) => {
                     parents[ci] = linked(*p);
-                    link(&entities[*p], tables, col, i)
+                    rows.link(entities, *p, col, i)
                 }
                 ColPlan::MaybeLink {
                     entry,
@@ -351,7 +358,7 @@ impl Planner<'_> {
                             Cell::Value(Value::Null)
                         } else {
                             parents[ci] = linked(*entry);
-                            link(&entities[*entry], tables, column, i)
+                            rows.link(entities, *entry, column, i)
                         }
                     } else {
                         Cell::Value(Value::Null)
@@ -378,7 +385,7 @@ impl Planner<'_> {
                         row: i as u32,
                         gen_row: at.gen_row,
                         entities,
-                        tables,
+                        rows,
                         existing: self.existing,
                         reference: self.reference,
                         linked: std::cell::Cell::new(None),
@@ -413,7 +420,7 @@ impl Planner<'_> {
             names,
             &r.generated,
             &parents,
-            tables,
+            rows,
             &mut cells,
             &gctx,
         );
@@ -446,31 +453,6 @@ impl Planner<'_> {
     }
 }
 
-fn link(e: &Entity, tables: &[TablePlan], column: &str, i: usize) -> Cell {
-    if e.rows.is_empty() {
-        return Cell::Value(Value::Null);
-    }
-    let row = e.rows[i % e.rows.len()];
-    let tp = tables
-        .iter()
-        .find(|t| t.table == e.table)
-        .expect("entity tables are planned");
-    let ci = tp
-        .columns
-        .iter()
-        .position(|c| c == column)
-        .expect("referenced column exists");
-    match &tp.rows[row][ci] {
-        Cell::Value(v) => Cell::Value(v.clone()),
-        Cell::Ref(r) => Cell::Ref(r.clone()),
-        Cell::Default => Cell::Ref(Box::new(CellRef {
-            table: e.table.to_string(),
-            row,
-            column: column.into(),
-        })),
-    }
-}
-
 fn pick_existing(
     table: &str,
     column: &str,
@@ -499,7 +481,7 @@ struct Env<'a> {
     row: u32,
     gen_row: u64,
     entities: &'a [Entity],
-    tables: &'a [TablePlan],
+    rows: Rows<'a>,
     existing: &'a ExistingRows,
     reference: &'a ExistingRows,
     /// The `[[rows]]` entry an `@alias` of the expression pointed at.
@@ -547,7 +529,7 @@ impl Env<'_> {
                     column.as_deref(),
                 )
                 .expect("checked");
-                link(e, self.tables, &col, self.row as usize)
+                self.rows.link(self.entities, p, &col, self.row as usize)
             }
             Expr::Map {
                 knob,

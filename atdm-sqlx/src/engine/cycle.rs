@@ -44,7 +44,7 @@ pub(super) fn cycle_groups(schema: &Schema, plan: &Plan) -> Vec<Range<usize>> {
 }
 
 /// A failure of the engine's own, reported like a database's.
-fn refused(message: String) -> sqlx::Error {
+pub(super) fn refused(message: String) -> sqlx::Error {
     sqlx::Error::Protocol(message)
 }
 
@@ -80,6 +80,8 @@ impl Engine {
                 match &tp.rows[ri][ci] {
                     Cell::Value(v) => Some(v.clone()),
                     Cell::Ref(r) => assigned.get(r).cloned(),
+                    // Only streamed rows hold one, resolved before they are written.
+                    Cell::Streamed(_) => None,
                     Cell::Default => assigned
                         .get(&cell_ref(&tp.table, ri, &tp.columns[ci]))
                         .cloned(),
@@ -234,6 +236,8 @@ pub(super) fn known<'a>(
     match cell {
         Cell::Value(v) => Some(v),
         Cell::Ref(r) => assigned.get(r),
+        // Only streamed rows hold one, resolved before they are written.
+        Cell::Streamed(_) => None,
         Cell::Default => assigned.get(&cell_ref(&tp.table, row, &tp.columns[column])),
     }
 }

@@ -524,6 +524,9 @@ fn plan_tables(plan: &atdm_core::Plan) -> serde_json::Value {
         Cell::Ref(r) => {
             serde_json::json!({ "ref": format!("{}[{}].{}", r.table, r.row, r.column) })
         }
+        Cell::Streamed(r) => serde_json::json!({
+            "ref": format!("stream {}[{}].{}", r.stream, r.row, r.column)
+        }),
     };
     let tables: Vec<serde_json::Value> = plan
         .tables

@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use atdm_core::plan::{STREAM_BATCH, Streamer, TablePlan, ValidatedBatch};
 use atdm_core::schema::Table;
-use atdm_core::{Cell, CellRef, ExistingRows, ValidatedPlan, Value};
+use atdm_core::{Cell, CellRef, ExistingRows, StreamedRef, ValidatedPlan, Value};
 
 use super::Engine;
+use super::cycle::refused;
 use super::load::{Owned, OwnedValues};
 use super::seed::ledger_keys;
 use crate::backend::{DbResult, Tx};
@@ -61,6 +62,7 @@ impl Engine {
         let run_id = &validated.plan().run_id;
         let mut seq = first_seq;
         let mut claims: Vec<Owned> = Vec::new();
+        let mut drawn = Drawn::default();
         let mut outcome = Ok(Ok(()));
         while let Some(batch) = receive.recv().await {
             let batch = match batch {
@@ -71,7 +73,15 @@ impl Engine {
                 }
             };
             match self
-                .write_batch(tx, &batch, planned, run_id, &mut seq, &mut claims)
+                .write_batch(
+                    tx,
+                    &batch,
+                    planned,
+                    run_id,
+                    &mut seq,
+                    &mut claims,
+                    &mut drawn,
+                )
                 .await
             {
                 Ok(n) => {
@@ -108,8 +118,9 @@ impl Engine {
     }
 
     /// Writes one validated batch: its rows, and either their ledger rows (numbered from
-    /// `seq`, which moves on) or their drawn keys added to `claims`. Returns how many rows
-    /// it wrote.
+    /// `seq`, which moves on) or their drawn keys added to `claims` and `drawn`. Returns how
+    /// many rows it wrote.
+    #[allow(clippy::too_many_arguments)] // the batch, where it goes, and what it adds to
     async fn write_batch(
         &self,
         tx: &mut Tx,
@@ -118,12 +129,13 @@ impl Engine {
         run_id: &str,
         seq: &mut u64,
         claims: &mut Vec<Owned>,
+        drawn: &mut Drawn,
     ) -> DbResult<u64> {
         let t = self
             .schema()
             .table(&batch.rows().table)
             .expect("plans use the pack's schema");
-        let tp = resolved(t, batch.rows(), planned);
+        let tp = resolved(t, batch.rows(), planned, drawn)?;
         let mut assigned = HashMap::new();
         // Integer keys are drawn, so the rows go out in bulk and the ledger knows them
         // without reading each row back.
@@ -133,7 +145,7 @@ impl Engine {
         };
         self.draw_keys(tx, t, &tp, &mut assigned, int_key).await?;
         self.write_planned(tx, t, &tp, &mut assigned).await?;
-        let drawn: Option<Vec<i64>> = match t.primary_key.as_slice() {
+        let keys: Option<Vec<i64>> = match t.primary_key.as_slice() {
             [k] if int_key => (0..tp.rows.len())
                 .map(|ri| {
                     match assigned.get(&CellRef {
@@ -148,8 +160,11 @@ impl Engine {
                 .collect(),
             _ => None,
         };
-        match drawn {
-            Some(keys) => claim_ranges(claims, &t.name, &t.primary_key[0], &keys),
+        match keys {
+            Some(keys) => {
+                claim_ranges(claims, &t.name, &t.primary_key[0], &keys);
+                drawn.add(batch.stream(), batch.first(), &keys);
+            }
             None => {
                 let ledger = ledger_keys(t, &tp, &assigned);
                 let n = ledger.len() as u64;
@@ -188,11 +203,55 @@ fn claim_ranges(claims: &mut Vec<Owned>, table: &str, column: &str, keys: &[i64]
     }
 }
 
+/// The integer keys drawn for the rows of each stream written so far, as ranges.
+#[derive(Default)]
+struct Drawn {
+    /// Per stream: (first row among the stream's rows, its key, rows) of each range of
+    /// consecutive keys, in row order.
+    ranges: Vec<Vec<(u64, i64, u64)>>,
+}
+
+impl Drawn {
+    /// Adds `keys`, drawn for the rows of `stream` from its row `first` on.
+    fn add(&mut self, stream: usize, first: u64, keys: &[i64]) {
+        if self.ranges.len() <= stream {
+            self.ranges.resize_with(stream + 1, Vec::new);
+        }
+        let ranges = &mut self.ranges[stream];
+        for (k, &key) in keys.iter().enumerate() {
+            let row = first + k as u64;
+            match ranges.last_mut() {
+                Some((from, at, n))
+                    if *from + *n == row && at.checked_add(*n as i64) == Some(key) =>
+                {
+                    *n += 1;
+                }
+                _ => ranges.push((row, key, 1)),
+            }
+        }
+    }
+
+    /// The key drawn for `to`'s row.
+    fn key(&self, to: &StreamedRef) -> Option<i64> {
+        let ranges = self.ranges.get(to.stream)?;
+        let i = ranges
+            .partition_point(|(from, _, _)| *from <= to.row)
+            .checked_sub(1)?;
+        let (from, key, n) = ranges[i];
+        (to.row < from + n).then(|| key + (to.row - from) as i64)
+    }
+}
+
 /// A batch ready to write: references to planned rows hold the values the database assigned
-/// them, and columns the database fills (defaults, computed values) are left to it, except
-/// the primary key, which the ledger needs. No row refers to a streamed row, so nothing
-/// else has to be read back.
-fn resolved(t: &Table, tp: &TablePlan, planned: &HashMap<CellRef, Value>) -> TablePlan {
+/// them, references to streamed rows the keys drawn for them, and columns the database fills
+/// (defaults, computed values) are left to it, except the primary key, which the ledger
+/// needs. Nothing has to be read back.
+fn resolved(
+    t: &Table,
+    tp: &TablePlan,
+    planned: &HashMap<CellRef, Value>,
+    drawn: &Drawn,
+) -> DbResult<TablePlan> {
     let keep: Vec<usize> = (0..tp.columns.len())
         .filter(|&ci| {
             t.primary_key.contains(&tp.columns[ci])
@@ -202,26 +261,33 @@ fn resolved(t: &Table, tp: &TablePlan, planned: &HashMap<CellRef, Value>) -> Tab
                     .is_none_or(|r| !matches!(r[ci], Cell::Default))
         })
         .collect();
-    TablePlan {
+    let rows = tp
+        .rows
+        .iter()
+        .map(|r| {
+            keep.iter()
+                .map(|&ci| match &r[ci] {
+                    Cell::Ref(to) => Ok(Cell::Value(
+                        planned.get(to).cloned().unwrap_or(Value::Null),
+                    )),
+                    Cell::Streamed(to) => drawn.key(to).map(|k| Cell::Value(Value::Int(k))).ok_or_else(|| {
+                        refused(format!(
+                            "{}.{} points at row {} of streamed entry {}, whose key was not drawn; this is a bug in atdm",
+                            t.name, tp.columns[ci], to.row, to.stream
+                        ))
+                    }),
+                    other => Ok(other.clone()),
+                })
+                .collect()
+        })
+        .collect::<DbResult<_>>()?;
+    Ok(TablePlan {
         table: tp.table.clone(),
         columns: keep.iter().map(|&ci| tp.columns[ci].clone()).collect(),
         aliases: tp.aliases.clone(),
-        rows: tp
-            .rows
-            .iter()
-            .map(|r| {
-                keep.iter()
-                    .map(|&ci| match &r[ci] {
-                        Cell::Ref(to) => {
-                            Cell::Value(planned.get(to).cloned().unwrap_or(Value::Null))
-                        }
-                        other => other.clone(),
-                    })
-                    .collect()
-            })
-            .collect(),
+        rows,
         sources: None,
-    }
+    })
 }
 
 #[cfg(test)]
