@@ -57,11 +57,12 @@ class Backend:
     name: str
     url: str
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, pack: Path = USERS):
         self.tmp = tmp
+        self.pack = pack
 
     def atdm(self, *args: str, binary: Path = ATDM) -> list[str]:
-        return [str(binary), "--database-url", self.url, "--scenario-dir", str(USERS),
+        return [str(binary), "--database-url", self.url, "--scenario-dir", str(self.pack),
                 "--store-url", str(self.tmp / "store"), "--reference-date", "2026-06-01", *args]
 
 
