@@ -22,26 +22,7 @@ pub(crate) struct Literals {
     /// After a table's rows: the statement that moves the identity sequence of `column` of
     /// `table` (quoted) past them, where the database needs telling.
     pub(crate) after_identity: Option<fn(&str, &str) -> String>,
-    /// The most rows, and about the most bytes, of one `INSERT` a load sends: larger
-    /// statements are parsed faster, but must stay within what the database accepts.
-    pub(crate) insert_limits: InsertLimits,
 }
-
-/// The size of the `INSERT` statements a load sends (see [`Literals::insert_limits`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct InsertLimits {
-    /// The most rows of one statement.
-    pub(crate) rows: usize,
-    /// About the most bytes of one statement.
-    pub(crate) bytes: usize,
-}
-
-/// Statements well inside MySQL's smallest usual `max_allowed_packet` (16 MiB on MariaDB,
-/// 64 MiB on MySQL 8), whatever the rows' width.
-pub(crate) const PACKET_SAFE_INSERTS: InsertLimits = InsertLimits {
-    rows: 8000,
-    bytes: 4 << 20,
-};
 
 /// The literal spellings of a database (see [`Literals`]).
 pub(crate) fn literals(d: Dialect) -> &'static Literals {

@@ -38,7 +38,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub(crate) use bulk::{BoundArgs, BoundInsert, BulkLoad, SnapshotExport, TextCopy};
-pub(crate) use literals::{Literals, PACKET_SAFE_INSERTS, hex_bytes, literals, standard_text};
+pub(crate) use literals::{Literals, hex_bytes, literals, standard_text};
 pub(crate) use tx::Tx;
 
 use crate::catalog::CatalogSql;

@@ -23,11 +23,12 @@ use super::rows::{self, TableMask, Work};
 use super::scan::{self, Rows};
 use super::subset::{Kept, identity};
 use super::{MaskProgress, MaskedTable};
-use crate::backend::{
-    BulkLoad, CycleWrites, Db, Literals, PACKET_SAFE_INSERTS, TextCopy, Tx, literals,
-};
+use crate::backend::{BulkLoad, CycleWrites, Db, Literals, TextCopy, Tx, literals};
 use crate::error::Error;
 use crate::generate::push_sql_literal;
+
+/// About the most bytes per `INSERT` statement.
+const BYTES_PER_INSERT: usize = 4 << 20;
 
 /// Rows per `UPDATE` script of cycle keys.
 const UPDATES_PER_SCRIPT: usize = 500;
@@ -159,7 +160,8 @@ impl Work for Encode {
                 let mut first = true;
                 let mut in_sql = 0u64;
                 for row in &masked {
-                    if sql.len() >= PACKET_SAFE_INSERTS.bytes {
+                    // Well inside MySQL's smallest usual max_allowed_packet.
+                    if sql.len() >= BYTES_PER_INSERT {
                         let piece = Piece {
                             bytes: std::mem::take(&mut sql).into_bytes(),
                             rows: std::mem::take(&mut in_sql),

@@ -526,7 +526,6 @@ pub(crate) const LITERALS: super::Literals = super::Literals {
     begin: "START TRANSACTION;",
     override_identity: "",
     after_identity: None,
-    insert_limits: super::literals::PACKET_SAFE_INSERTS,
 };
 
 #[cfg(test)]

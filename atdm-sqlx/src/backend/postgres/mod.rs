@@ -566,5 +566,4 @@ pub(crate) const LITERALS: super::Literals = super::Literals {
             atdm_core::schema::Dialect::Postgres.quote(column)
         )
     }),
-    insert_limits: super::literals::PACKET_SAFE_INSERTS,
 };

@@ -424,13 +424,6 @@ pub(crate) const LITERALS: super::Literals = super::Literals {
     begin: "BEGIN;",
     override_identity: "",
     after_identity: None,
-    // SQLite has no packet limit (its longest statement is a billion bytes), and a load is
-    // faster in statements of a whole load batch (16Ki rows, about 4 MiB of Arrow data) than
-    // in the 8,000-row pieces MySQL needs (bench/load.py, see docs/generate.md).
-    insert_limits: super::literals::InsertLimits {
-        rows: 32 * 1024,
-        bytes: 16 << 20,
-    },
 };
 
 #[cfg(test)]

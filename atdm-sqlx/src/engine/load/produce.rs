@@ -11,8 +11,15 @@ use atdm_core::generate::{Dataset, DatasetOptions};
 use atdm_core::schema::Dialect;
 use rayon::prelude::*;
 
-use crate::backend::{BoundArgs, BoundInsert, BulkLoad, Literals, literals};
+use crate::backend::{BoundArgs, BoundInsert, BulkLoad, literals};
 use crate::generate::{batches, copy_rows, insert, insert_head, load_batch_rows};
+
+/// The most rows per `INSERT` statement where the database has no `COPY`.
+const ROWS_PER_INSERT: usize = 8000;
+
+/// About the most bytes per `INSERT` statement: well inside MySQL's smallest usual
+/// `max_allowed_packet` (16 MiB on MariaDB, 64 MiB on MySQL 8), whatever the rows' width.
+const BYTES_PER_INSERT: usize = 4 << 20;
 
 /// One piece of a load on its way from the producer thread to the database.
 pub(super) enum Piece {
@@ -86,8 +93,8 @@ pub(super) fn produce(
             .filter(|_| target.bulk.is_none() && columns > 0);
         let batch_rows = load_batch_rows(&dataset, name, *total, batch_rows);
         // Rows per bound statement: as many as the protocol's parameters allow, and fewer
-        // where the table's first rows show that a statement would pass the database's
-        // `insert_limits` (`max_allowed_packet` bounds a bound statement's packet as it bounds a literal
+        // where the table's first rows show that a statement would pass [`BYTES_PER_INSERT`]
+        // (`max_allowed_packet` bounds a bound statement's packet as it bounds a literal
         // one's, and the two sizes are close). The statements of that many rows and of a
         // batch's remainder are the same in every batch, so each is built and prepared once.
         let shapes: Option<Shapes> = bound.filter(|_| *total > 0).map(|b| {
@@ -186,17 +193,16 @@ fn statements(rows: Range<usize>, per: usize) -> impl Iterator<Item = Range<usiz
         .map(move |s| s..(s + per).min(rows.end))
 }
 
-/// Rows per `INSERT` for `batch`: the database's most, fewer where its first rows show that
-/// a statement would pass its byte budget ([`Literals::insert_limits`]).
-fn rows_per_insert(batch: &RecordBatch, head: &str, lits: &Literals) -> usize {
-    let limits = lits.insert_limits;
+/// Rows per `INSERT` for `batch`: [`ROWS_PER_INSERT`], fewer where its first rows show that
+/// a statement would pass [`BYTES_PER_INSERT`].
+fn rows_per_insert(batch: &RecordBatch, head: &str, lits: &crate::backend::Literals) -> usize {
     let probe = batch.num_rows().min(64);
     if probe == 0 {
-        return limits.rows;
+        return ROWS_PER_INSERT;
     }
     let mut sample = String::new();
     insert(&mut sample, head, lits, batch, 0..probe);
     let per_row = (sample.len().saturating_sub(head.len()) / probe).max(1);
     // Room for rows twice as wide as the sample's.
-    (limits.bytes / (2 * per_row)).clamp(1, limits.rows)
+    (BYTES_PER_INSERT / (2 * per_row)).clamp(1, ROWS_PER_INSERT)
 }
