@@ -295,6 +295,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_streamed_row_resolves_to_the_key_drawn_for_it() {
+        let mut drawn = Drawn::default();
+        // Stream 1's first batch of three rows, then a batch whose keys jump (another run
+        // drew between them), one row continuing the first range.
+        drawn.add(1, 0, &[100, 101, 102]);
+        drawn.add(1, 3, &[103, 200, 201]);
+        assert_eq!(drawn.ranges[1], [(0, 100, 4), (4, 200, 2)]);
+        let to = |stream, row| StreamedRef {
+            stream,
+            row,
+            column: "id".into(),
+        };
+        let keys: Vec<Option<i64>> = (0..7).map(|r| drawn.key(&to(1, r))).collect();
+        assert_eq!(
+            keys,
+            [
+                Some(100),
+                Some(101),
+                Some(102),
+                Some(103),
+                Some(200),
+                Some(201),
+                None
+            ]
+        );
+        // A stream none was drawn for.
+        assert_eq!(drawn.key(&to(0, 0)), None);
+        assert_eq!(drawn.key(&to(2, 0)), None);
+    }
+
+    #[test]
     fn drawn_keys_become_as_few_ranges_as_they_can() {
         let mut claims = Vec::new();
         claim_ranges(&mut claims, "orders", "order_id", &[5, 6, 7]);
