@@ -67,6 +67,19 @@ pub struct Stream {
     pub first_row: u64,
 }
 
+impl Stream {
+    /// No rows of its table: a table plan to add rows to.
+    fn no_rows(&self) -> TablePlan {
+        TablePlan {
+            table: self.table.clone(),
+            columns: self.columns.clone(),
+            aliases: Vec::new(),
+            rows: Vec::new(),
+            sources: None,
+        }
+    }
+}
+
 impl CompiledScenario {
     /// Which entries are streamed, given their counts (`None`: not a count): `Some(k)` for
     /// an entry streamed after its first `k` rows.
@@ -337,13 +350,7 @@ impl CompiledScenario {
                     count,
                     held: ps.held,
                     first: 0,
-                    rows: TablePlan {
-                        table: ps.table.clone(),
-                        columns: ps.columns.clone(),
-                        aliases: Vec::new(),
-                        rows: Vec::new(),
-                        sources: None,
-                    },
+                    rows: ps.no_rows(),
                 });
             }
         }
@@ -467,7 +474,7 @@ impl Streamer {
             self.work.tables.len(),
             self.work.tables.iter().map(|t| t.rows.len()).collect(),
         );
-        let slot = self.slot(&s);
+        let slot = self.slot(stream);
         let tp = &mut self.work.tables[slot];
         let planned = tp.rows.len();
         tp.rows.extend(batch.rows);
@@ -475,7 +482,7 @@ impl Streamer {
         let end = tp.rows.len();
         let mut seen = HashSet::new();
         for w in windows {
-            let ws = self.slot(&self.work.streams[w.stream].clone());
+            let ws = self.slot(w.stream);
             let tp = &mut self.work.tables[ws];
             for (k, (row, alias)) in w.rows.rows.into_iter().zip(w.rows.aliases).enumerate() {
                 if seen.insert((w.entry, w.first + k as u64)) {
@@ -508,18 +515,15 @@ impl Streamer {
         })
     }
 
-    /// The slot in the work plan of the table of `s`, added where the plan has none.
-    fn slot(&mut self, s: &Stream) -> usize {
+    /// The slot in the work plan of the table of stream `stream`, added where the plan has
+    /// none.
+    fn slot(&mut self, stream: usize) -> usize {
+        let s = &self.work.streams[stream];
         match self.work.tables.iter().position(|t| t.table == s.table) {
             Some(slot) => slot,
             None => {
-                self.work.tables.push(TablePlan {
-                    table: s.table.clone(),
-                    columns: s.columns.clone(),
-                    aliases: Vec::new(),
-                    rows: Vec::new(),
-                    sources: None,
-                });
+                let empty = s.no_rows();
+                self.work.tables.push(empty);
                 self.work.tables.len() - 1
             }
         }

@@ -51,14 +51,21 @@ impl<'a> Rows<'a> {
         Rows { tables, windows }
     }
 
+    /// How many planned rows `table` has: its window rows are numbered after them.
+    fn planned_rows(&self, table: &str) -> usize {
+        self.tables
+            .iter()
+            .find(|t| &*t.table == table)
+            .map_or(0, |t| t.rows.len())
+    }
+
     /// The columns and cells of row `row` of `table`.
     pub(super) fn row(&self, table: &str, row: usize) -> Option<(&'a [String], &'a [Cell])> {
-        let tp = self.tables.iter().find(|t| &*t.table == table);
-        let planned = tp.map_or(0, |t| t.rows.len());
-        if row < planned {
-            let tp = tp.expect("a table with rows");
-            return Some((&tp.columns, &tp.rows[row]));
-        }
+        let planned = match self.tables.iter().find(|t| &*t.table == table) {
+            Some(tp) if row < tp.rows.len() => return Some((&tp.columns, &tp.rows[row])),
+            Some(tp) => tp.rows.len(),
+            None => 0,
+        };
         let (w, k) = self.window_row(table, row - planned)?;
         Some((&w.rows.columns, &w.rows.rows[k]))
     }
@@ -86,11 +93,7 @@ impl<'a> Rows<'a> {
             return Some(e.rows[j as usize]);
         }
         let s = j - first.held;
-        let planned = self
-            .tables
-            .iter()
-            .find(|t| t.table == e.table)
-            .map_or(0, |t| t.rows.len());
+        let planned = self.planned_rows(&e.table);
         let mut before = 0;
         for w in self.windows.iter().filter(|w| w.rows.table == e.table) {
             let len = w.rows.rows.len() as u64;
@@ -115,28 +118,21 @@ impl<'a> Rows<'a> {
             .position(|c| c == column)
             .expect("referenced column exists");
         match &cells[ci] {
-            Cell::Default => {
-                let planned = self
-                    .tables
-                    .iter()
-                    .find(|t| t.table == e.table)
-                    .map_or(0, |t| t.rows.len());
-                match row.checked_sub(planned) {
-                    Some(n) => {
-                        let (w, k) = self.window_row(&e.table, n).expect("a window row");
-                        Cell::Streamed(Box::new(StreamedRef {
-                            stream: w.stream,
-                            row: w.first + k as u64,
-                            column: column.into(),
-                        }))
-                    }
-                    None => Cell::Ref(Box::new(CellRef {
-                        table: e.table.to_string(),
-                        row,
+            Cell::Default => match row.checked_sub(self.planned_rows(&e.table)) {
+                Some(n) => {
+                    let (w, k) = self.window_row(&e.table, n).expect("a window row");
+                    Cell::Streamed(Box::new(StreamedRef {
+                        stream: w.stream,
+                        row: w.first + k as u64,
                         column: column.into(),
-                    })),
+                    }))
                 }
-            }
+                None => Cell::Ref(Box::new(CellRef {
+                    table: e.table.to_string(),
+                    row,
+                    column: column.into(),
+                })),
+            },
             other => other.clone(),
         }
     }
